@@ -38,10 +38,34 @@ def _data_dir_option(func):
     )(func)
 
 
-def _dataset_argument(func):
-    from keras_lnn.info import DATASET_NAMES
+class _DatasetType(click.ParamType):
+    """A MedMNIST 3D dataset by short name, medmnist flag or class name; converts to the short name."""
 
-    return click.argument("dataset", type=click.Choice(DATASET_NAMES, case_sensitive=False))(func)
+    name = "dataset"
+
+    def convert(self, value, param, ctx):
+        from keras_lnn.errors import DataError
+        from keras_lnn.info import DATASET_NAMES, resolve_dataset
+
+        try:
+            return resolve_dataset(value).name
+        except DataError:
+            self.fail(
+                f"{value!r} is not a MedMNIST 3D dataset: choose from {', '.join(DATASET_NAMES)} "
+                "(medmnist flags and class names such as adrenalmnist3d or AdrenalMNIST3D work too).",
+                param, ctx,
+            )
+
+    def shell_complete(self, ctx, param, incomplete):
+        from click.shell_completion import CompletionItem
+
+        from keras_lnn.info import DATASET_NAMES
+
+        return [CompletionItem(name) for name in DATASET_NAMES if name.startswith(incomplete.lower())]
+
+
+def _dataset_argument(func):
+    return click.argument("dataset", type=_DatasetType(), metavar="DATASET")(func)
 
 
 def _size_option(func):
@@ -92,7 +116,11 @@ def datasets(data_dir, fmt):
 @_data_dir_option
 @click.option("--mirror", default=None, help="Base URL to download from (env: KERAS_LNN_MEDMNIST_MIRROR).")
 def download(dataset, size, data_dir, mirror):
-    """Download DATASET into the MedMNIST root and check its MD5."""
+    """Download DATASET into the MedMNIST root and check its MD5.
+
+    DATASET is nodule, adrenal, vessel, fracture, organ or synapse (or the medmnist
+    flag / class name, e.g. adrenalmnist3d, AdrenalMNIST3D).
+    """
     from keras_lnn.data import download as download_dataset
 
     path = download_dataset(dataset, size=size, data_dir=data_dir, mirror=mirror)

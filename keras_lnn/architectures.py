@@ -1,0 +1,62 @@
+"""The study's 30 architectures (experiments 1-5) and the CfC extension (experiment 6), as data.
+
+Each line is one model: name, encoder, head. The heads are spelled with the
+shorthands of `keras_lnn.models` (see `../shared/paper/ARCHITECTURES.md` for
+the prose): `cnn(120, 84)` is the per-slice CNN head 120-84-1, `liquid(auto(21))`
+an LTC with an AutoNCP(21, 1) wiring, `recurrent("lstm", 40)` an LSTM baseline.
+Table 1's parameter counts come from the packaged paper tables.
+"""
+from keras_lnn import paper
+from keras_lnn.models import (
+    MEAN, OUT, RELU, Architecture, BatchNorm, Dense, Dropout, auto, cnn, full, liquid, recurrent, register,
+)
+
+_D = Dropout(0.2)
+
+PAPER_EXPERIMENTS = {
+    "exp1": [
+        ("CNNExp1N1", "E2", cnn(120, 84)),
+        ("LiqExp1N2", "E2", liquid(auto(21))),
+        ("CNNExp1N3", "E2", cnn(120, 84)),  # the paper's independent second run of CNNExp1N1
+        ("CNNExp1N4", "E2", cnn(60, 42)),
+        ("LiqExp1N5", "E2", liquid(auto(21, 14), auto(7))),
+        ("LiqExp1N6", "E2", liquid(auto(30))),
+    ],
+    "exp2": [
+        ("CNNExp2N1", "E2", cnn(128, 128, 64, 32)),
+        ("LiqExp2N2", "E2", liquid(full(21))),
+        ("CNNExp2N3", "E2", cnn(256, 64)),
+        ("CNNExp2N4", "E2", cnn(30, 21)),
+        ("LiqExp2N5", "E2", liquid(full(21, 14), full(7))),
+        ("LiqExp2N6", "E2", liquid(full(30))),
+    ],
+    "exp3": [
+        ("CNNExp3N1", "E2", cnn(120, 84, dropout=0.2)),
+        ("LiqExp3N2", "E2", (_D, Dense(256, "relu"), *liquid(auto(21)))),
+        ("LiqExp3N3", "E2", (BatchNorm(), _D, *liquid(auto(21)))),
+        ("LiqExp3N4", "E2", (_D, *liquid(auto(21)))),
+        ("LiqExp3N5", "E2", (*liquid(auto(21, 14)), Dense(OUT))),
+        ("CNNExp3N6", "E2", (_D, Dense(120, "relu"), _D, Dense(84), MEAN, RELU, _D, Dense(OUT))),
+    ],
+    "exp4": [
+        ("CNNExp4N1", "E4a", cnn(64, 32)),
+        ("LiqExp4N2", "E4a", liquid(auto(21))),
+        ("CNNExp4N3", "E4b", cnn(120, 84)),
+        ("CNNExp4N4", "E4b", cnn(60, 42)),
+        ("LiqExp4N5", "E4a", liquid(auto(21, 14), auto(7))),
+        ("LiqExp4N6", "E4b", liquid(auto(21))),
+    ],
+    "exp5": [
+        ("LiqExp5N1", "E2", liquid(auto(5))),
+        ("LSTMExp5N2", "E2", recurrent("lstm", 40)),
+        ("LSTMExp5N3", "E2", recurrent("lstm", 40, OUT, dense_out=False)),
+        ("LSTMExp5N4", "E2", recurrent("lstm", 40, 40)),
+        ("RNNExp5N5", "E2", recurrent("rnn", 40)),
+        ("RNNExp5N6", "E2", recurrent("rnn", 40, 40)),
+    ],
+}
+
+_table1 = paper.table1_parameters()
+for _experiment, _rows in PAPER_EXPERIMENTS.items():
+    for _name, _encoder, _head in _rows:
+        register(Architecture(_name, _experiment, _encoder, _head, paper_params=_table1[_name]))

@@ -1,0 +1,309 @@
+"""MedMNIST 3D files: where they live, downloading them, and loading them with checks.
+
+Files keep medmnist's names and layout (`~/.medmnist/adrenalmnist3d.npz`, keys
+`train_images`, `train_labels`, ...), so a folder filled by `medmnist` works here
+and the other way round.
+
+Example:
+
+```python
+from keras_lnn.data import download, load_dataset
+
+download("adrenal")                      # ~/.medmnist/adrenalmnist3d.npz, MD5 checked
+data = load_dataset("adrenal")
+x_train, y_train = data.train            # (1188, 28, 28, 28, 1) float32, (1188, 1) int64
+```
+"""
+import dataclasses
+import hashlib
+import os
+import urllib.error
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from keras_lnn.errors import DataError
+from keras_lnn.info import DATASET_NAMES, SIZES, DatasetInfo, resolve_dataset
+
+DATA_DIR_ENV = "KERAS_LNN_DATA_DIR"
+MIRROR_ENV = "KERAS_LNN_MEDMNIST_MIRROR"
+SPLITS = ("train", "val", "test")
+KEYS = tuple(f"{split}_{kind}" for split in SPLITS for kind in ("images", "labels"))
+
+
+def default_data_dir():
+    """The MedMNIST root: `$KERAS_LNN_DATA_DIR` if set, else `~/.medmnist` (medmnist's own default)."""
+    return Path(os.environ.get(DATA_DIR_ENV) or Path.home() / ".medmnist").expanduser()
+
+
+def resolve_data_dir(data_dir=None):
+    """`data_dir` as a `Path` (`~` expanded), or `default_data_dir()` when it is `None`."""
+    return default_data_dir() if data_dir is None else Path(data_dir).expanduser()
+
+
+def dataset_path(name, size=28, data_dir=None):
+    """Where the file of dataset `name` at `size` lives, e.g. `~/.medmnist/nodulemnist3d_64.npz`.
+
+    Args:
+        name: Short name, medmnist flag or class name (see `resolve_dataset`).
+        size: Volume edge length, 28 or 64.
+        data_dir: MedMNIST root; `None` means `default_data_dir()`.
+    """
+    return resolve_data_dir(data_dir) / resolve_dataset(name).filename(size)
+
+
+def file_md5(path, chunk_size=1 << 20):
+    """MD5 hex digest of the file at `path`, read in chunks so big files never sit in memory."""
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def expected_md5(info, size=28):
+    """MD5 of the official file (one place to look it up, so tests can patch it)."""
+    return info.md5(size)
+
+
+def download_url(name, size=28, mirror=None):
+    """URL to fetch from: `mirror` (or `$KERAS_LNN_MEDMNIST_MIRROR`) + `/` + file name, else the official URL."""
+    info = resolve_dataset(name)
+    mirror = mirror or os.environ.get(MIRROR_ENV)
+    if mirror:
+        return f"{mirror.rstrip('/')}/{info.filename(size)}"
+    return info.url(size)
+
+
+def download(name, size=28, data_dir=None, mirror=None):
+    """Downloads a MedMNIST 3D file into the MedMNIST root and checks its MD5.
+
+    A file already there with the right MD5 is kept as is. The download goes to
+    `<file>.part` and only replaces the target once its MD5 is right, so a failed
+    or corrupted download leaves nothing behind (and never clobbers a good file).
+
+    Args:
+        name: Short name, medmnist flag or class name, e.g. `"adrenal"`.
+        size: Volume edge length, 28 or 64.
+        data_dir: MedMNIST root; `None` means `default_data_dir()`.
+        mirror: Base URL serving medmnist's file names; `None` means
+            `$KERAS_LNN_MEDMNIST_MIRROR` if set, else the official (Zenodo) URL.
+
+    Returns:
+        The `Path` of the verified file, `dataset_path(name, size, data_dir)`.
+
+    Raises:
+        DataError: the URL cannot be fetched, the MD5 is wrong, or the folder is not writable.
+
+    Example:
+
+    ```python
+    download("vessel", size=64, data_dir="/data/medmnist")
+    ```
+    """
+    info = resolve_dataset(name)
+    target = dataset_path(info.name, size, data_dir)
+    expected = expected_md5(info, size)
+    if target.is_file() and file_md5(target) == expected:
+        return target
+    url = download_url(info.name, size, mirror)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataError(f"Cannot create the MedMNIST folder {target.parent}: {error}") from None
+    # get_file silently falls back to /tmp/.keras when cache_dir is not writable.
+    if not os.access(target.parent, os.W_OK):
+        raise DataError(f"Cannot write to the MedMNIST folder {target.parent}: use --data-dir to pick another.")
+    partial = target.with_name(target.name + ".part")
+    from keras.utils import get_file  # Keras is slow to import: only when downloading.
+
+    try:
+        try:
+            # cache_subdir="" puts the file directly in cache_dir (Keras 3 joins them).
+            # The MD5 is checked below rather than by get_file, which would leave
+            # the bad file in place and not report the hash it found.
+            get_file(fname=partial.name, origin=url, cache_dir=str(target.parent), cache_subdir="",
+                     force_download=True)
+        except Exception as error:
+            raise DataError(f"Could not download {url}: {_fetch_reason(error)}") from None
+        actual = file_md5(partial)
+        if actual != expected:
+            raise DataError(
+                f"Downloaded file from {url} has the wrong MD5: expected {expected}, got {actual}; "
+                "nothing was saved."
+            )
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def _fetch_reason(error):
+    # get_file wraps urllib errors in a bare Exception; report urllib's own reason.
+    cause = error.__context__
+    if isinstance(cause, urllib.error.HTTPError):
+        return f"HTTP {cause.code} {cause.reason}"
+    if isinstance(cause, urllib.error.URLError):
+        return str(cause.reason)
+    return str(error)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MedMNIST3D:
+    """A loaded MedMNIST 3D file.
+
+    Attributes:
+        info: The dataset's `DatasetInfo`.
+        size: Volume edge length, 28 or 64.
+        path: The `.npz` file it came from.
+        md5: MD5 of that file (recorded with results, so runs can be traced to their data).
+        train, val, test: `(x, y)` tuples; `x` is `(N, size, size, size, 1)` with raw
+            0-255 values in the requested dtype, `y` is `(N, 1)` int64.
+    """
+
+    info: DatasetInfo
+    size: int
+    path: Path
+    md5: str
+    train: tuple = dataclasses.field(repr=False)
+    val: tuple = dataclasses.field(repr=False)
+    test: tuple = dataclasses.field(repr=False)
+
+    def split(self, name):
+        """`(x, y)` of split `name`: `"train"`, `"val"` or `"test"`."""
+        if name not in SPLITS:
+            raise DataError(f"Unknown split {name!r}: valid splits are {', '.join(SPLITS)}.")
+        return getattr(self, name)
+
+
+def load_dataset(name, size=28, data_dir=None, verify=True, dtype="float32", download=False, mirror=None):
+    """Loads and checks a MedMNIST 3D file.
+
+    Always checked: the file is a readable `.npz` with the six keys
+    (`train_images`, `train_labels`, `val_images`, ...); images are uint8
+    `(N, size, size, size)`; labels are integer `(N, 1)` with the same N and values
+    in `[0, n_classes)`. With `verify=True` (the default) the file must also be the
+    official one: its MD5 must match medmnist's and its split sizes must match
+    `info.n_samples`. Pass `verify=False` for derived or custom files (subsets,
+    re-splits) that keep the layout but not the bytes or the split sizes.
+
+    Args:
+        name: Short name, medmnist flag or class name, e.g. `"adrenal"`.
+        size: Volume edge length, 28 or 64.
+        data_dir: MedMNIST root; `None` means `default_data_dir()`.
+        verify: Check the MD5 and split sizes against medmnist's table.
+        dtype: dtype of the images. Values stay 0-255 (the models rescale).
+        download: Download the file first if it is missing (see `download`).
+        mirror: Base URL for that download.
+
+    Returns:
+        A `MedMNIST3D`. Its `md5` is always computed, whatever `verify` says.
+
+    Raises:
+        DataError: with the file's path and what was expected versus found.
+
+    Example:
+
+    ```python
+    data = load_dataset("vessel", data_dir="../shared/medmnist")
+    x, y = data.split("val")  # (191, 28, 28, 28, 1) float32, (191, 1) int64
+    ```
+    """
+    info = resolve_dataset(name)
+    path = dataset_path(info.name, size, data_dir)
+    if download and not path.is_file():
+        _download(info.name, size, data_dir, mirror)
+    if not path.is_file():
+        raise DataError(
+            f"MedMNIST file not found: {path}. Download it with `lnn-keras download {info.name}"
+            f"{'' if size == 28 else f' --size {size}'}` (add --data-dir to use another folder), "
+            f"or fetch {info.url(size)} and save it as {path}."
+        )
+    arrays = _read_npz(path)
+    md5 = file_md5(path)
+    if verify and md5 != expected_md5(info, size):
+        raise DataError(
+            f"{path} has MD5 {md5}, expected {expected_md5(info, size)} (the official {info.filename(size)}). "
+            "If this is a derived or custom file, load it with --no-verify (verify=False)."
+        )
+    for split in SPLITS:
+        _check_split(path, info, size, split, arrays[f"{split}_images"], arrays[f"{split}_labels"], verify)
+    splits = {}
+    for split in SPLITS:
+        # pop: the uint8 array is freed once converted; [..., None] is a view, not a copy.
+        images = arrays.pop(f"{split}_images").astype(dtype, copy=False)
+        splits[split] = (images[..., None], arrays.pop(f"{split}_labels").astype(np.int64))
+    return MedMNIST3D(info=info, size=size, path=path, md5=md5, **splits)
+
+
+_download = download  # load_dataset's `download` argument shadows the function.
+
+
+def _read_npz(path):
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single array, not an .npz archive")
+        with loaded as npz:
+            found = list(npz.files)
+            arrays = {key: npz[key] for key in KEYS if key in found}
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as error:
+        raise DataError(
+            f"{path} is not a readable .npz file (truncated or corrupted?): {type(error).__name__}: {error}"
+        ) from None
+    missing = [key for key in KEYS if key not in arrays]
+    if missing:
+        raise DataError(
+            f"{path} lacks the key(s) {', '.join(missing)}: a MedMNIST file has {', '.join(KEYS)}; "
+            f"found {', '.join(found) or 'no arrays'}."
+        )
+    return arrays
+
+
+def _check_split(path, info, size, split, images, labels, verify):
+    expected_shape = f"(N, {size}, {size}, {size})"
+    if images.dtype != np.uint8:
+        raise DataError(f"{path}: {split}_images has dtype {images.dtype}, expected uint8.")
+    if images.ndim != 4 or images.shape[1:] != (size,) * 3:
+        raise DataError(f"{path}: {split}_images has shape {images.shape}, expected {expected_shape} for size {size}.")
+    n = images.shape[0]
+    if labels.shape != (n, 1):
+        raise DataError(
+            f"{path}: {split}_labels has shape {labels.shape}, expected ({n}, 1) to match {split}_images."
+        )
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise DataError(f"{path}: {split}_labels has dtype {labels.dtype}, expected an integer dtype.")
+    if labels.size and (labels.min() < 0 or labels.max() >= info.n_classes):
+        raise DataError(
+            f"{path}: {split}_labels has values in [{labels.min()}, {labels.max()}], "
+            f"expected class indices in [0, {info.n_classes}) for {info.python_class}."
+        )
+    if verify and n != info.n_samples[split]:
+        raise DataError(
+            f"{path}: {split} split has {n} volumes, expected {info.n_samples[split]} for {info.python_class} "
+            "(use --no-verify / verify=False for a derived or custom file)."
+        )
+
+
+def dataset_table(data_dir=None):
+    """One row per MedMNIST 3D dataset and size: where its file goes and whether it is there and intact.
+
+    Args:
+        data_dir: MedMNIST root; `None` means `default_data_dir()`.
+
+    Returns:
+        A list of 12 dicts with keys `name`, `size`, `path` (str), `present` (bool)
+        and `md5_ok` (bool, or `None` when the file is absent). MD5s are computed
+        only for files that are present.
+    """
+    rows = []
+    for name in DATASET_NAMES:
+        info = resolve_dataset(name)
+        for size in SIZES:
+            path = dataset_path(name, size, data_dir)
+            present = path.is_file()
+            md5_ok = file_md5(path) == expected_md5(info, size) if present else None
+            rows.append({"name": name, "size": size, "path": str(path), "present": present, "md5_ok": md5_ok})
+    return rows
