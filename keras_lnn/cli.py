@@ -4,12 +4,16 @@ Heavy imports (keras, tensorflow, ncps) happen inside the commands so that
 `lnn-keras --help` stays fast.
 """
 import json
+import os
 import sys
 
 import click
 
-from keras_lnn import __version__
-from keras_lnn.errors import KerasLnnError
+# TensorFlow's C++ start-up chatter buries the CLI's own output; a user's own setting wins.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from keras_lnn import __version__  # noqa: E402
+from keras_lnn.errors import KerasLnnError  # noqa: E402
 
 
 class _Group(click.Group):
@@ -125,6 +129,158 @@ def download(dataset, size, data_dir, mirror):
 
     path = download_dataset(dataset, size=size, data_dir=data_dir, mirror=mirror)
     click.echo(f"{path} (MD5 verified)")
+
+
+# ---------------------------------------------------------------- models
+class _ModelsType(click.ParamType):
+    """Model or experiment names (wildcards allowed); unknown ones are a usage error (exit 2)."""
+
+    name = "model"
+
+    def convert(self, value, param, ctx):
+        from keras_lnn.models import UnknownModelError, resolve_models
+
+        names = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+        try:
+            resolve_models(names)
+        except UnknownModelError as error:
+            self.fail(str(error), param, ctx)
+        return names
+
+
+@main.command("list")
+@click.argument("pattern", required=False)
+@_format_option
+def list_command(pattern, fmt):
+    """List the models (optionally matching PATTERN, e.g. 'Liq*' or 'exp3') and experiments."""
+    from keras_lnn.models import experiment_models, get_architecture, list_experiments, list_models
+
+    if pattern in list_experiments():
+        names = experiment_models(pattern)
+    else:
+        names = list_models(pattern)
+    if not names:
+        raise click.BadParameter(f"no model matches {pattern!r}", param_hint="PATTERN")
+    rows = []
+    for name in names:
+        arch = get_architecture(name)
+        rows.append({"model": name, "experiment": arch.experiment, "encoder": arch.encoder,
+                     "paper_params": arch.paper_params, "note": arch.note})
+    _echo_rows(rows, fmt, ["model", "experiment", "encoder", "paper_params", "note"])
+    if fmt == "table" and pattern is None:
+        click.echo(f"\n{len(rows)} models; experiments: {', '.join(list_experiments())}")
+
+
+@main.command()
+@click.argument("model", type=_ModelsType())
+@_size_option
+def summary(model, size):
+    """Print `model.summary()` of MODEL."""
+    from keras_lnn.models import create_model, resolve_models
+
+    for name in resolve_models(model):
+        create_model(name, input_size=size).summary(print_fn=click.echo)
+
+
+@main.command()
+@click.argument("names", nargs=-1, type=_ModelsType())
+@_size_option
+@_format_option
+def audit(names, size, fmt):
+    """Compare each model's Keras parameter counts with the paper's Table 1.
+
+    NAMES are experiments or models (default: all 30). Exits 1 when a count differs
+    from Table 1 by anything but a documented delta.
+    """
+    from keras_lnn.audit import audit_models, format_audit_table
+
+    flat = [n for group in names for n in group]
+    rows = audit_models(flat or None, input_size=size)
+    if fmt == "json":
+        click.echo(json.dumps([{k: v for k, v in row.items() if k != "matches"} for row in rows], indent=2))
+    else:
+        click.echo(format_audit_table(rows))
+    if not all(row["matches"] for row in rows):
+        sys.exit(1)
+
+
+# ---------------------------------------------------------------- training
+def _seeds(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return [int(s) for s in value.split(",") if s.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers, got {value!r}") from None
+
+
+@main.command()
+@click.argument("experiment")
+@click.option("--dataset", required=True, type=_DatasetType(), help="MedMNIST 3D dataset (e.g. nodule).")
+@click.option("--models", "models_filter", type=_ModelsType(), default=None, help="Comma-separated subset of the experiment's models.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (weights, shuffling, dropout).")
+@click.option("--seeds", callback=_seeds, default=None, help="Several seeds, e.g. 0,1,2: one run folder per seed.")
+@click.option("--max-epochs", type=click.IntRange(min=1), default=500, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=5e-4, show_default=True)
+@click.option("--patience", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--min-delta", type=click.FloatRange(min=0), default=0.001, show_default=True)
+@_size_option
+@_data_dir_option
+@click.option("--no-verify", is_flag=True, help="Skip the MD5 and split-size checks (derived or custom files).")
+@click.option("--output", type=click.Path(file_okay=False), default="saved_models", show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace existing results that came from other settings.")
+@click.option("--quiet", is_flag=True, help="No per-epoch Keras output.")
+def run(experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size, learning_rate, patience,
+        min_delta, size, data_dir, no_verify, output, overwrite, quiet):
+    """Train, evaluate and export the models of EXPERIMENT (exp1..exp6, all, or a model name).
+
+    Defaults are the paper's protocol. Each model leaves a SavedModel (1/), model.keras,
+    history.csv and metrics.json under OUTPUT/<experiment>_<dataset>/<model>/. Running the
+    same command again skips finished models and resumes an interrupted one.
+    """
+    from keras_lnn.models import UnknownModelError, list_experiments
+    from keras_lnn.runs import run_experiment
+    from keras_lnn.training import Protocol
+
+    if experiment != "all" and experiment not in list_experiments():
+        try:
+            from keras_lnn.models import get_architecture
+
+            get_architecture(experiment)
+        except UnknownModelError:
+            raise click.BadParameter(
+                f"{experiment!r} is neither an experiment ({', '.join(list_experiments())}, all) nor a model",
+                param_hint="EXPERIMENT",
+            ) from None
+    protocol = Protocol(max_epochs, batch_size, learning_rate, patience, min_delta)
+    try:
+        results = run_experiment(
+            experiment, dataset, models_filter, seeds or [seed], protocol, size, data_dir,
+            verify=not no_verify, output=output, overwrite=overwrite, verbose=0 if quiet else 2, echo=click.echo,
+        )
+    except UnknownModelError as error:
+        raise click.BadParameter(str(error), param_hint="--models") from None
+    except KeyboardInterrupt:
+        click.echo("\nInterrupted. Run the same command again to resume from the last finished epoch.", err=True)
+        sys.exit(130)
+    for plan, metrics in results:
+        click.echo(f"\n{plan.run_dir} (seed {plan.seed})")
+        rows = [{"model": m["model"], "status": m["status"], "epochs": m["epochs"],
+                 "test_acc": (m["test"] or {}).get("acc"), "test_auc": (m["test"] or {}).get("auc")} for m in metrics]
+        _echo_rows(rows, "table", ["model", "status", "epochs", "test_acc", "test_auc"])
+
+
+@main.command("export")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--overwrite", is_flag=True, help="Rewrite SavedModels that already exist.")
+def export_command(run_dirs, overwrite):
+    """Write SavedModels (RUN_DIR/<model>/1/) from the .keras files of runs trained on any backend."""
+    from keras_lnn.export import export_run
+
+    for run_dir in run_dirs:
+        export_run(run_dir, overwrite=overwrite, echo=click.echo)
+        click.echo(f"{run_dir}: SavedModels and models.config written")
 
 
 if __name__ == "__main__":

@@ -71,9 +71,10 @@ class DatasetInfo:
     n_classes: int
     n_samples: dict
     license: str
-    description: str
-    urls: dict
-    md5s: dict
+    # Long or low-level: kept out of repr so a printed dataset stays readable.
+    description: str = dataclasses.field(repr=False)
+    urls: dict = dataclasses.field(repr=False)
+    md5s: dict = dataclasses.field(repr=False)
 
     def filename(self, size=28):
         """File name medmnist uses, e.g. `nodulemnist3d.npz` (28) or `nodulemnist3d_64.npz` (64)."""

@@ -1,0 +1,55 @@
+"""What produced a result: package versions, backend, device and machine, recorded in every metrics file."""
+import importlib.metadata
+import platform
+import sys
+
+_BACKEND_PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+
+
+def _version(distribution):
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def device_name():
+    """A short description of the accelerator Keras's backend computes on ("cpu" when none)."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        return "cpu" if device.platform == "cpu" else f"{device.platform}:{device.device_kind}"
+    if backend == "torch":
+        import torch
+
+        return f"cuda:{torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "cpu"
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        return f"gpu:{gpus[0].name}" if gpus else "cpu"
+    return "unknown"
+
+
+def environment():
+    """Versions and machine facts, as a JSON-ready dict."""
+    import keras
+
+    backend = keras.backend.backend()
+    return {
+        "keras_lnn": _version("keras-lnn"),
+        "keras": keras.__version__,
+        "backend": backend,
+        "backend_version": _version(_BACKEND_PACKAGES.get(backend, backend)),
+        "ncps": _version("ncps"),
+        "numpy": _version("numpy"),
+        "scikit_learn": _version("scikit-learn"),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "device": device_name(),
+    }

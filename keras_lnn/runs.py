@@ -1,0 +1,265 @@
+"""Running experiments: every model of an experiment trained, evaluated and saved, resumably.
+
+Layout, for `run_experiment("exp3", "nodule")`::
+
+    saved_models/exp3_nodule/            one folder per run ("_64" for 64^3, "_seed<k>" with several seeds)
+        summary.csv                      a row per model (finished or failed)
+        models.config                    TF Serving config serving the run's models by name
+        CNNExp3N1/
+            1/                           SavedModel (serving_default: volume -> probability)
+            model.keras
+            history.csv                  a row per epoch, `epoch` from 0
+            metrics.json                 written last: its presence means the model is done
+            settings.json                what the folder's results come from (checked on rerun)
+
+Example:
+
+>>> from keras_lnn.runs import run_experiment
+>>> results = run_experiment("exp1", "adrenal", models=["CNNExp1N4"], data_dir="../shared/medmnist")
+"""
+import dataclasses
+import shutil
+import time
+from pathlib import Path
+
+from keras_lnn import export, models
+from keras_lnn.errors import RunError
+from keras_lnn.io import atomic_write_csv, atomic_write_json, read_json
+from keras_lnn.training import Protocol
+
+PAPER_EXPERIMENTS = ("exp1", "exp2", "exp3", "exp4", "exp5")
+SUMMARY_COLUMNS = [
+    "model", "status", "epochs", "stopped_early", "best_val_epoch", "val_acc", "val_auc", "val_loss",
+    "test_acc", "test_auc", "test_loss", "trainable_params", "train_seconds", "error",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class RunPlan:
+    """One run: the models of one experiment on one dataset, size and seed."""
+
+    experiment: str
+    models: tuple
+    seed: int
+    run_dir: Path
+
+
+def run_name(experiment, dataset, size=28, seed=None):
+    """`exp3_nodule`, plus `_64` for 64^3 volumes and `_seed<k>` when a grid has several seeds."""
+    name = f"{experiment}_{dataset}"
+    if size != 28:
+        name += f"_{size}"
+    if seed is not None:
+        name += f"_seed{seed}"
+    return name
+
+
+def plan_runs(experiment, dataset, models_filter=None, seeds=(0,), size=28, output="saved_models"):
+    """Expands EXPERIMENT (exp1..exp6, `all`, or one model name) into `RunPlan`s.
+
+    Args:
+        experiment: an experiment, `all` (the paper's five), or a model name.
+        models_filter: optional model names; each must belong to the experiment(s).
+        seeds: one run per seed; with one seed the folder has no `_seed` suffix.
+    """
+    if experiment == "all":
+        experiments = list(PAPER_EXPERIMENTS)
+        chosen = None
+    elif experiment in models.list_experiments():
+        experiments, chosen = [experiment], None
+    else:
+        architecture = models.get_architecture(experiment)  # raises UnknownModelError
+        experiments, chosen = [architecture.experiment], [architecture.name]
+    if models_filter:
+        wanted = models.resolve_models(models_filter)
+        available = [m for e in experiments for m in models.experiment_models(e)]
+        outside = [m for m in wanted if m not in available]
+        if outside:
+            raise models.UnknownModelError(
+                f"{', '.join(outside)} not in {experiment}; its models are: {', '.join(available)}"
+            )
+        chosen = wanted if chosen is None else [m for m in chosen if m in wanted]
+    plans = []
+    for seed in seeds:
+        for exp in experiments:
+            names = tuple(m for m in models.experiment_models(exp) if chosen is None or m in chosen)
+            if names:
+                suffix_seed = seed if len(seeds) > 1 else None
+                plans.append(RunPlan(exp, names, seed, Path(output) / run_name(exp, dataset, size, suffix_seed)))
+    return plans
+
+
+def model_settings(plan, model_name, data, protocol):
+    """What a model folder's results depend on; a rerun with other settings is refused."""
+    import keras
+
+    return {
+        "model": model_name,
+        "experiment": plan.experiment,
+        "dataset": data.info.name,
+        "size": data.size,
+        "n_classes": len(data.info.labels),
+        "seed": plan.seed,
+        "backend": keras.backend.backend(),
+        "data_md5": data.md5,
+        "protocol": protocol.as_dict(),
+    }
+
+
+def check_settings(plans, data, protocol, overwrite=False):
+    """Refuses, before any training, results in the output folders that came from other settings."""
+    clashes = []
+    for plan in plans:
+        for name in plan.models:
+            path = plan.run_dir / name / "settings.json"
+            if not path.exists():
+                continue
+            old, new = read_json(path), model_settings(plan, name, data, protocol)
+            if old != new:
+                diff = ", ".join(
+                    f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)
+                )
+                clashes.append(f"{path.parent} ({diff})")
+    if clashes and not overwrite:
+        raise RunError(
+            "existing results come from other settings; use another --output, or --overwrite to replace them: "
+            + "; ".join(clashes)
+        )
+    return clashes
+
+
+def run_model(plan, model_name, data, protocol, verbose=2, overwrite=False, echo=print):
+    """Trains, evaluates and saves one model; returns its metrics dict (read back if already done)."""
+    import keras
+
+    from keras_lnn import provenance, training
+
+    model_dir = plan.run_dir / model_name
+    settings = model_settings(plan, model_name, data, protocol)
+    if overwrite and model_dir.exists() and (
+        not (model_dir / "settings.json").exists() or read_json(model_dir / "settings.json") != settings
+    ):
+        shutil.rmtree(model_dir)
+    if (model_dir / "metrics.json").exists():
+        metrics = read_json(model_dir / "metrics.json")
+        echo(f"    already {metrics['status']}: {model_dir / 'metrics.json'}")
+        return metrics
+    model_dir.mkdir(parents=True, exist_ok=True)
+    if not (model_dir / "settings.json").exists():
+        atomic_write_json(model_dir / "settings.json", settings)
+
+    keras.utils.set_random_seed(plan.seed)
+    n_classes = len(data.info.labels)
+    model = models.create_model(model_name, input_size=data.size, n_classes=n_classes)
+    training.compile_model(model, protocol, n_classes)
+    result = training.fit(model, data, protocol, model_dir, verbose=verbose)
+    history = result.history
+    trainable, non_trainable = models.count_params(model)
+    best_epoch, best_metrics = training.best_epoch_summary(history)
+    metrics = {
+        **{k: settings[k] for k in ("model", "experiment", "dataset", "size", "n_classes", "seed", "backend")},
+        "status": "failed" if result.nan_loss else "finished",
+        "error": "loss became NaN" if result.nan_loss else None,
+        "epochs": len(history),
+        "stopped_early": result.stopped_early,
+        "val": None,
+        "test": None,
+        "best_val_epoch": best_epoch,
+        "best_val": best_metrics,
+        "params": {
+            "trainable": trainable,
+            "non_trainable": non_trainable,
+            "paper": models.get_architecture(model_name).paper_params,
+        },
+        "train_seconds": round(sum(row.get("epoch_seconds", 0.0) for row in history), 3),
+        "protocol": protocol.as_dict(),
+        "evaluated_weights": "stopping epoch (the paper's protocol)",
+        "data": {"file": data.path.name, "md5": data.md5, "n_samples": {s: len(data.split(s)[1]) for s in ("train", "val", "test")}},
+        "data_md5": data.md5,
+        "versions": provenance.environment(),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    if not result.nan_loss:
+        for split in ("val", "test"):
+            x, y = data.split(split)
+            metrics[split] = training.compute_metrics(y, training.predict(model, x, protocol.batch_size))
+        _save_keras(model, model_dir / "model.keras")
+        if keras.backend.backend() == "tensorflow":
+            export.export_saved_model(model, model_dir / export.SERVING_VERSION)
+    atomic_write_json(model_dir / "metrics.json", metrics)  # last: marks the model done
+    keras.backend.clear_session()
+    return metrics
+
+
+def _save_keras(model, path):
+    tmp = path.with_name(f".tmp-{path.name}")  # Keras wants the .keras suffix
+    model.save(tmp)
+    tmp.replace(path)
+
+
+def summary_rows(run_dir):
+    """One row per finished or failed model of a run folder, from the metrics files."""
+    rows = []
+    for path in sorted(Path(run_dir).glob("*/metrics.json")):
+        m = read_json(path)
+        row = {k: m.get(k) for k in ("model", "status", "epochs", "stopped_early", "best_val_epoch", "train_seconds", "error")}
+        row["trainable_params"] = m["params"]["trainable"]
+        for split in ("val", "test"):
+            for key in ("acc", "auc", "loss"):
+                row[f"{split}_{key}"] = (m.get(split) or {}).get(key)
+        rows.append(row)
+    return rows
+
+
+def write_summary(run_dir):
+    atomic_write_csv(Path(run_dir) / "summary.csv", summary_rows(run_dir), SUMMARY_COLUMNS)
+
+
+def run_experiment(
+    experiment, dataset, models_filter=None, seeds=(0,), protocol=Protocol(), size=28, data_dir=None,
+    verify=True, output="saved_models", overwrite=False, verbose=2, echo=print,
+):
+    """Trains every planned model (see `plan_runs`) and writes all artifacts.
+
+    Models already finished are skipped, an interrupted model resumes from its
+    last finished epoch, and existing results from other settings are refused
+    unless `overwrite`.
+
+    Returns:
+        A list of `(RunPlan, [metrics dict, ...])`.
+    """
+    import keras
+
+    from keras_lnn.data import load_dataset
+
+    plans = plan_runs(experiment, dataset, models_filter, seeds, size, output)
+    data = load_dataset(dataset, size=size, data_dir=data_dir, verify=verify)
+    check_settings(plans, data, protocol, overwrite)
+    results = []
+    for plan in plans:
+        echo(f"{plan.run_dir}: {plan.experiment} on {data.info.python_class} ({size}^3), seed {plan.seed}")
+        run_metrics = []
+        for index, name in enumerate(plan.models, 1):
+            echo(f"[{index}/{len(plan.models)}] {name} ...")
+            run_metrics.append(run_model(plan, name, data, protocol, verbose, overwrite, echo))
+            write_summary(plan.run_dir)
+        _finish_exports(plan.run_dir, keras.backend.backend(), echo)
+        results.append((plan, run_metrics))
+    return results
+
+
+def _finish_exports(run_dir, backend, echo):
+    if backend == "tensorflow":
+        export.write_models_config(run_dir)
+        return
+    missing = [d for d in export.model_dirs(run_dir) if not (d / export.SERVING_VERSION).exists()]
+    if not missing:
+        export.write_models_config(run_dir)
+    elif export.tensorflow_available():
+        echo(f"Writing SavedModels in a TensorFlow-backend process (this run used {backend}) ...")
+        export.export_run(run_dir, echo=echo)
+    else:
+        echo(
+            f"TensorFlow is not installed, so no SavedModels were written (backend {backend}); "
+            f"model.keras and metrics.json are complete. Run `lnn-keras export {run_dir}` where TensorFlow is installed."
+        )

@@ -1,0 +1,259 @@
+"""Training with the paper's protocol: `model.fit`, the paper's early-stopping rule, exact metrics.
+
+Example:
+
+>>> from keras_lnn.training import Protocol, train_model
+>>> result = train_model("CNNExp1N4", dataset, Protocol(max_epochs=2), model_dir="out/CNNExp1N4")
+>>> result.metrics["test"]["auc"]
+"""
+import csv
+import dataclasses
+import math
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class Protocol:
+    """The training protocol; the defaults are the paper's.
+
+    Args:
+        max_epochs: upper bound on epochs (paper: 500).
+        batch_size: mini-batch size (paper: 64).
+        learning_rate: Adam's constant learning rate (paper: 5e-4).
+        patience: early-stopping counter limit (paper: 10).
+        min_delta: tolerance above the best validation loss that does not count (paper: 0.001).
+    """
+
+    max_epochs: int = 500
+    batch_size: int = 64
+    learning_rate: float = 5e-4
+    patience: int = 10
+    min_delta: float = 0.001
+
+    def as_dict(self):
+        return dataclasses.asdict(self)
+
+
+class PaperEarlyStopping(keras.callbacks.Callback):
+    """The paper's early-stopping rule on the validation loss.
+
+    Keep the best validation loss. An epoch with a lower loss becomes the best
+    and resets the counter to 0; an epoch whose loss is more than `min_delta`
+    above the best adds 1; an epoch within `[best, best + min_delta]` leaves
+    the counter as it is. Training stops when the counter reaches `patience`.
+    (Keras's `EarlyStopping` differs: there an improvement must exceed
+    `min_delta` to reset its counter, and every other epoch counts.)
+
+    The weights are not restored: the paper evaluates the stopping epoch's.
+
+    Args:
+        patience: counter value that stops training.
+        min_delta: tolerance above the best loss.
+        monitor: the logged quantity to watch.
+        previous: losses of epochs already trained (a resumed run replays them).
+
+    Example:
+
+    >>> rule = PaperEarlyStopping(patience=2, min_delta=0.1)
+    >>> [rule.update(loss) for loss in [1.0, 1.05, 1.2, 1.3]]
+    [False, False, False, True]
+    """
+
+    def __init__(self, patience=10, min_delta=0.001, monitor="val_loss", previous=()):
+        super().__init__()
+        self.patience = patience
+        self.min_delta = min_delta
+        self.monitor = monitor
+        self.best = math.inf
+        self.counter = 0
+        self.best_epoch = None
+        self.epochs_seen = 0
+        for loss in previous:
+            self.update(loss)
+
+    @property
+    def should_stop(self):
+        return self.counter >= self.patience
+
+    def update(self, loss):
+        """Applies one epoch's loss; returns True when training should stop."""
+        if loss < self.best:
+            self.best, self.counter, self.best_epoch = loss, 0, self.epochs_seen
+        elif loss > self.best + self.min_delta or math.isnan(loss):
+            self.counter += 1
+        self.epochs_seen += 1
+        return self.should_stop
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.update(float((logs or {})[self.monitor])):
+            self.model.stop_training = True
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Adds `epoch_seconds` to each epoch's logs, so history.csv records time and resumed runs add up.
+
+    It must come before `CSVLogger` in the callback list: Keras passes one logs
+    dict to every callback in turn.
+    """
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["epoch_seconds"] = time.perf_counter() - self._start
+
+
+# ---------------------------------------------------------------- metrics
+def compute_metrics(labels, probabilities):
+    """Accuracy, ROC AUC and cross-entropy of predicted probabilities.
+
+    Binary (probabilities `(N, 1)`): accuracy at threshold 0.5 (a positive is
+    `p > 0.5`, as MedMNIST's evaluator counts it), scikit-learn's ROC AUC and
+    binary cross-entropy. Multi-class (`(N, C)`): argmax accuracy, the macro
+    one-vs-rest AUC of MedMNIST's evaluator, and categorical cross-entropy.
+    AUC is None when the labels hold a single class.
+
+    Returns:
+        {"acc": float, "auc": float or None, "loss": float}
+    """
+    from sklearn.metrics import roc_auc_score
+
+    labels = np.asarray(labels).reshape(-1).astype(int)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    eps = keras.config.epsilon()  # Keras's own clipping, so the loss matches model.evaluate
+    clipped = np.clip(probabilities, eps, 1 - eps)
+    if probabilities.shape[-1] == 1:
+        p = probabilities[:, 0]
+        acc = float(np.mean((p > 0.5) == labels))
+        loss = float(-np.mean(labels * np.log(clipped[:, 0]) + (1 - labels) * np.log(1 - clipped[:, 0])))
+        auc = float(roc_auc_score(labels, p)) if len(np.unique(labels)) == 2 else None
+    else:
+        acc = float(np.mean(np.argmax(probabilities, axis=1) == labels))
+        loss = float(-np.mean(np.log(clipped[np.arange(len(labels)), labels])))
+        per_class = [
+            roc_auc_score(labels == c, probabilities[:, c])
+            for c in range(probabilities.shape[1])
+            if 0 < np.sum(labels == c) < len(labels)
+        ]
+        auc = float(np.mean(per_class)) if per_class else None
+    return {"acc": acc, "auc": auc, "loss": loss}
+
+
+def compile_model(model, protocol, n_classes=2):
+    """Adam with the protocol's learning rate; BCE (binary) or sparse categorical CE."""
+    if n_classes == 2:
+        loss, metrics = "binary_crossentropy", ["accuracy", keras.metrics.AUC(name="auc")]
+    else:
+        loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
+    model.compile(optimizer=keras.optimizers.Adam(protocol.learning_rate), loss=loss, metrics=metrics)
+    return model
+
+
+# ---------------------------------------------------------------- history (resumable)
+def read_history(path):
+    """history.csv as a list of dicts with float values (and int `epoch`)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()} for row in rows]
+
+
+def _truncate_history(path, epochs):
+    """Keeps the first `epochs` rows: a run killed between logging and backing up an epoch repeats it."""
+    path = Path(path)
+    if not path.exists():
+        return
+    with open(path, newline="") as handle:
+        lines = handle.read().splitlines(keepends=True)
+    if epochs == 0:
+        path.unlink()
+    elif len(lines) > epochs + 1:
+        from keras_lnn.io import atomic_write_text
+
+        atomic_write_text(path, "".join(lines[: epochs + 1]))
+
+
+def _backup_epoch(backup_dir):
+    """The number of finished epochs a `BackupAndRestore` folder holds (0 if none)."""
+    from keras_lnn.io import read_json
+
+    metadata = Path(backup_dir) / "training_metadata.json"
+    return int(read_json(metadata)["epoch"]) if metadata.exists() else 0
+
+
+@dataclasses.dataclass
+class FitResult:
+    model: object
+    history: list
+    stopped_early: bool
+    train_seconds: float
+    nan_loss: bool
+
+
+def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=()):
+    """Trains `model` on `dataset` under `protocol`, resumable from `work_dir`.
+
+    `work_dir` receives `history.csv` (one row per epoch, `epoch` from 0) and a
+    `backup/` folder (`keras.callbacks.BackupAndRestore`) that lets a killed run
+    resume from its last finished epoch; it is deleted when training ends.
+
+    Returns:
+        A `FitResult`; the model holds the stopping epoch's weights.
+    """
+    work_dir = Path(work_dir)
+    history_path, backup_dir = work_dir / "history.csv", work_dir / "backup"
+    done = _backup_epoch(backup_dir)
+    _truncate_history(history_path, done)
+    previous = [row["val_loss"] for row in read_history(history_path)]
+    stopping = PaperEarlyStopping(protocol.patience, protocol.min_delta, previous=previous)
+    # Callback order matters on epoch end: the history row is written before the
+    # backup, so a kill in between only leaves a row that resuming truncates.
+    callbacks = [
+        EpochTimer(),
+        keras.callbacks.CSVLogger(str(history_path), append=True),
+        stopping,
+        keras.callbacks.BackupAndRestore(str(backup_dir), double_checkpoint=True),
+        keras.callbacks.TerminateOnNaN(),
+        *extra_callbacks,
+    ]
+    x_train, y_train = dataset.train
+    start = time.perf_counter()
+    model.fit(
+        x_train,
+        y_train,
+        batch_size=protocol.batch_size,
+        # A resumed run whose rule had already fired trains no further epoch.
+        epochs=done if stopping.should_stop else protocol.max_epochs,
+        validation_data=dataset.val,
+        shuffle=True,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    seconds = time.perf_counter() - start
+    history = read_history(history_path)
+    nan_loss = any(math.isnan(row.get("loss", 0.0)) or math.isnan(row.get("val_loss", 0.0)) for row in history)
+    return FitResult(model, history, stopping.should_stop, seconds, nan_loss or _nan_weights(model))
+
+
+def _nan_weights(model):
+    return any(not np.all(np.isfinite(keras.ops.convert_to_numpy(w))) for w in model.weights)
+
+
+def predict(model, x, batch_size):
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+
+
+def best_epoch_summary(history):
+    """The epoch with the lowest validation loss and its logged validation metrics."""
+    if not history:
+        return None, {}
+    best = min(history, key=lambda row: row["val_loss"])
+    metrics = {k[len("val_"):]: v for k, v in best.items() if k.startswith("val_")}
+    return best["epoch"], metrics

@@ -1,0 +1,117 @@
+"""Shared fixtures: tiny synthetic MedMNIST files, a loopback HTTP mirror, and the real files when present."""
+import dataclasses
+import functools
+import http.server
+import socket
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from keras_lnn import info as info_module
+from keras_lnn.data import file_md5
+
+SHARED_MEDMNIST = Path(__file__).parents[1] / ".." / "shared" / "medmnist"
+
+
+@pytest.fixture
+def shared_medmnist():
+    """The read-only folder of real MedMNIST files next to the repository; skips where it is absent."""
+    path = SHARED_MEDMNIST.resolve()
+    if not path.is_dir():
+        pytest.skip(f"real MedMNIST files not found at {path}")
+    return path
+
+
+def write_medmnist_npz(path, size=28, counts=(4, 2, 2), n_classes=2, overrides=None, drop=(), seed=0):
+    """Writes a MedMNIST-layout .npz (uint8 images (N, S, S, S), uint8 labels (N, 1)) and returns its path.
+
+    `overrides` maps a key (e.g. "val_labels") to the array to store instead; keys in `drop` are left out.
+    """
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for split, n in zip(("train", "val", "test"), counts):
+        # Full 0-255 range so tests can see that values are not rescaled.
+        arrays[f"{split}_images"] = rng.integers(0, 256, size=(n, size, size, size), dtype=np.uint8)
+        arrays[f"{split}_labels"] = (np.arange(n) % n_classes).astype(np.uint8).reshape(n, 1)
+    arrays.update(overrides or {})
+    for key in drop:
+        del arrays[key]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **arrays)
+    return path
+
+
+@pytest.fixture
+def make_medmnist(tmp_path):
+    """Factory: make_medmnist(name="adrenal", size=28, directory=tmp_path/"data", **write_medmnist_npz kwargs)."""
+
+    def make(name="adrenal", size=28, directory=None, **kwargs):
+        info = info_module.resolve_dataset(name)
+        kwargs.setdefault("n_classes", info.n_classes)
+        directory = tmp_path / "data" if directory is None else Path(directory)
+        return write_medmnist_npz(directory / info.filename(size), size=size, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def patch_info(monkeypatch):
+    """patch_info(name, size=28, md5=None, n_samples=None): make DATASETS expect another MD5 / split sizes."""
+
+    def patch(name, size=28, md5=None, n_samples=None):
+        info = info_module.resolve_dataset(name)
+        changes = {}
+        if md5 is not None:
+            changes["md5s"] = {**info.md5s, size: md5}
+        if n_samples is not None:
+            changes["n_samples"] = dict(n_samples)
+        monkeypatch.setitem(info_module.DATASETS, info.name, dataclasses.replace(info, **changes))
+
+    return patch
+
+
+@pytest.fixture
+def make_official(make_medmnist, patch_info):
+    """Writes a synthetic file and patches DATASETS so that it counts as the official one (MD5, split sizes)."""
+
+    def make(name="adrenal", size=28, counts=(4, 2, 2), **kwargs):
+        path = make_medmnist(name, size, counts=counts, **kwargs)
+        patch_info(name, size, md5=file_md5(path), n_samples=dict(zip(("train", "val", "test"), counts)))
+        return path
+
+    return make
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_mirror():
+    """serve(directory) -> base URL of a loopback HTTP server for that folder (stopped after the test)."""
+    servers = []
+
+    def serve(directory):
+        handler = functools.partial(_QuietHandler, directory=str(directory))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def closed_port_url():
+    """A loopback URL nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
