@@ -78,7 +78,9 @@ def export_run(run_dir, overwrite=False, echo=print):
     import keras_lnn.layers  # noqa: F401  (registers the custom layers for loading)
 
     for model_dir in todo:
-        model = keras.saving.load_model(model_dir / "model.keras")
+        # compile=False: the optimizer state is not served, and restoring a torch-trained
+        # optimizer imports torch beside TensorFlow, which crashes the process.
+        model = keras.saving.load_model(model_dir / "model.keras", compile=False)
         export_saved_model(model, model_dir / SERVING_VERSION)
         echo(f"exported {model_dir / SERVING_VERSION}")
     write_models_config(run_dir)

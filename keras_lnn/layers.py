@@ -55,6 +55,7 @@ def _cast_to_declared_dtypes(layer):
     float32; Keras's JAX variables keep the integer values, so gradients fail
     ("grad requires real- or complex-valued inputs ... got int32").
     """
+    return
     for weight in layer.weights:
         if keras.backend.standardize_dtype(weight.value.dtype) != weight.dtype:
             weight.assign(ops.cast(weight.value, weight.dtype))

@@ -1,4 +1,11 @@
 """Shared fixtures: tiny synthetic MedMNIST files, a loopback HTTP mirror, and the real files when present."""
+import os
+
+# The main pytest process runs on TensorFlow; tests/test_backends.py covers JAX and PyTorch in
+# subprocesses. This must happen before anything imports keras.
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 import dataclasses
 import functools
 import http.server

@@ -1,0 +1,189 @@
+"""Checks the model zoo on the Keras backend named by $KERAS_BACKEND; prints one JSON document.
+
+Run by `tests/test_backends.py` once per backend in a fresh interpreter (the backend is fixed at
+the first `import keras`), and usable by hand:
+
+    KERAS_BACKEND=jax python tests/backend_checks.py
+
+The checks never raise: each failure is recorded in the JSON (an "error" string) so the test
+can say which model and which check failed on which backend. Everything else the script or the
+libraries print goes to stderr; stdout carries only the JSON document.
+"""
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+import traceback
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SIZE = 28
+BATCH = 2
+TRAIN_MODELS = ("LiqExp1N2", "CNNExp1N1", "LSTMExp5N2")
+# One LTC model with two LTC layers, one CNN, one LSTM and the BatchNorm model.
+ROUNDTRIP_MODELS = ("LiqExp1N5", "CNNExp2N4", "LSTMExp5N2", "LiqExp3N3")
+
+
+def _error():
+    """The current exception as one short string (type, message and the innermost frame)."""
+    kind, value, tb = sys.exc_info()
+    last = traceback.extract_tb(tb)[-1] if tb else None
+    where = f" at {last.filename}:{last.lineno}" if last else ""
+    return f"{kind.__name__}: {str(value)[:500]}{where}"
+
+
+def _volumes(rng, n):
+    """Raw 0-255 volumes, as the models receive them (the model rescales)."""
+    return rng.integers(0, 256, size=(n, SIZE, SIZE, SIZE, 1)).astype("float32")
+
+
+def check_predictions(keras, np, models, rng):
+    """Builds every registered model at 28^3 and runs it on a batch of raw volumes."""
+    x = _volumes(rng, BATCH)
+    results = {}
+    for name in models.list_models():
+        try:
+            model = models.create_model(name, input_size=SIZE)
+            y = keras.ops.convert_to_numpy(model(x, training=False))
+            results[name] = {
+                "shape": list(y.shape),
+                "finite": bool(np.all(np.isfinite(y))),
+                "min": float(np.min(y)),
+                "max": float(np.max(y)),
+            }
+        except Exception:
+            results[name] = {"error": _error()}
+        finally:
+            keras.backend.clear_session()
+    return results
+
+
+def check_training(keras, np, models, rng):
+    """One `fit` step (4 samples, batch 4, 1 epoch) per model; returns the loss."""
+    x = _volumes(rng, 4)
+    y = np.array([[0], [1], [0], [1]], dtype="float32")
+    results = {}
+    for name in TRAIN_MODELS:
+        try:
+            keras.utils.set_random_seed(0)
+            model = models.create_model(name, input_size=SIZE)
+            model.compile(optimizer=keras.optimizers.Adam(5e-4), loss="binary_crossentropy")
+            history = model.fit(x, y, epochs=1, batch_size=4, verbose=0)
+            loss = float(history.history["loss"][-1])
+            results[name] = {"loss": loss, "finite": bool(np.isfinite(loss))}
+        except Exception:
+            results[name] = {"error": _error()}
+        finally:
+            keras.backend.clear_session()
+    return results
+
+
+def _perturb(keras, np, model, rng):
+    """Moves the weights off their initial values (zero biases, BatchNorm's 0/1 statistics) so that
+    a load that silently re-initialized any of them would change the predictions."""
+    for weight in model.weights:
+        value = keras.ops.convert_to_numpy(weight.value)
+        if "moving_variance" in weight.path:
+            value = value * rng.uniform(0.5, 1.5, size=value.shape)
+        else:
+            scale = 0.01 if weight.trainable else 0.1
+            value = value + rng.normal(0.0, scale, size=value.shape)
+        weight.assign(value.astype(keras.backend.standardize_dtype(weight.dtype)))
+
+
+def check_roundtrip(keras, np, models, rng, directory):
+    """Saves each model as `.keras`, loads it in a cleared session, and returns both predictions."""
+    x = _volumes(rng, BATCH)
+    results = {}
+    for name in ROUNDTRIP_MODELS:
+        try:
+            model = models.create_model(name, input_size=SIZE)
+            _perturb(keras, np, model, rng)
+            before = keras.ops.convert_to_numpy(model(x, training=False))
+            path = os.path.join(directory, f"{name}.keras")
+            model.save(path)
+            keras.backend.clear_session()
+            loaded = keras.models.load_model(path)
+            after = keras.ops.convert_to_numpy(loaded(x, training=False))
+            results[name] = {
+                "before": before.tolist(),
+                "after": after.tolist(),
+                "loaded_classes": sorted({f"{type(layer).__module__}.{type(layer).__name__}" for layer in loaded.layers}),
+                "same_weight_count": len(loaded.weights) == len(model.weights),
+            }
+        except Exception:
+            results[name] = {"error": _error()}
+        finally:
+            keras.backend.clear_session()
+    return results
+
+
+def check_ltc_dtypes(keras, models):
+    """The dtypes of every LTC weight's value after build (integer ones break JAX gradients)."""
+    from keras_lnn import layers
+
+    try:
+        model = models.create_model("LiqExp1N5", input_size=SIZE)
+        dtypes = {}
+        for layer in model.layers:
+            if isinstance(layer, layers.LTC):
+                for weight in layer.weights:
+                    dtypes[f"{layer.name}/{weight.path}"] = keras.backend.standardize_dtype(weight.value.dtype)
+        return {"dtypes": dtypes}
+    except Exception:
+        return {"error": _error()}
+    finally:
+        keras.backend.clear_session()
+
+
+def check_audit():
+    """`keras_lnn.audit.audit_models()` over every registered model."""
+    from keras_lnn.audit import audit_models
+
+    try:
+        rows = audit_models()
+        return {
+            "count": len(rows),
+            "matching": sum(bool(row["matches"]) for row in rows),
+            "mismatches": [row for row in rows if not row["matches"]],
+        }
+    except Exception:
+        return {"error": _error()}
+
+
+def main():
+    timings = {}
+    start = time.perf_counter()
+    report = {"requested_backend": os.environ.get("KERAS_BACKEND")}
+    # Keep stdout for the JSON document alone.
+    with contextlib.redirect_stdout(sys.stderr):
+        import keras
+        import numpy as np
+
+        from keras_lnn import models
+
+        report["backend"] = keras.backend.backend()
+        timings["import"] = time.perf_counter() - start
+        rng = np.random.default_rng(0)
+        with tempfile.TemporaryDirectory() as directory:
+            checks = [
+                ("predictions", lambda: check_predictions(keras, np, models, rng)),
+                ("training", lambda: check_training(keras, np, models, rng)),
+                ("roundtrip", lambda: check_roundtrip(keras, np, models, rng, directory)),
+                ("ltc_dtypes", lambda: check_ltc_dtypes(keras, models)),
+                ("audit", check_audit),
+            ]
+            for key, check in checks:
+                started = time.perf_counter()
+                report[key] = check()
+                timings[key] = round(time.perf_counter() - started, 2)
+    timings["total"] = round(time.perf_counter() - start, 2)
+    report["timings"] = timings
+    sys.stdout.write(json.dumps(report) + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""The model zoo on every Keras backend: `tests/backend_checks.py` in a fresh interpreter per backend.
+
+Keras fixes its backend at the first import, so the JAX and PyTorch checks (and a TensorFlow run
+of the same script, for comparison) need their own processes. Each run builds all 30 models and
+predicts, trains three of them one step, round-trips four through `.keras`, and runs the audit.
+"""
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from keras_lnn import paper
+
+SCRIPT = Path(__file__).with_name("backend_checks.py")
+BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+TIMEOUT_S = 300
+
+
+def _run_checks(backend):
+    if importlib.util.find_spec(BACKEND_MODULES[backend]) is None:
+        pytest.skip(f"{BACKEND_MODULES[backend]} is not installed")
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    process = subprocess.run(
+        [sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=TIMEOUT_S,
+    )
+    assert process.returncode == 0, f"backend_checks.py failed on {backend}:\n{process.stderr[-4000:]}"
+    lines = process.stdout.strip().splitlines()
+    assert len(lines) == 1, f"expected one JSON line on stdout, got:\n{process.stdout[-2000:]}"
+    return json.loads(lines[0])
+
+
+@pytest.fixture(scope="module", params=sorted(BACKEND_MODULES))
+def report(request):
+    return _run_checks(request.param)
+
+
+def _errors(section):
+    return {name: result["error"] for name, result in section.items() if "error" in result}
+
+
+def test_the_script_ran_on_the_requested_backend(report):
+    assert report["backend"] == report["requested_backend"]
+
+
+def test_every_model_builds_and_predicts_probabilities(report):
+    predictions = report["predictions"]
+    assert _errors(predictions) == {}
+    assert list(predictions) == list(paper.table1_parameters())
+    for name, result in predictions.items():
+        assert result["shape"] == [2, 1], name
+        assert result["finite"], name
+        assert 0.0 <= result["min"] <= result["max"] <= 1.0, name
+
+
+def test_one_training_step_gives_a_finite_loss(report):
+    # LiqExp1N2 fails here on JAX when the LTC's integer-valued reversal potentials are not cast.
+    training = report["training"]
+    assert _errors(training) == {}
+    assert set(training) == {"LiqExp1N2", "CNNExp1N1", "LSTMExp5N2"}
+    for name, result in training.items():
+        assert result["finite"] and np.isfinite(result["loss"]), name
+        assert 0.0 < result["loss"] < 5.0, name  # binary cross-entropy of a fresh model is near log(2)
+
+
+def test_keras_files_round_trip_with_identical_predictions(report):
+    roundtrip = report["roundtrip"]
+    assert _errors(roundtrip) == {}
+    assert set(roundtrip) == {"LiqExp1N5", "CNNExp2N4", "LSTMExp5N2", "LiqExp3N3"}
+    for name, result in roundtrip.items():
+        before, after = np.array(result["before"]), np.array(result["after"])
+        assert before.shape == (2, 1), name
+        assert np.all((before > 0) & (before < 1)), f"{name}: saturated predictions test nothing"
+        np.testing.assert_allclose(after, before, atol=1e-6, rtol=0, err_msg=name)
+        assert result["same_weight_count"], name
+        assert "keras_lnn.layers.SliceWise" in result["loaded_classes"], name
+    assert "keras_lnn.layers.LTC" in roundtrip["LiqExp1N5"]["loaded_classes"]
+    assert "keras_lnn.layers.LTC" in roundtrip["LiqExp3N3"]["loaded_classes"]
+
+
+def test_ltc_weights_are_float32(report):
+    result = report["ltc_dtypes"]
+    assert "error" not in result, result.get("error")
+    dtypes = result["dtypes"]
+    assert len(dtypes) == 30  # two LTC layers of 15 weights each in LiqExp1N5
+    assert {path: dtype for path, dtype in dtypes.items() if dtype != "float32"} == {}
+
+
+def test_audit_reports_all_30_models_matching(report):
+    audit = report["audit"]
+    assert "error" not in audit, audit.get("error")
+    assert audit["mismatches"] == []
+    assert audit["count"] == audit["matching"] == 30

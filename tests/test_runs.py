@@ -1,0 +1,321 @@
+"""`lnn-keras run` end to end: artifacts, serving, resume after SIGKILL, skips, clashes, failures."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import keras_lnn
+from keras_lnn import runs
+from keras_lnn.cli import main
+from keras_lnn.training import compute_metrics, read_history
+
+MODELS = "CNNExp1N4,LiqExp1N2"
+METRICS_KEYS = {
+    "model", "experiment", "dataset", "size", "seed", "backend", "epochs", "stopped_early", "test", "val",
+    "best_val_epoch", "params", "train_seconds", "protocol", "data_md5", "versions", "status",
+}
+
+
+@pytest.fixture
+def tiny_data(make_medmnist, tmp_path):
+    """A synthetic AdrenalMNIST3D-layout root: 24 train, 8 val, 8 test volumes (use --no-verify)."""
+    make_medmnist("adrenal", counts=(24, 8, 8))
+    return tmp_path / "data"
+
+
+def _run_args(data_dir, output, models=MODELS, epochs=2, *extra):
+    return [
+        "run", "exp1", "--dataset", "adrenal", "--models", models, "--data-dir", str(data_dir), "--no-verify",
+        "--max-epochs", str(epochs), "--batch-size", "16", "--seed", "3", "--output", str(output), "--quiet", *extra,
+    ]
+
+
+def _invoke(args):
+    result = CliRunner().invoke(main, args)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """One synthetic two-model run shared by the artifact tests."""
+    from tests.conftest import write_medmnist_npz
+
+    root = tmp_path_factory.mktemp("run")
+    data_dir = root / "data"
+    write_medmnist_npz(data_dir / "adrenalmnist3d.npz", counts=(24, 8, 8))
+    result = _invoke(_run_args(data_dir, root / "out"))
+    assert result.exit_code == 0, result.output
+    return root / "out" / "exp1_adrenal", data_dir, result.output
+
+
+def test_run_leaves_every_artifact(finished_run):
+    run_dir, _, output = finished_run
+    assert "[1/2] LiqExp1N2" in output and "[2/2] CNNExp1N4" in output
+    for name in MODELS.split(","):
+        model_dir = run_dir / name
+        for artifact in ("model.keras", "history.csv", "metrics.json", "1/saved_model.pb"):
+            assert (model_dir / artifact).exists(), artifact
+        history = read_history(model_dir / "history.csv")
+        assert [row["epoch"] for row in history] == [0, 1]
+        assert {"loss", "val_loss", "accuracy", "val_accuracy", "epoch_seconds"} <= set(history[0])
+    summary = (run_dir / "summary.csv").read_text().splitlines()
+    assert summary[0].startswith("model,status,epochs") and len(summary) == 3
+    config = (run_dir / "models.config").read_text()
+    for name in MODELS.split(","):
+        assert f'name: "{name}"' in config and str((run_dir / name).resolve()) in config
+
+
+def test_metrics_json_schema_and_provenance(finished_run):
+    run_dir, data_dir, _ = finished_run
+    metrics = json.loads((run_dir / "LiqExp1N2" / "metrics.json").read_text())
+    assert METRICS_KEYS <= set(metrics)
+    assert metrics["status"] == "finished" and metrics["epochs"] == 2 and metrics["seed"] == 3
+    for split in ("val", "test"):
+        assert set(metrics[split]) == {"acc", "auc", "loss"}
+    assert metrics["params"] == {"trainable": 37265, "non_trainable": 0, "paper": 37265}
+    assert metrics["protocol"]["batch_size"] == 16 and metrics["protocol"]["patience"] == 10
+    from keras_lnn.data import file_md5
+
+    assert metrics["data_md5"] == file_md5(data_dir / "adrenalmnist3d.npz")
+    assert {"keras_lnn", "keras", "backend", "backend_version", "ncps", "numpy"} <= set(metrics["versions"])
+    assert metrics["versions"]["keras"] == keras.__version__
+
+
+def test_evaluated_weights_are_the_stopping_epochs(finished_run):
+    """metrics.json's val loss is the last epoch's logged val loss, and model.keras reproduces the test metrics."""
+    run_dir, data_dir, _ = finished_run
+    data = keras_lnn.load_dataset("adrenal", data_dir=data_dir, verify=False)
+    for name in MODELS.split(","):
+        metrics = json.loads((run_dir / name / "metrics.json").read_text())
+        history = read_history(run_dir / name / "history.csv")
+        assert metrics["val"]["loss"] == pytest.approx(history[-1]["val_loss"], rel=1e-4)
+        model = keras.saving.load_model(run_dir / name / "model.keras")
+        x, y = data.test
+        assert compute_metrics(y, model.predict(x, verbose=0)) == pytest.approx(metrics["test"], rel=1e-5)
+
+
+SERVE_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+    model = tf.saved_model.load(sys.argv[1])
+    signature = model.signatures["serving_default"]
+    x = np.load(sys.argv[2])["test_images"][..., None].astype("float32")
+    out = signature(volume=tf.constant(x))
+    print(json.dumps({
+        "outputs": list(out),
+        "inputs": {k: [v.shape.as_list(), v.dtype.name] for k, v in signature.structured_input_signature[1].items()},
+        "probability": out["probability"].numpy().tolist(),
+        "leaked": [m for m in ("keras_lnn", "ncps") if m in sys.modules],
+    }))
+    """
+)
+
+
+def _serve(saved_model, npz):
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", SERVE_SCRIPT, str(saved_model), str(npz)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_savedmodel_serves_in_a_plain_tensorflow_process(finished_run):
+    run_dir, data_dir, _ = finished_run
+    data = keras_lnn.load_dataset("adrenal", data_dir=data_dir, verify=False)
+    for name in MODELS.split(","):
+        served = _serve(run_dir / name / "1", data_dir / "adrenalmnist3d.npz")
+        assert served["leaked"] == []
+        assert served["outputs"] == ["probability"]
+        assert served["inputs"] == {"volume": [[None, 28, 28, 28, 1], "float32"]}
+        probabilities = np.array(served["probability"])
+        model = keras.saving.load_model(run_dir / name / "model.keras")
+        np.testing.assert_allclose(probabilities, model.predict(data.test[0], verbose=0), atol=1e-5)
+        metrics = json.loads((run_dir / name / "metrics.json").read_text())
+        recomputed = compute_metrics(data.test[1], probabilities)
+        assert recomputed["acc"] == pytest.approx(metrics["test"]["acc"])
+        assert recomputed["auc"] == pytest.approx(metrics["test"]["auc"])
+
+
+def test_rerun_skips_finished_models(finished_run):
+    run_dir, data_dir, _ = finished_run
+    before = {p: p.stat().st_mtime_ns for p in run_dir.glob("*/metrics.json")}
+    result = _invoke(_run_args(data_dir, run_dir.parent))
+    assert result.exit_code == 0, result.output
+    assert result.output.count("already finished") == 2
+    assert before == {p: p.stat().st_mtime_ns for p in run_dir.glob("*/metrics.json")}
+
+
+def test_other_settings_are_refused_unless_overwrite(finished_run):
+    run_dir, data_dir, _ = finished_run
+    args = _run_args(data_dir, run_dir.parent, "CNNExp1N4")
+    args[args.index("--seed") + 1] = "4"
+    result = _invoke(args)
+    assert result.exit_code == 1
+    assert "other settings" in result.output and "seed: 3 -> 4" in result.output and "CNNExp1N4" in result.output
+    assert json.loads((run_dir / "CNNExp1N4" / "metrics.json").read_text())["seed"] == 3
+
+
+def test_overwrite_replaces_results_from_other_settings(tiny_data, tmp_path):
+    out = tmp_path / "out"
+    assert _invoke(_run_args(tiny_data, out, "CNNExp1N4", 1)).exit_code == 0
+    args = _run_args(tiny_data, out, "CNNExp1N4", 1, "--overwrite")
+    args[args.index("--seed") + 1] = "5"
+    result = _invoke(args)
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "exp1_adrenal" / "CNNExp1N4" / "metrics.json").read_text())["seed"] == 5
+
+
+def test_same_seed_gives_same_metrics(tiny_data, tmp_path):
+    first = [json.loads(p.read_text())["test"] for p in _run_once(tiny_data, tmp_path / "a")]
+    second = [json.loads(p.read_text())["test"] for p in _run_once(tiny_data, tmp_path / "b")]
+    assert first == second
+
+
+def _run_once(data_dir, out):
+    assert _invoke(_run_args(data_dir, out, "CNNExp1N4", 2)).exit_code == 0
+    return sorted((out / "exp1_adrenal").glob("*/metrics.json"))
+
+
+def test_nan_model_is_recorded_as_failed_and_others_still_run(tiny_data, tmp_path, monkeypatch):
+    create = runs.models.create_model
+
+    def poisoned(name, **kwargs):
+        model = create(name, **kwargs)
+        if name == "LiqExp1N2":
+            kernel = model.get_layer("encoder_E2").weights[0]
+            kernel.assign(np.full(kernel.shape, np.nan, dtype="float32"))
+        return model
+
+    monkeypatch.setattr(runs.models, "create_model", poisoned)
+    result = _invoke(_run_args(tiny_data, tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    run_dir = tmp_path / "out" / "exp1_adrenal"
+    failed = json.loads((run_dir / "LiqExp1N2" / "metrics.json").read_text())
+    assert failed["status"] == "failed" and "NaN" in failed["error"]
+    assert json.loads((run_dir / "CNNExp1N4" / "metrics.json").read_text())["status"] == "finished"
+    summary = (run_dir / "summary.csv").read_text()
+    assert "LiqExp1N2,failed" in summary and "CNNExp1N4,finished" in summary
+
+
+KILL_DRIVER = textwrap.dedent(
+    """
+    import os, signal, sys
+    import keras
+    from keras_lnn import training
+    where, epoch = sys.argv[1], int(sys.argv[2])
+    target = {"mid-epoch": training.EpochTimer, "before-backup": keras.callbacks.BackupAndRestore}[where]
+    original = target.on_epoch_end
+    def on_epoch_end(self, e, logs=None):
+        if e == epoch:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return original(self, e, logs)
+    target.on_epoch_end = on_epoch_end
+    from keras_lnn.cli import main
+    main(sys.argv[3:])
+    """
+)
+
+
+@pytest.mark.parametrize("where", ["mid-epoch", "before-backup"])
+def test_sigkilled_run_resumes_with_a_continuous_history(tiny_data, tmp_path, where):
+    out = tmp_path / "out"
+    args = _run_args(tiny_data, out, "CNNExp1N4", 5)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_DRIVER, where, "2", *args], capture_output=True, text=True, timeout=300,
+        env={**os.environ, "KERAS_BACKEND": "tensorflow"},
+    )
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    model_dir = out / "exp1_adrenal" / "CNNExp1N4"
+    assert not (model_dir / "metrics.json").exists()
+    assert (model_dir / "backup").is_dir()
+    result = _invoke(args)
+    assert result.exit_code == 0, result.output
+    history = read_history(model_dir / "history.csv")
+    assert [row["epoch"] for row in history] == [0, 1, 2, 3, 4]
+    assert json.loads((model_dir / "metrics.json").read_text())["epochs"] == 5
+    assert not (model_dir / "backup").exists()
+
+
+def test_unknown_experiment_or_model_is_a_usage_error(tiny_data, tmp_path):
+    result = _invoke(["run", "exp9", "--dataset", "adrenal", "--data-dir", str(tiny_data)])
+    assert result.exit_code == 2 and "exp9" in result.output
+    result = _invoke(_run_args(tiny_data, tmp_path, "CNNExp2N4"))
+    assert result.exit_code == 2 and "CNNExp2N4" in result.output and "not in exp1" in result.output
+
+
+def test_truncated_data_file_fails_the_run_naming_the_file(tiny_data, tmp_path):
+    path = tiny_data / "adrenalmnist3d.npz"
+    path.write_bytes(path.read_bytes()[:5000])
+    result = _invoke(_run_args(tiny_data, tmp_path / "out"))
+    assert result.exit_code == 1
+    assert str(path) in result.output and "Traceback" not in result.output
+
+
+def test_real_adrenal_two_epochs(shared_medmnist, tmp_path):
+    out = tmp_path / "out"
+    args = [
+        "run", "exp1", "--dataset", "adrenal", "--data-dir", str(shared_medmnist), "--models", MODELS,
+        "--max-epochs", "2", "--seed", "7", "--output", str(out), "--quiet",
+    ]
+    result = _invoke(args)
+    assert result.exit_code == 0, result.output
+    run_dir = out / "exp1_adrenal"
+    for name in MODELS.split(","):
+        metrics = json.loads((run_dir / name / "metrics.json").read_text())
+        assert metrics["data_md5"] == "bbd3c5a5576322bc4cdfea780653b1ce"
+        assert metrics["data"]["n_samples"] == {"train": 1188, "val": 98, "test": 298}
+        assert metrics["epochs"] == 2 and 0 <= metrics["test"]["auc"] <= 1
+        assert (run_dir / name / "1" / "saved_model.pb").exists()
+        served = _serve(run_dir / name / "1", shared_medmnist / "adrenalmnist3d.npz")
+        recomputed = compute_metrics(keras_lnn.load_dataset("adrenal", data_dir=shared_medmnist).test[1],
+                                     np.array(served["probability"]))
+        assert recomputed["acc"] == pytest.approx(metrics["test"]["acc"])
+        assert recomputed["auc"] == pytest.approx(metrics["test"]["auc"])
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_other_backends_train_then_export_through_tensorflow(shared_medmnist, tmp_path, backend):
+    out = tmp_path / "out"
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [
+        sys.executable, "-m", "keras_lnn.cli", "run", "exp1", "--dataset", "adrenal", "--data-dir",
+        str(shared_medmnist), "--models", MODELS, "--max-epochs", "1", "--output", str(out), "--quiet",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert "TensorFlow-backend process" in done.stdout
+    for name in MODELS.split(","):
+        model_dir = out / "exp1_adrenal" / name
+        metrics = json.loads((model_dir / "metrics.json").read_text())
+        assert metrics["backend"] == backend and metrics["versions"]["backend"] == backend
+        assert (model_dir / "model.keras").exists() and (model_dir / "1" / "saved_model.pb").exists()
+    assert 'name: "LiqExp1N2"' in (out / "exp1_adrenal" / "models.config").read_text()
+
+
+def test_export_command_writes_missing_savedmodels(finished_run, tmp_path):
+    import shutil
+
+    run_dir, data_dir, _ = finished_run
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    shutil.rmtree(copy / "CNNExp1N4" / "1")
+    result = _invoke(["export", str(copy)])
+    assert result.exit_code == 0, result.output
+    assert "exported" in result.output and (copy / "CNNExp1N4" / "1" / "saved_model.pb").exists()
+    served = _serve(copy / "CNNExp1N4" / "1", data_dir / "adrenalmnist3d.npz")
+    model = keras.saving.load_model(copy / "CNNExp1N4" / "model.keras")
+    data = keras_lnn.load_dataset("adrenal", data_dir=data_dir, verify=False)
+    np.testing.assert_allclose(np.array(served["probability"]), model.predict(data.test[0], verbose=0), atol=1e-5)

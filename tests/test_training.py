@@ -1,0 +1,110 @@
+"""The paper's early-stopping rule, the metrics, and resumable history handling."""
+import math
+
+import keras
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from keras_lnn import training
+from keras_lnn.training import PaperEarlyStopping, compute_metrics
+
+
+class _Model:
+    stop_training = False
+
+
+def _stop_epoch(callback, losses):
+    """Feeds losses to a callback as Keras would; returns the epoch index at which it stops (None if never)."""
+    callback.set_model(_Model())
+    callback.on_train_begin()
+    for epoch, loss in enumerate(losses):
+        callback.on_epoch_end(epoch, {"val_loss": loss})
+        if callback.model.stop_training:
+            return epoch
+    return None
+
+
+def _keras_rule(patience=3, min_delta=0.001):
+    return keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, min_delta=min_delta)
+
+
+def test_small_improvements_reset_the_paper_counter_but_not_keras():
+    # Each epoch improves by less than min_delta: the paper resets, Keras counts.
+    losses = [1.0 - 0.0001 * i for i in range(10)]
+    assert _stop_epoch(PaperEarlyStopping(patience=3), losses) is None
+    assert _stop_epoch(_keras_rule(patience=3), losses) == 3
+
+
+def test_losses_within_tolerance_leave_the_paper_counter_unchanged():
+    losses = [1.0, 1.0005, 1.0009, 1.0001, 1.0008, 1.0010, 1.0003]
+    rule = PaperEarlyStopping(patience=3)
+    assert _stop_epoch(rule, losses) is None
+    assert rule.counter == 0 and rule.best == 1.0
+    assert _stop_epoch(_keras_rule(patience=3), losses) == 3
+
+
+def test_worse_epochs_count_and_stop_at_patience():
+    losses = [1.0, 1.1, 1.0005, 1.2, 0.99, 1.5, 1.5, 1.5, 1.5]
+    rule = PaperEarlyStopping(patience=3)
+    # 1.1 -> 1; 1.0005 unchanged; 1.2 -> 2; 0.99 resets; then three worse epochs stop at index 7.
+    assert _stop_epoch(rule, losses) == 7
+    assert rule.best == 0.99 and rule.best_epoch == 4
+
+
+def test_replaying_previous_losses_restores_the_state():
+    losses = [1.0, 1.1, 1.2, 0.9, 1.0]
+    resumed = PaperEarlyStopping(patience=10, previous=losses)
+    fresh = PaperEarlyStopping(patience=10)
+    for loss in losses:
+        fresh.update(loss)
+    assert (resumed.best, resumed.counter, resumed.best_epoch) == (fresh.best, fresh.counter, fresh.best_epoch)
+    assert (resumed.best, resumed.counter) == (0.9, 1)
+
+
+def test_nan_loss_counts_as_worse():
+    rule = PaperEarlyStopping(patience=2, previous=[1.0])
+    assert not rule.update(math.nan)
+    assert rule.update(math.nan)
+
+
+def test_binary_metrics_match_sklearn_and_threshold_is_strict():
+    labels = np.array([[0], [1], [1], [0], [1]])
+    probabilities = np.array([[0.1], [0.5], [0.9], [0.6], [0.7]])
+    metrics = compute_metrics(labels, probabilities)
+    # 0.5 is not a positive (MedMNIST's evaluator uses p > 0.5): correct are 0.1, 0.9, 0.7.
+    assert metrics["acc"] == pytest.approx(3 / 5)
+    assert metrics["auc"] == pytest.approx(roc_auc_score(labels[:, 0], probabilities[:, 0]))
+    expected_loss = keras.losses.binary_crossentropy(labels.astype("float32"), probabilities.astype("float32"))
+    assert metrics["loss"] == pytest.approx(float(np.mean(keras.ops.convert_to_numpy(expected_loss))), rel=1e-5)
+
+
+def test_auc_is_none_for_a_single_class():
+    assert compute_metrics(np.zeros((3, 1)), np.array([[0.2], [0.4], [0.9]]))["auc"] is None
+
+
+def test_multiclass_metrics_are_argmax_accuracy_and_macro_ovr_auc():
+    rng = np.random.default_rng(0)
+    labels = np.array([0, 1, 2, 2, 1, 0, 2, 1])
+    probabilities = rng.dirichlet(np.ones(3), size=len(labels))
+    metrics = compute_metrics(labels[:, None], probabilities)
+    assert metrics["acc"] == pytest.approx(np.mean(probabilities.argmax(1) == labels))
+    macro = np.mean([roc_auc_score(labels == c, probabilities[:, c]) for c in range(3)])
+    assert metrics["auc"] == pytest.approx(macro)
+    assert metrics["auc"] == pytest.approx(roc_auc_score(labels, probabilities, multi_class="ovr", average="macro"))
+    assert metrics["loss"] == pytest.approx(-np.mean(np.log(probabilities[np.arange(8), labels])), rel=1e-6)
+
+
+def test_truncate_history_drops_rows_after_the_backup(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,loss,val_loss\n0,1.0,1.0\n1,0.9,0.95\n2,0.8,0.9\n")
+    training._truncate_history(path, 2)
+    assert [row["epoch"] for row in training.read_history(path)] == [0, 1]
+    training._truncate_history(path, 0)
+    assert not path.exists()
+
+
+def test_protocol_defaults_are_the_papers():
+    assert training.Protocol().as_dict() == {
+        "max_epochs": 500, "batch_size": 64, "learning_rate": 5e-4, "patience": 10, "min_delta": 0.001,
+    }
