@@ -8,7 +8,7 @@ Table 1's parameter counts come from the packaged paper tables.
 """
 from keras_lnn import paper
 from keras_lnn.models import (
-    MEAN, OUT, RELU, Architecture, BatchNorm, Dense, Dropout, auto, cnn, full, liquid, recurrent, register,
+    MEAN, OUT, RELU, Architecture, BatchNorm, Dense, Dropout, Ltc, auto, cnn, full, liquid, recurrent, register,
 )
 
 _D = Dropout(0.2)
@@ -60,3 +60,29 @@ _table1 = paper.table1_parameters()
 for _experiment, _rows in PAPER_EXPERIMENTS.items():
     for _name, _encoder, _head in _rows:
         register(Architecture(_name, _experiment, _encoder, _head, paper_params=_table1[_name]))
+
+
+def cfc(units, motor=OUT, wiring="auto"):
+    return Ltc(units, motor, wiring, cell="cfc")
+
+
+# Experiment 6 (beyond the paper): closed-form continuous-time (CfC) cells and LTC with
+# mixed memory in place of the paper's LTC heads, each paired with one LTC model of exp1-exp4
+# that has the same encoder and wiring, so the pair isolates the change of recurrent cell.
+EXTENSION_EXPERIMENTS = {
+    "exp6": [
+        ("CfcExp6N1", "E2", liquid(cfc(21)), "LiqExp1N2", "CfC with AutoNCP(21, 1) in place of LiqExp1N2's LTC"),
+        ("CfcExp6N2", "E2", liquid(cfc(21, wiring="full")), "LiqExp2N2",
+         "CfC with FullyConnected(21, 1) in place of LiqExp2N2's LTC"),
+        ("CfcExp6N3", "E2", (_D, *liquid(cfc(21))), "LiqExp3N4", "Dropout 0.2, then CfC AutoNCP(21, 1): LiqExp3N4 with a CfC"),
+        ("CfcExp6N4", "E4b", liquid(cfc(21)), "LiqExp4N6", "E4b encoder and CfC AutoNCP(21, 1): LiqExp4N6 with a CfC"),
+        ("LiqExp6N5", "E2", liquid(auto(21, mixed_memory=True)), "LiqExp1N2",
+         "LTC AutoNCP(21, 1) with ncps's mixed memory (an LSTM-style memory cell): LiqExp1N2 with memory"),
+        ("LiqExp6N6", "E4b", liquid(auto(21, mixed_memory=True)), "LiqExp4N6",
+         "LTC AutoNCP(21, 1) with mixed memory on the E4b encoder: LiqExp4N6 with memory"),
+    ],
+}
+
+for _experiment, _rows in EXTENSION_EXPERIMENTS.items():
+    for _name, _encoder, _head, _pair, _prose in _rows:
+        register(Architecture(_name, _experiment, _encoder, _head, note=f"pairs with {_pair}: {_prose}"))

@@ -38,7 +38,7 @@ def audit_models(names=None, input_size=TABLE1_SIZE):
     """Builds each model and compares its parameter counts with Table 1.
 
     Args:
-        names: model or experiment names (default: every registered model).
+        names: model or experiment names (default: the paper's 30 models, exp1-exp5).
         input_size: volume edge length; Table 1 is compared at 28 only.
 
     Returns:
@@ -50,7 +50,9 @@ def audit_models(names=None, input_size=TABLE1_SIZE):
     import keras
 
     rows = []
-    for name in models.resolve_models(names or ["all"]):
+    from keras_lnn.architectures import PAPER_EXPERIMENTS
+
+    for name in models.resolve_models(names or list(PAPER_EXPERIMENTS)):
         architecture = models.get_architecture(name)
         model = models.create_model(name, input_size=input_size)
         trainable, non_trainable = models.count_params(model)

@@ -55,19 +55,46 @@ def _cast_to_declared_dtypes(layer):
     float32; Keras's JAX variables keep the integer values, so gradients fail
     ("grad requires real- or complex-valued inputs ... got int32").
     """
-    return
     for weight in layer.weights:
         if keras.backend.standardize_dtype(weight.value.dtype) != weight.dtype:
             weight.assign(ops.cast(weight.value, weight.dtype))
 
 
+class _FlatMixedMemory(ncps.keras.MixedMemoryRNN):
+    """ncps's mixed-memory wrapper, returning its states as one flat list.
+
+    ncps returns `[memory, [ode_state]]` although it receives `[memory, ode_state]`;
+    JAX's `scan` requires the same structure in and out of every step.
+    """
+
+    def call(self, sequences, initial_state=None, mask=None, training=False, **kwargs):
+        output, (memory, ode_state) = super().call(sequences, initial_state, mask, training, **kwargs)
+        if isinstance(ode_state, (list, tuple)) and len(ode_state) == 1:
+            ode_state = ode_state[0]
+        return output, [memory, ode_state]
+
+
+class _FloatWeightsMixin:
+    """Float weights on every backend, and a JAX-compatible mixed-memory cell, for ncps RNN layers."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(units, **kwargs)
+        if isinstance(self.cell, ncps.keras.MixedMemoryRNN):
+            self.cell = _FlatMixedMemory(self.cell.rnn_cell)
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        super().build(sequences_shape, initial_state_shape)
+        _cast_to_declared_dtypes(self)
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class LTC(ncps.keras.LTC):
+class LTC(_FloatWeightsMixin, ncps.keras.LTC):
     """`ncps.keras.LTC` with float weights on every backend.
 
     Identical to the ncps layer (same arguments, weights and computation); it
-    only repairs the integer-valued reversal-potential weights that the JAX
-    backend would otherwise keep (see `_cast_to_declared_dtypes`).
+    only repairs, on JAX, the integer-valued reversal-potential weights (see
+    `_cast_to_declared_dtypes`) and the mixed-memory state structure (see
+    `_FlatMixedMemory`).
 
     Args:
         units: an `ncps.wirings.Wiring` (e.g. `AutoNCP(21, 1)`) or a number of
@@ -83,13 +110,9 @@ class LTC(ncps.keras.LTC):
     (2, 28, 1)
     """
 
-    def build(self, sequences_shape, initial_state_shape=None):
-        super().build(sequences_shape, initial_state_shape)
-        _cast_to_declared_dtypes(self)
-
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class CfC(ncps.keras.CfC):
+class CfC(_FloatWeightsMixin, ncps.keras.CfC):
     """`ncps.keras.CfC` (closed-form continuous-time) with float weights on every backend.
 
     Args:
@@ -102,7 +125,3 @@ class CfC(ncps.keras.CfC):
     >>> layer(keras.ops.zeros((2, 28, 400))).shape
     (2, 28, 16)
     """
-
-    def build(self, sequences_shape, initial_state_shape=None):
-        super().build(sequences_shape, initial_state_shape)
-        _cast_to_declared_dtypes(self)

@@ -27,7 +27,6 @@ from keras_lnn.errors import RunError
 from keras_lnn.io import atomic_write_csv, atomic_write_json, read_json
 from keras_lnn.training import Protocol
 
-PAPER_EXPERIMENTS = ("exp1", "exp2", "exp3", "exp4", "exp5")
 SUMMARY_COLUMNS = [
     "model", "status", "epochs", "stopped_early", "best_val_epoch", "val_acc", "val_auc", "val_loss",
     "test_acc", "test_auc", "test_loss", "trainable_params", "train_seconds", "error",
@@ -63,6 +62,8 @@ def plan_runs(experiment, dataset, models_filter=None, seeds=(0,), size=28, outp
         seeds: one run per seed; with one seed the folder has no `_seed` suffix.
     """
     if experiment == "all":
+        from keras_lnn.architectures import PAPER_EXPERIMENTS
+
         experiments = list(PAPER_EXPERIMENTS)
         chosen = None
     elif experiment in models.list_experiments():

@@ -1,0 +1,158 @@
+"""Small statistics for results over seeds: mean, sample std, "0.812 ± 0.013 (n=3)", Welch's t-test.
+
+Example:
+
+>>> from keras_lnn import stats
+>>> stats.format_mean_std([0.80, 0.82, 0.81])
+'0.810 ± 0.010 (n=3)'
+>>> result = stats.welch_t_test([0.90, 0.91, 0.92], [0.70, 0.71, 0.72])
+>>> round(result.difference, 3), result.verdict()
+(0.2, 'exceeds seed noise')
+"""
+import dataclasses
+import math
+
+ALPHA = 0.05
+TEST_NAME = "Welch's two-sample t-test (unequal variances, two-sided)"
+
+
+def _clean(values):
+    """The numbers among `values` as floats; None (a failed run) is left out."""
+    return [float(v) for v in values if v is not None]
+
+
+def mean(values):
+    """Arithmetic mean of `values` (None entries ignored), or None when there are none.
+
+    Args:
+        values: iterable of numbers or None.
+
+    Example:
+
+    >>> mean([1, 2, None, 3])
+    2.0
+    """
+    values = _clean(values)
+    return sum(values) / len(values) if values else None
+
+
+def std(values, ddof=1):
+    """Sample standard deviation (`ddof=1` by default), or None with fewer than `ddof + 1` values.
+
+    Args:
+        values: iterable of numbers or None (None entries ignored).
+        ddof: delta degrees of freedom; 1 gives the unbiased sample variance.
+
+    Example:
+
+    >>> round(std([2, 4, 4, 4, 5, 5, 7, 9]), 4)
+    2.1381
+    """
+    values = _clean(values)
+    if len(values) <= ddof:
+        return None
+    centre = sum(values) / len(values)
+    return math.sqrt(sum((v - centre) ** 2 for v in values) / (len(values) - ddof))
+
+
+def format_mean_std(values, digits=3):
+    """`"mean ± std (n=k)"`, with "-" for the std when n is 1 and a bare "-" when n is 0.
+
+    Args:
+        values: per-seed results (None entries, failed runs, are ignored).
+        digits: decimals shown.
+
+    Example:
+
+    >>> format_mean_std([0.8123])
+    '0.812 ± - (n=1)'
+    """
+    values = _clean(values)
+    if not values:
+        return "-"
+    spread = std(values)
+    spread_text = "-" if spread is None else f"{spread:.{digits}f}"
+    return f"{mean(values):.{digits}f} ± {spread_text} (n={len(values)})"
+
+
+def format_number(value, digits=3, signed=False):
+    """`value` with `digits` decimals ("-" for None or NaN); `signed` adds "+" to positive numbers."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def format_p_value(p):
+    """A p-value with 3 decimals, or "< 0.001" below that."""
+    if p is None or math.isnan(p):
+        return "-"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+@dataclasses.dataclass(frozen=True)
+class WelchResult:
+    """Outcome of `welch_t_test`.
+
+    Attributes:
+        difference: mean(a) - mean(b).
+        t: Welch's t statistic (NaN when both samples have zero variance).
+        df: Welch-Satterthwaite degrees of freedom (NaN in the same case).
+        p_value: two-sided p-value (NaN in the same case).
+        n_a, n_b: sample sizes.
+    """
+
+    difference: float
+    t: float
+    df: float
+    p_value: float
+    n_a: int
+    n_b: int
+
+    def exceeds_noise(self, alpha=ALPHA):
+        """True when the difference is significant at `alpha`; None when it cannot be tested."""
+        if math.isnan(self.p_value):
+            return None
+        return self.p_value < alpha
+
+    def verdict(self, alpha=ALPHA):
+        """"exceeds seed noise", "within seed noise", or why there is no verdict."""
+        outcome = self.exceeds_noise(alpha)
+        if outcome is None:
+            return "no verdict (no spread over seeds in either model)"
+        return "exceeds seed noise" if outcome else "within seed noise"
+
+
+def welch_t_test(a, b):
+    """Welch's two-sided t-test of mean(a) == mean(b), not assuming equal variances.
+
+    The test itself is `scipy.stats.ttest_ind(a, b, equal_var=False)` (scipy comes
+    with scikit-learn, a dependency of this package); the degrees of freedom are
+    the Welch-Satterthwaite ones, computed here because older scipy releases do
+    not return them.
+
+    Args:
+        a, b: per-seed results of two models (None entries ignored); each needs at least 2.
+
+    Returns:
+        A `WelchResult`.
+
+    Raises:
+        ValueError: a sample has fewer than 2 values.
+
+    Example:
+
+    >>> welch_t_test([0.80, 0.81, 0.79], [0.80, 0.82, 0.78]).verdict()
+    'within seed noise'
+    """
+    from scipy import stats as scipy_stats
+
+    a, b = _clean(a), _clean(b)
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError(f"Welch's t-test needs at least 2 values per sample, got {len(a)} and {len(b)}")
+    difference = mean(a) - mean(b)
+    var_a, var_b = std(a) ** 2 / len(a), std(b) ** 2 / len(b)
+    if var_a + var_b == 0:  # scipy would divide by zero; no spread, no test
+        return WelchResult(difference, math.nan, math.nan, math.nan, len(a), len(b))
+    result = scipy_stats.ttest_ind(a, b, equal_var=False)
+    df = (var_a + var_b) ** 2 / (var_a**2 / (len(a) - 1) + var_b**2 / (len(b) - 1))
+    return WelchResult(difference, float(result.statistic), df, float(result.pvalue), len(a), len(b))
