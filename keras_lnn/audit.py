@@ -34,6 +34,14 @@ def expected_delta(architecture):
     return -architecture.pytorch_extra_params()
 
 
+def _clear_session(keras):
+    """Resets Keras's global state without a full garbage collection (0.3 s per model on TensorFlow)."""
+    try:
+        keras.backend.clear_session(free_memory=False)
+    except TypeError:  # Keras versions without `free_memory`
+        keras.backend.clear_session()
+
+
 def audit_models(names=None, input_size=TABLE1_SIZE):
     """Builds each model and compares its parameter counts with Table 1.
 
@@ -56,7 +64,7 @@ def audit_models(names=None, input_size=TABLE1_SIZE):
         architecture = models.get_architecture(name)
         model = models.create_model(name, input_size=input_size)
         trainable, non_trainable = models.count_params(model)
-        keras.backend.clear_session()  # keep memory flat over 30+ models
+        _clear_session(keras)  # keep memory flat over 30+ models
         paper_params = architecture.paper_params if input_size == TABLE1_SIZE else None
         delta = None if paper_params is None else trainable - paper_params
         rows.append(

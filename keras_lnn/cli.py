@@ -214,6 +214,17 @@ def _seeds(ctx, param, value):
         raise click.BadParameter(f"expected comma-separated integers, got {value!r}") from None
 
 
+def _shard(ctx, param, value):
+    from keras_lnn.runs import parse_shard
+
+    if value is None:
+        return None
+    try:
+        return parse_shard(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
 @main.command()
 @click.argument("experiment")
 @click.option("--dataset", required=True, type=_DatasetType(), help="MedMNIST 3D dataset (e.g. nodule).")
@@ -231,8 +242,12 @@ def _seeds(ctx, param, value):
 @click.option("--output", type=click.Path(file_okay=False), default="saved_models", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace existing results that came from other settings.")
 @click.option("--quiet", is_flag=True, help="No per-epoch Keras output.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes training models at once (e.g. several small models on one GPU).")
+@click.option("--shard", callback=_shard, default=None, metavar="K/N",
+              help="Train only the K-th of N slices of the model x seed grid (for job arrays).")
 def run(experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size, learning_rate, patience,
-        min_delta, size, data_dir, no_verify, output, overwrite, quiet):
+        min_delta, size, data_dir, no_verify, output, overwrite, quiet, jobs, shard):
     """Train, evaluate and export the models of EXPERIMENT (exp1..exp6, all, or a model name).
 
     Defaults are the paper's protocol. Each model leaves a SavedModel (1/), model.keras,
@@ -258,6 +273,7 @@ def run(experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size,
         results = run_experiment(
             experiment, dataset, models_filter, seeds or [seed], protocol, size, data_dir,
             verify=not no_verify, output=output, overwrite=overwrite, verbose=0 if quiet else 2, echo=click.echo,
+            jobs=jobs, shard=shard,
         )
     except UnknownModelError as error:
         raise click.BadParameter(str(error), param_hint="--models") from None
@@ -281,6 +297,25 @@ def export_command(run_dirs, overwrite):
     for run_dir in run_dirs:
         export_run(run_dir, overwrite=overwrite, echo=click.echo)
         click.echo(f"{run_dir}: SavedModels and models.config written")
+
+
+@main.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--output", type=click.Path(file_okay=False), default="report", show_default=True,
+              help="Folder for report.md, report.html and figures/.")
+@_data_dir_option
+def report(run_dirs, output, data_dir):
+    """Summarise finished runs beside the paper's Tables 1 and 2, with figures and seed-noise tests.
+
+    RUN_DIRS are run folders or folders holding them (e.g. saved_models): every
+    metrics.json below them is read, and seeds of the same model are pooled.
+    --data-dir is read only for the test labels of the constant predictor.
+    """
+    from keras_lnn.report import write_report
+
+    paths = write_report(run_dirs, output, data_dir=data_dir)
+    click.echo(f"{paths['markdown']}\n{paths['html']} (self-contained)\n{len(paths['figures'])} figures in "
+               f"{paths['markdown'].parent / 'figures'}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,13 @@ import tempfile
 from pathlib import Path
 
 
+def _umask_mode(mode):
+    """`mode` as the user's umask would leave it (mkstemp/mkdtemp create private 0600/0700 entries)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return mode & ~umask
+
+
 def atomic_write_text(path, text):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -17,6 +24,7 @@ def atomic_write_text(path, text):
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, _umask_mode(0o666))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -46,6 +54,7 @@ def atomic_replace_dir(build, target):
     try:
         shutil.rmtree(tmp)  # builders such as model.export want to create the folder themselves
         build(tmp)
+        os.chmod(tmp, _umask_mode(0o777))  # a Serving container may run as another user
         if target.exists():
             old = target.with_name(f".{target.name}.old")
             shutil.rmtree(old, ignore_errors=True)

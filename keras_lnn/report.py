@@ -24,7 +24,6 @@ import io
 import json
 import os
 import re
-import tempfile
 import time
 from pathlib import Path
 
@@ -260,7 +259,9 @@ def scores_figure(results, constant_acc=None, title=""):
                 values = [v for v in result.scores(split, key) if v is not None]
                 if not values:
                     continue
-                ax.scatter([i + offset] * len(values), values, s=12, color=color, alpha=0.45, linewidths=0)
+                # Seeds spread sideways a little so that they do not hide behind the mean's marker.
+                jitter = [0.07 * (k / max(len(values) - 1, 1) - 0.5) for k in range(len(values))]
+                ax.scatter([i + offset + j for j in jitter], values, s=12, color=color, alpha=0.5, linewidths=0)
                 spread = stats.std(values) or 0.0
                 ax.errorbar(i + offset, stats.mean(values), yerr=spread, fmt=marker, color=color, capsize=4,
                             markersize=6, label=f"{split} (mean ± std)" if i == 0 else None)
@@ -272,6 +273,10 @@ def scores_figure(results, constant_acc=None, title=""):
         if baseline is not None:
             ax.axhline(baseline, color="gray", linestyle="--", linewidth=1,
                        label="constant predictor" if key == "acc" else "chance (AUC 0.5)")
+        # At least 0.1 of range: a zoom onto a 0.001 spread would make seed noise look like a result.
+        low, high = ax.get_ylim()
+        centre, half = (low + high) / 2, max((high - low) / 2, 0.05)
+        ax.set_ylim(max(0.0, centre - half), min(1.02, centre + half))
         ax.set_title(key.upper())
         ax.set_xticks(x, [r.model for r in results], rotation=30, ha="right", fontsize=8)
         ax.set_xlim(-0.6, len(results) - 0.4)
@@ -292,6 +297,9 @@ def val_loss_figure(results, title=""):
                 epochs, losses = zip(*curve)
                 ax.plot(epochs, losses, color=color, alpha=0.8, marker="." if len(curve) < 20 else None,
                         label=result.model if index == 0 else None)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch (from 0)")
     ax.set_ylabel("validation loss")
     ax.grid(alpha=0.3)
@@ -320,7 +328,13 @@ def _int(value):
 
 
 def _join(values):
-    return ", ".join(str(v) for v in sorted(values, key=str)) or "-"
+    """Sorted and comma-joined ("-" when empty); numbers sort as numbers (seed 10 after seed 2)."""
+    values = list(values)
+    try:
+        values.sort()
+    except TypeError:
+        values.sort(key=str)
+    return ", ".join(map(str, values)) or "-"
 
 
 def _dataset_title(dataset, size):
@@ -374,11 +388,22 @@ def _reproduce_commands(all_metrics):
     return commands
 
 
+def _seen(all_metrics, getter):
+    """The distinct values of `getter(metrics)` over all runs, joined ("-" when none)."""
+    return _join({getter(m) for m in all_metrics} - {None})
+
+
+def _version(metrics, key):
+    return (metrics.get("versions") or {}).get(key)
+
+
 def _header(paths, all_metrics, results):
     def seen(getter):
-        return _join({getter(m) for m in all_metrics} - {None})
+        return _seen(all_metrics, getter)
 
-    versions = lambda key: seen(lambda m: (m.get("versions") or {}).get(key))  # noqa: E731
+    def versions(key):
+        return seen(lambda m: _version(m, key))
+
     run_dirs = {m["_path"].parent.parent for m in all_metrics}
     lines = [
         "# keras-lnn report",
@@ -392,13 +417,14 @@ def _header(paths, all_metrics, results):
         f"- datasets: {_join({_dataset_title(r.dataset, r.size) for r in results})}",
         f"- experiments: {seen(lambda m: m['experiment'])}; models: {len({r.model for r in results})}",
         f"- seeds: {seen(lambda m: m['seed'])}",
-        f"- backends: {seen(lambda m: ' '.join(filter(None, (m.get('backend'), (m.get('versions') or {}).get('backend_version')))))}",
+        f"- backends: {seen(lambda m: ' '.join(filter(None, (m.get('backend'), _version(m, 'backend_version')))))}",
         f"- devices: {versions('device')}",
         f"- keras_lnn: {versions('keras_lnn')}; keras: {versions('keras')}; ncps: {versions('ncps')}",
     ]
     changes = {(k, v, p) for m in all_metrics for k, v, p in _protocol_changes(m.get("protocol"))}
     if changes:
-        lines.append("- **not the paper's protocol**: " + ", ".join(f"{k} {v} (paper {p})" for k, v, p in sorted(changes)))
+        changed = ", ".join(f"{k} {v} (paper {p})" for k, v, p in sorted(changes))
+        lines.append(f"- **not the paper's protocol**: {changed}")
     else:
         lines.append("- protocol: the paper's (Adam 5e-4, batch 64, at most 500 epochs, early stopping patience 10)")
     lines += ["", "## Reproduce", "", "Train (DATA_DIR: the MedMNIST folder), then write this report:", "", "```"]
@@ -490,16 +516,15 @@ def _dataset_section(dataset, size, results, data_dir, figures):
     lines = [f"## Table 2: {_dataset_title(dataset, size)}", ""]
     test_sizes = {((m.get("data") or {}).get("n_samples") or {}).get("test") for r in results for m in r.runs} - {None}
     if test_sizes:
-        lines += [f"Test split: {_join(test_sizes)} volumes. Mean ± sample std over seeds (n = finished seeds).", ""]
+        lines += [f"Test split: {_join(test_sizes)} volumes. Mean ± sample std over seeds (n: finished seeds).", ""]
     in_paper = any(dataset in entry for entry in paper.values()) and size == 28 and n_classes == 2
     rows = []
     for r in results:
         reference = paper.get(r.model, {}).get(dataset) if in_paper else None
-        rows.append([r.model, r.experiment, stats.format_mean_std(r.scores("test", "acc")),
-                     stats.format_mean_std(r.scores("test", "auc")), stats.format_number(stats.mean(r.scores("val", "acc"))),
-                     stats.format_number(stats.mean(r.scores("val", "auc"))),
-                     stats.format_number(reference["acc"]) if reference else "-",
-                     stats.format_number(reference["auc"]) if reference else "-"])
+        rows.append([r.model, r.experiment]
+                    + [stats.format_mean_std(r.scores("test", key)) for key in ("acc", "auc")]
+                    + [stats.format_number(r.mean("val", key)) for key in ("acc", "auc")]
+                    + [stats.format_number(reference[key]) if reference else "-" for key in ("acc", "auc")])
     constant, source = constant_predictor_acc(results, data_dir)
     name = "always negative (constant)" if n_classes == 2 else "always the majority class (constant)"
     rows.append([name, "-", stats.format_number(constant), "0.500", "-", "-", "-", "-"])
@@ -548,10 +573,10 @@ def _noise_section(results):
             bests[name] = r
     lines = ["### Which differences exceed seed noise", ""]
     if len(bests) < 2:
-        return lines + ["Fewer than two model families (LTC, CNN, LSTM/RNN) have finished runs: nothing to compare.", ""]
-    lines += ["Best model of each family by mean test AUC: "
-              + "; ".join(f"{k}: {v.model} ({stats.format_mean_std(v.scores('test', 'auc'))})" for k, v in bests.items())
-              + ".", "",
+        return lines + ["Fewer than two model families (LTC, CNN, LSTM/RNN) have finished runs: nothing to compare.",
+                        ""]
+    chosen = "; ".join(f"{k}: {v.model}, {stats.format_mean_std(v.scores('test', 'auc'))}" for k, v in bests.items())
+    lines += [f"Best model of each family by mean test AUC: {chosen}.", "",
               f"Test: {stats.TEST_NAME} on the per-seed test scores, alpha = {stats.ALPHA}. The family bests are "
               "picked on these same scores, so the p-values are, if anything, optimistic.", ""]
     rows = []
@@ -616,18 +641,27 @@ def _inline(text):
 
 
 def _split_row(line):
-    cells = re.split(r"(?<!\\)\|", line.strip().strip("|")) if line.strip() != "||" else [""]
+    """The cells of a pipe-table row; `\\|` is a literal pipe inside a cell."""
+    cells = re.split(r"(?<!\\)\|", line.strip()[1:])  # [1:]: the leading pipe
+    if cells and not cells[-1].strip():
+        cells.pop()  # after the closing pipe
     return [c.strip().replace("\\|", "|") for c in cells]
 
 
 def _html_table(lines):
-    header, separator, *body = lines
-    align = ["r" if cell.endswith(":") else "l" for cell in _split_row(separator)]
-    cls = lambda i: ' class="r"' if i < len(align) and align[i] == "r" else ""  # noqa: E731
-    out = ["<table>", "<tr>" + "".join(f"<th{cls(i)}>{_inline(c)}</th>" for i, c in enumerate(_split_row(header))) + "</tr>"]
-    for row in body:
-        out.append("<tr>" + "".join(f"<td{cls(i)}>{_inline(c)}</td>" for i, c in enumerate(_split_row(row))) + "</tr>")
-    return out + ["</table>"]
+    header, body = lines[0], lines[1:]
+    align = []
+    if body and re.fullmatch(r"\|[\s:|-]+\|?", body[0].strip()):
+        align, body = ["r" if cell.endswith(":") else "l" for cell in _split_row(body[0])], body[1:]
+    classes = ['' if a == "l" else ' class="r"' for a in align]
+
+    def row(line, tag):
+        cells = _split_row(line)
+        return "<tr>" + "".join(
+            f"<{tag}{classes[i] if i < len(classes) else ''}>{_inline(c)}</{tag}>" for i, c in enumerate(cells)
+        ) + "</tr>"
+
+    return ["<table>", row(header, "th"), *(row(line, "td") for line in body), "</table>"]
 
 
 def markdown_to_html(markdown, images=None, title="keras-lnn report"):
@@ -705,13 +739,13 @@ def markdown_to_html(markdown, images=None, title="keras-lnn report"):
 # ---------------------------------------------------------------- writing
 def _write_bytes(path, data):
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # open() rather than mkstemp: the file gets the user's umask, not 0600.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        tmp.write_bytes(data)
         os.replace(tmp, path)  # a reader never sees half a PNG
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

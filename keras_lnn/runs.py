@@ -153,7 +153,7 @@ def run_model(plan, model_name, data, protocol, verbose=2, overwrite=False, echo
     n_classes = len(data.info.labels)
     model = models.create_model(model_name, input_size=data.size, n_classes=n_classes)
     training.compile_model(model, protocol, n_classes)
-    result = training.fit(model, data, protocol, model_dir, verbose=verbose)
+    result = training.fit(model, data, protocol, model_dir, verbose=verbose, seed=plan.seed)
     history = result.history
     trainable, non_trainable = models.count_params(model)
     best_epoch, best_metrics = training.best_epoch_summary(history)
@@ -216,9 +216,45 @@ def write_summary(run_dir):
     atomic_write_csv(Path(run_dir) / "summary.csv", summary_rows(run_dir), SUMMARY_COLUMNS)
 
 
+def parse_shard(text):
+    """"K/N" -> (K, N), with 1 <= K <= N."""
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ValueError(f"expected K/N such as 2/8, got {text!r}") from None
+    if not 1 <= k <= n:
+        raise ValueError(f"expected 1 <= K <= N in K/N, got {text!r}")
+    return k, n
+
+
+def plan_tasks(plans, shard=None):
+    """The (plan, model) pairs to train, in a fixed order; with `shard=(K, N)` only every N-th from the K-th.
+
+    Every model/seed writes its own folder, so shards run on different nodes
+    (a SLURM job array, say) merge into one output folder.
+    """
+    tasks = [(plan, name) for plan in plans for name in plan.models]
+    if shard:
+        k, n = shard
+        tasks = tasks[k - 1 :: n]
+    return tasks
+
+
+_WORKER_DATA = {}
+
+
+def _train_in_worker(plan, name, data_args, protocol, overwrite):
+    """Trains one model in a worker process (data loaded once per worker)."""
+    from keras_lnn.data import load_dataset
+
+    if data_args not in _WORKER_DATA:
+        _WORKER_DATA[data_args] = load_dataset(**dict(data_args))
+    return run_model(plan, name, _WORKER_DATA[data_args], protocol, verbose=0, overwrite=overwrite, echo=lambda *a: None)
+
+
 def run_experiment(
     experiment, dataset, models_filter=None, seeds=(0,), protocol=Protocol(), size=28, data_dir=None,
-    verify=True, output="saved_models", overwrite=False, verbose=2, echo=print,
+    verify=True, output="saved_models", overwrite=False, verbose=2, echo=print, jobs=1, shard=None,
 ):
     """Trains every planned model (see `plan_runs`) and writes all artifacts.
 
@@ -226,26 +262,59 @@ def run_experiment(
     last finished epoch, and existing results from other settings are refused
     unless `overwrite`.
 
+    Args:
+        jobs: worker processes training models at once (one small model leaves a GPU mostly idle).
+        shard: `(K, N)`: train only the K-th of N slices of the model x seed grid (see `plan_tasks`).
+
     Returns:
-        A list of `(RunPlan, [metrics dict, ...])`.
+        A list of `(RunPlan, [metrics dict, ...])` for the runs this call trained models of.
     """
     import keras
 
     from keras_lnn.data import load_dataset
+    from keras_lnn.training import configure_backend
 
+    configure_backend()
     plans = plan_runs(experiment, dataset, models_filter, seeds, size, output)
     data = load_dataset(dataset, size=size, data_dir=data_dir, verify=verify)
     check_settings(plans, data, protocol, overwrite)
+    tasks = plan_tasks(plans, shard)
+    metrics_by_task = {}
+    if jobs > 1:
+        data_args = tuple(sorted({"name": dataset, "size": size, "data_dir": data_dir, "verify": verify}.items()))
+        metrics_by_task = _train_in_pool(tasks, jobs, data_args, protocol, overwrite, echo)
+    else:
+        for index, (plan, name) in enumerate(tasks, 1):
+            echo(f"[{index}/{len(tasks)}] {name} (seed {plan.seed}, {plan.run_dir}) ...")
+            metrics_by_task[plan.run_dir, name] = run_model(plan, name, data, protocol, verbose, overwrite, echo)
+            write_summary(plan.run_dir)
     results = []
     for plan in plans:
-        echo(f"{plan.run_dir}: {plan.experiment} on {data.info.python_class} ({size}^3), seed {plan.seed}")
-        run_metrics = []
-        for index, name in enumerate(plan.models, 1):
-            echo(f"[{index}/{len(plan.models)}] {name} ...")
-            run_metrics.append(run_model(plan, name, data, protocol, verbose, overwrite, echo))
+        trained = [metrics_by_task[plan.run_dir, name] for name in plan.models if (plan.run_dir, name) in metrics_by_task]
+        if trained:
             write_summary(plan.run_dir)
-        _finish_exports(plan.run_dir, keras.backend.backend(), echo)
-        results.append((plan, run_metrics))
+            _finish_exports(plan.run_dir, keras.backend.backend(), echo)
+            results.append((plan, trained))
+    return results
+
+
+def _train_in_pool(tasks, jobs, data_args, protocol, overwrite, echo):
+    import concurrent.futures
+    import multiprocessing
+
+    from keras_lnn.training import configure_backend
+
+    results = {}
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited backend state
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=configure_backend) as pool:
+        futures = {pool.submit(_train_in_worker, plan, name, data_args, protocol, overwrite): (plan, name)
+                   for plan, name in tasks}
+        for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
+            plan, name = futures[future]
+            metrics = results[plan.run_dir, name] = future.result()
+            test = metrics.get("test") or {}
+            echo(f"[{done}/{len(tasks)}] {name} (seed {plan.seed}): {metrics['status']}, {metrics['epochs']} epochs, "
+                 f"test ACC {test.get('acc', float('nan')):.3f} AUC {test.get('auc') or float('nan'):.3f}")
     return results
 
 

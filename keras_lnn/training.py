@@ -154,6 +154,87 @@ def compile_model(model, protocol, n_classes=2):
     return model
 
 
+# ---------------------------------------------------------------- batching
+class PaddedBatches(keras.utils.PyDataset):
+    """Shuffled mini-batches that all have one static shape.
+
+    The last partial batch of `k` samples is filled up to `batch_size` with
+    copies of one of its samples at sample weight 0, and its `k` real samples
+    get weight `batch_size / k`. With Keras's "sum over batch size" loss
+    reduction the batch's loss and gradients are then exactly those of the
+    unpadded batch, every training sample is used every epoch, and XLA
+    compiles one training step instead of two (JAX and XLA compile per shape).
+
+    Not for models with BatchNormalization: the copies would enter its batch
+    statistics (`wants_padding` says when to use it).
+
+    Args:
+        x, y: training arrays.
+        batch_size: the static batch size.
+        seed: seed of the per-epoch shuffle.
+
+    Example:
+
+    >>> batches = PaddedBatches(x, y, batch_size=64, seed=0)
+    >>> model.fit(batches, epochs=2)
+    """
+
+    def __init__(self, x, y, batch_size, seed=0):
+        super().__init__()
+        self.x, self.y, self.batch_size = x, y, batch_size
+        self._rng = np.random.default_rng(seed)
+        self._order = self._rng.permutation(len(y))
+
+    def __len__(self):
+        return math.ceil(len(self.y) / self.batch_size)
+
+    def __getitem__(self, index):
+        indices = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+        real = len(indices)
+        weights = np.full(self.batch_size, self.batch_size / real, dtype="float32")
+        weights[real:] = 0.0
+        indices = np.concatenate([indices, np.repeat(indices[:1], self.batch_size - real)])
+        return self.x[indices], self.y[indices], weights
+
+    def on_epoch_end(self):
+        self._order = self._rng.permutation(len(self.y))
+
+
+def wants_padding(model):
+    """Pad the last batch where batch shapes trigger compilations (JAX) and padding is exact (no BatchNorm)."""
+    has_batch_norm = any(isinstance(layer, keras.layers.BatchNormalization) for layer in model._flatten_layers())
+    return keras.backend.backend() == "jax" and not has_batch_norm
+
+
+def training_inputs(model, train, protocol, seed=0):
+    """The `model.fit` keyword arguments that feed the training split: arrays, or `PaddedBatches`."""
+    x, y = train
+    if wants_padding(model) and len(y) % protocol.batch_size:
+        return {"x": PaddedBatches(x, y, protocol.batch_size, seed)}
+    return {"x": x, "y": y, "batch_size": protocol.batch_size, "shuffle": True}
+
+
+def configure_backend(cache_dir=None):
+    """Backend settings for fast repeated training; call before the first model is built.
+
+    On JAX: the persistent compilation cache (`~/.cache/keras_lnn/jax` unless
+    `JAX_COMPILATION_CACHE_DIR` is set), so an architecture compiled once is not
+    compiled again for the next seed, dataset or process; and no GPU memory
+    preallocation, so several training processes can share one GPU.
+    """
+    import os
+
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    if keras.backend.backend() != "jax":
+        return
+    import jax
+
+    cache_dir = cache_dir or os.environ.get("JAX_COMPILATION_CACHE_DIR") or os.path.expanduser("~/.cache/keras_lnn/jax")
+    jax.config.update("jax_compilation_cache_dir", cache_dir)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+
+
 # ---------------------------------------------------------------- history (resumable)
 def read_history(path):
     """history.csv as a list of dicts with float values (and int `epoch`)."""
@@ -197,7 +278,7 @@ class FitResult:
     nan_loss: bool
 
 
-def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=()):
+def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=(), seed=0):
     """Trains `model` on `dataset` under `protocol`, resumable from `work_dir`.
 
     `work_dir` receives `history.csv` (one row per epoch, `epoch` from 0) and a
@@ -223,16 +304,13 @@ def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=()):
         keras.callbacks.TerminateOnNaN(),
         *extra_callbacks,
     ]
-    x_train, y_train = dataset.train
     start = time.perf_counter()
     model.fit(
-        x_train,
-        y_train,
-        batch_size=protocol.batch_size,
+        **training_inputs(model, dataset.train, protocol, seed + done),
         # A resumed run whose rule had already fired trains no further epoch.
         epochs=done if stopping.should_stop else protocol.max_epochs,
         validation_data=dataset.val,
-        shuffle=True,
+        validation_batch_size=protocol.batch_size,
         callbacks=callbacks,
         verbose=verbose,
     )

@@ -31,6 +31,18 @@ def shared_medmnist():
     return path
 
 
+SHARED_PAPER = Path(__file__).parents[1] / ".." / "shared" / "paper"
+
+
+@pytest.fixture
+def shared_paper():
+    """The read-only folder with the paper's tables (table1_parameters.csv, ...); skips where it is absent."""
+    path = SHARED_PAPER.resolve()
+    if not path.is_dir():
+        pytest.skip(f"the paper's tables not found at {path}")
+    return path
+
+
 def write_medmnist_npz(path, size=28, counts=(4, 2, 2), n_classes=2, overrides=None, drop=(), seed=0):
     """Writes a MedMNIST-layout .npz (uint8 images (N, S, S, S), uint8 labels (N, 1)) and returns its path.
 

@@ -1,8 +1,9 @@
 """The model zoo on every Keras backend: `tests/backend_checks.py` in a fresh interpreter per backend.
 
 Keras fixes its backend at the first import, so the JAX and PyTorch checks (and a TensorFlow run
-of the same script, for comparison) need their own processes. Each run builds all 30 models and
-predicts, trains three of them one step, round-trips four through `.keras`, and runs the audit.
+of the same script, for comparison) need their own processes. Each run builds every registered
+model and predicts, trains three paper models (and, where registered, a CfC and a mixed-memory LTC
+model) one step, round-trips four (and those two) through `.keras`, and runs the audit.
 """
 import importlib.util
 import json
@@ -50,7 +51,8 @@ def test_the_script_ran_on_the_requested_backend(report):
 def test_every_model_builds_and_predicts_probabilities(report):
     predictions = report["predictions"]
     assert _errors(predictions) == {}
-    assert list(predictions) == list(paper.table1_parameters())
+    assert list(predictions) == report["registered"]
+    assert report["registered"][:30] == list(paper.table1_parameters())
     for name, result in predictions.items():
         assert result["shape"] == [2, 1], name
         assert result["finite"], name
@@ -61,7 +63,7 @@ def test_one_training_step_gives_a_finite_loss(report):
     # LiqExp1N2 fails here on JAX when the LTC's integer-valued reversal potentials are not cast.
     training = report["training"]
     assert _errors(training) == {}
-    assert set(training) == {"LiqExp1N2", "CNNExp1N1", "LSTMExp5N2"}
+    assert {"LiqExp1N2", "CNNExp1N1", "LSTMExp5N2"} <= set(training)
     for name, result in training.items():
         assert result["finite"] and np.isfinite(result["loss"]), name
         assert 0.0 < result["loss"] < 5.0, name  # binary cross-entropy of a fresh model is near log(2)
@@ -70,7 +72,7 @@ def test_one_training_step_gives_a_finite_loss(report):
 def test_keras_files_round_trip_with_identical_predictions(report):
     roundtrip = report["roundtrip"]
     assert _errors(roundtrip) == {}
-    assert set(roundtrip) == {"LiqExp1N5", "CNNExp2N4", "LSTMExp5N2", "LiqExp3N3"}
+    assert {"LiqExp1N5", "CNNExp2N4", "LSTMExp5N2", "LiqExp3N3"} <= set(roundtrip)
     for name, result in roundtrip.items():
         before, after = np.array(result["before"]), np.array(result["after"])
         assert before.shape == (2, 1), name
@@ -80,6 +82,8 @@ def test_keras_files_round_trip_with_identical_predictions(report):
         assert "keras_lnn.layers.SliceWise" in result["loaded_classes"], name
     assert "keras_lnn.layers.LTC" in roundtrip["LiqExp1N5"]["loaded_classes"]
     assert "keras_lnn.layers.LTC" in roundtrip["LiqExp3N3"]["loaded_classes"]
+    if "CfcExp6N1" in roundtrip:
+        assert "keras_lnn.layers.CfC" in roundtrip["CfcExp6N1"]["loaded_classes"]
 
 
 def test_ltc_weights_are_float32(report):
@@ -95,3 +99,4 @@ def test_audit_reports_all_30_models_matching(report):
     assert "error" not in audit, audit.get("error")
     assert audit["mismatches"] == []
     assert audit["count"] == audit["matching"] == 30
+    assert audit["models"] == list(paper.table1_parameters())

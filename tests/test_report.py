@@ -1,0 +1,220 @@
+"""`lnn-keras report` on hand-written run folders: contents, figures, self-contained HTML, errors."""
+import json
+import re
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from keras_lnn import report
+from keras_lnn.cli import main
+from keras_lnn.data import file_md5
+from tests.conftest import write_medmnist_npz
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PARAMS = {"CNNExp2N4": 13739, "LiqExp2N2": 37265, "LSTMExp5N2": 71637, "CNNExp1N4": 27701}
+
+
+def write_run(out, model, seed, test_auc, *, experiment="exp2", dataset="vessel", n_seeds=2, test_acc=0.88,
+              status="finished", n_classes=2, data_md5="0" * 32, epochs=2, **extra):
+    """Writes OUT/<run folder>/<model>/metrics.json and history.csv as `lnn-keras run` would."""
+    folder = f"{experiment}_{dataset}" + (f"_seed{seed}" if n_seeds > 1 else "")
+    model_dir = out / folder / model
+    model_dir.mkdir(parents=True, exist_ok=True)
+    scores = None if status == "failed" else {"acc": test_acc, "auc": test_auc, "loss": 0.4}
+    metrics = {
+        "model": model, "experiment": experiment, "dataset": dataset, "size": 28, "n_classes": n_classes,
+        "seed": seed, "backend": "tensorflow", "status": status,
+        "error": "loss became NaN" if status == "failed" else None, "epochs": epochs, "stopped_early": False,
+        "val": scores and {**scores, "acc": test_acc - 0.01}, "test": scores, "best_val_epoch": epochs - 1,
+        "params": {"trainable": PARAMS.get(model, 1000), "non_trainable": 0, "paper": None},
+        "train_seconds": 1.0,
+        "protocol": {"max_epochs": epochs, "batch_size": 64, "learning_rate": 0.0005, "patience": 10,
+                     "min_delta": 0.001},
+        "data": {"file": f"{dataset}mnist3d.npz", "md5": data_md5, "n_samples": {"train": 24, "val": 8, "test": 10}},
+        "data_md5": data_md5,
+        "versions": {"keras_lnn": "0.1.0", "keras": "3.9.9", "backend": "tensorflow", "backend_version": "2.99",
+                     "device": "cpu"},
+        **extra,
+    }
+    (model_dir / "metrics.json").write_text(json.dumps(metrics))
+    rows = ["epoch,loss,val_loss,accuracy,val_accuracy,auc,val_auc,epoch_seconds"]
+    rows += [f"{e},{0.7 - 0.1 * e},{0.72 - 0.05 * e - 0.01 * seed},0.8,0.8,0.6,0.6,0.5" for e in range(epochs)]
+    (model_dir / "history.csv").write_text("\n".join(rows) + "\n")
+    return model_dir
+
+
+@pytest.fixture(scope="module")
+def vessel_runs(tmp_path_factory):
+    """Two models x two seeds on a synthetic vessel file whose test split is 9 negatives and 1 positive."""
+    root = tmp_path_factory.mktemp("report")
+    labels = np.array([[0]] * 9 + [[1]], dtype=np.uint8)
+    data = write_medmnist_npz(root / "data" / "vesselmnist3d.npz", counts=(4, 2, 10),
+                              overrides={"test_labels": labels})
+    md5 = file_md5(data)
+    out = root / "OUT"
+    for seed, (cnn_auc, liq_auc) in enumerate([(0.70, 0.61), (0.72, 0.60)]):
+        write_run(out, "CNNExp2N4", seed, cnn_auc, data_md5=md5)
+        write_run(out, "LiqExp2N2", seed, liq_auc, test_acc=0.9, data_md5=md5)
+    paths = report.write_report([out], root / "report", data_dir=root / "data")
+    return out, root, paths, paths["markdown"].read_text()
+
+
+def _row(markdown, first_cell, section="## Table 2"):
+    """The first table row starting with `first_cell` after the heading `section`."""
+    tail = markdown[markdown.index(section):]
+    return next(line for line in tail.splitlines() if line.startswith(f"| {first_cell} |"))
+
+
+def test_report_tables(vessel_runs):
+    _, _, _, md = vessel_runs
+    cnn = _row(md, "CNNExp2N4")
+    assert "0.710 ± 0.014 (n=2)" in cnn  # test AUC over the two seeds
+    assert "0.880 ± 0.000 (n=2)" in cnn
+    assert cnn.endswith("| 0.878 | 0.796 |")  # the paper's Table 2 values on vessel
+    assert _row(md, "LiqExp2N2").endswith("| - | - |")  # not in Table 2
+    assert "| always negative (constant) | - | 0.900 | 0.500 |" in md  # 9 of 10 test labels are 0
+    assert "computed from the test labels of" in md
+    assert _row(md, "ResNet-18 + 3D").startswith("| ResNet-18 + 3D | 0.877 | 0.874 |")
+    assert "| AutoKeras | 0.894 | 0.773 | unknown |" in md
+    # Table 1 audit, from metrics.json.
+    assert "| CNNExp2N4 | exp2 | 13,739 | 13,739 | 0 | 0 | yes |" in md
+
+
+def test_report_header_and_notes(vessel_runs):
+    out, _, _, md = vessel_runs
+    assert "4 metrics files in 2 run folders" in md
+    assert "seeds: 0, 1" in md and "keras: 3.9.9" in md and "devices: cpu" in md
+    assert "**not the paper's protocol**: max_epochs 2 (paper 500)" in md
+    assert (f"KERAS_BACKEND=tensorflow lnn-keras run exp2 --dataset vessel --models LiqExp2N2,CNNExp2N4 "
+            f"--seeds 0,1 --max-epochs 2 --no-verify --data-dir DATA_DIR --output {out}") in md
+    assert "| vessel | exp2 | CNNExp2N4 | 0, 1 | - | - | complete |" in md
+    assert "- exp2 on vessel: CNNExp2N1, CNNExp2N3, LiqExp2N5, LiqExp2N6" in md
+    assert "mini-batch" in md and "across slices" in md  # the LSTM/RNN layout note
+
+
+def test_seed_noise_section(vessel_runs):
+    _, _, _, md = vessel_runs
+    assert "Welch's two-sample t-test" in md
+    assert "Best model of each family by mean test AUC: LTC: LiqExp2N2, 0.605 ± 0.007 (n=2); CNN: CNNExp2N4" in md
+    # AUCs 0.61, 0.60 vs 0.70, 0.72: Welch's t = -9.39 on 1.5 df, p = 0.027.
+    assert "| LiqExp2N2 vs CNNExp2N4 | AUC | -0.105 | -9.39 | 1.5 | 0.027 | exceeds seed noise |" in md
+    assert "| LiqExp2N2 vs CNNExp2N4 | ACC | +0.020 | - | - | - | no verdict" in md  # constant ACCs
+
+
+def test_figures_are_valid_pngs(vessel_runs):
+    import matplotlib.image
+
+    _, root, paths, md = vessel_runs
+    assert sorted(p.name for p in paths["figures"]) == ["exp2_vessel_scores.png", "exp2_vessel_val_loss.png"]
+    for path in paths["figures"]:
+        data = path.read_bytes()
+        assert data.startswith(PNG_SIGNATURE) and len(data) < 300_000
+        image = matplotlib.image.imread(path)
+        assert image.ndim == 3 and image.shape[0] > 200 and image.shape[1] > 400
+        assert f"](figures/{path.name})" in md  # linked relatively
+    assert paths["figures"][0].parent == root / "report" / "figures"
+
+
+def test_html_is_self_contained(vessel_runs):
+    _, _, paths, _ = vessel_runs
+    page = paths["html"].read_text()
+    assert page.count('src="data:image/png;base64,') == 2
+    assert 'src="figures/' not in page and "http://" not in page and "https://" not in page
+    assert not re.search(r'(?:src|href)="(?!data:)', page) and "<link" not in page
+    assert "<style>" in page and '<td class="r">0.878</td>' in page
+    assert "<h2>Table 2: vessel (VesselMNIST3D, 28^3)</h2>" in page
+
+
+def test_one_seed_a_failure_and_the_paper_fallback(tmp_path):
+    out = tmp_path / "OUT"
+    write_run(out, "CNNExp2N4", 0, 0.7, n_seeds=1)
+    write_run(out, "LiqExp2N2", 0, None, n_seeds=1, status="failed")
+    md = report.write_report(out, tmp_path / "r", data_dir=tmp_path / "nothing")["markdown"].read_text()
+    assert "0.700 ± - (n=1)" in md
+    assert "LiqExp2N2 on vessel, seed 0: loss became NaN" in md
+    assert "| vessel | exp2 | LiqExp2N2 | - | 0 | - | incomplete |" in md
+    assert "| always negative (constant) | - | 0.890 |" in md and "approx., from ARCHITECTURES.md" in md
+    assert "Fewer than two model families" in md  # the failed model has no scores
+
+
+def test_not_enough_seeds_and_recorded_majority(tmp_path):
+    out = tmp_path / "OUT"
+    for seed in (0, 1):
+        write_run(out, "CNNExp2N4", seed, 0.7 + seed / 100, test_majority_acc=0.8)
+    write_run(out, "LiqExp2N2", 0, 0.6)
+    md = report.write_report(out, tmp_path / "r")["markdown"].read_text()
+    assert "| always negative (constant) | - | 0.800 |" in md and "recorded in metrics.json" in md
+    assert "not enough seeds (n=1 and 2)" in md
+    assert "seeds missing" not in md and "| vessel | exp2 | LiqExp2N2 | 0 | - | 1 | incomplete |" in md
+
+
+def test_documented_lstm_delta_and_multiclass(tmp_path):
+    out = tmp_path / "OUT"
+    write_run(out, "LSTMExp5N2", 0, 0.8, experiment="exp5", n_seeds=1)
+    write_run(out, "CNNExp1N4", 0, 0.9, experiment="exp1", dataset="organ", n_seeds=1, n_classes=11, test_acc=0.5)
+    md = report.write_report(out, tmp_path / "r", data_dir=tmp_path)["markdown"].read_text()
+    lstm = _row(md, "LSTMExp5N2", "## Table 1")
+    assert "| 71,797 | 71,637 | 0 | -160 | yes |" in lstm and "bias" in lstm
+    assert "one-output (binary) models, not 11 classes" in _row(md, "CNNExp1N4", "## Table 1")
+    assert "always the majority class (constant)" in md and "The paper's Table 2 has no organ column." in md
+    assert (tmp_path / "r" / "figures" / "exp1_organ_scores.png").exists()
+
+
+def test_data_file_from_other_runs_is_not_used(tmp_path):
+    data = write_medmnist_npz(tmp_path / "data" / "vesselmnist3d.npz", counts=(4, 2, 4))
+    write_run(tmp_path / "OUT", "CNNExp2N4", 0, 0.7, n_seeds=1, data_md5="f" * 32)
+    md = report.write_report(tmp_path / "OUT", tmp_path / "r", data_dir=tmp_path / "data")["markdown"].read_text()
+    assert f"{data} is not the file the runs used" in md and "| 0.890 |" in md
+
+
+def test_same_run_reached_twice_counts_once(vessel_runs, tmp_path):
+    out, _, _, _ = vessel_runs
+    files = report.find_metrics_files([out, out / "exp2_vessel_seed0", out / "exp2_vessel_seed0" / "CNNExp2N4"])
+    assert len(files) == 4
+
+
+def test_markdown_to_html_subset():
+    page = report.markdown_to_html(
+        "# A <b>\n\ntext `x|y` and **bold**\nmore\n\n| m | v |\n|---|---:|\n| a\\|b | 1 |\n\n- one\n- two\n\n"
+        "```\nlnn-keras run <x>\n```\n\n![alt](figures/f.png)",
+        images={"figures/f.png": PNG_SIGNATURE},
+    )
+    assert "<h1>A &lt;b&gt;</h1>" in page
+    assert "<p>text <code>x|y</code> and <strong>bold</strong> more</p>" in page
+    assert '<tr><td>a|b</td><td class="r">1</td></tr>' in page
+    assert "<ul>\n<li>one</li>\n<li>two</li>\n</ul>" in page
+    assert "<pre><code>lnn-keras run &lt;x&gt;</code></pre>" in page
+    assert '<img alt="alt" src="data:image/png;base64,iVBORw0KGgo=">' in page
+
+
+# ---------------------------------------------------------------- CLI
+def test_cli_report(vessel_runs, tmp_path):
+    out, root, _, _ = vessel_runs
+    result = CliRunner().invoke(main, ["report", str(out), "--output", str(tmp_path / "r"),
+                                       "--data-dir", str(root / "data")])
+    assert result.exit_code == 0, result.output
+    assert "report.md" in result.output and "2 figures" in result.output
+    assert (tmp_path / "r" / "report.html").exists()
+
+
+def test_cli_report_without_metrics(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(main, ["report", str(tmp_path / "empty"), "--output", str(tmp_path / "r")])
+    assert result.exit_code == 1
+    assert "Error: no metrics.json found under" in result.output
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"model": "CNNExp2N4", "stat', "cannot read"),
+    ('{"model": "CNNExp2N4"}', "lacks experiment, dataset, seed, status"),
+    ("[1, 2]", "expected a JSON object"),
+])
+def test_cli_report_corrupt_metrics(tmp_path, content, message):
+    model_dir = write_run(tmp_path / "OUT", "CNNExp2N4", 0, 0.7, n_seeds=1)
+    (model_dir / "metrics.json").write_text(content)
+    result = CliRunner().invoke(main, ["report", str(tmp_path / "OUT"), "--output", str(tmp_path / "r")])
+    assert result.exit_code == 1
+    assert f"Error: {model_dir / 'metrics.json'}" in result.output or str(model_dir / "metrics.json") in result.output
+    assert message in result.output

@@ -1,0 +1,68 @@
+"""keras_lnn.stats on hand-made numbers: mean, sample std, formatting, Welch's t-test."""
+import math
+
+import pytest
+
+from keras_lnn import stats
+
+
+def test_mean_and_sample_std():
+    assert stats.mean([1, 2, 3]) == 2.0
+    assert stats.mean([1, None, 3]) == 2.0  # None: a failed run, left out
+    assert stats.mean([]) is None
+    # Var with ddof=1 of 2,4,4,4,5,5,7,9: sum of squares 32 over 7.
+    assert stats.std([2, 4, 4, 4, 5, 5, 7, 9]) == pytest.approx(math.sqrt(32 / 7))
+    assert stats.std([2, 4, 4, 4, 5, 5, 7, 9], ddof=0) == pytest.approx(2.0)
+    assert stats.std([0.5]) is None and stats.std([]) is None
+
+
+def test_format_mean_std():
+    assert stats.format_mean_std([0.80, 0.82, 0.81]) == "0.810 ± 0.010 (n=3)"
+    assert stats.format_mean_std([0.8123]) == "0.812 ± - (n=1)"
+    assert stats.format_mean_std([0.8, None, 0.8]) == "0.800 ± 0.000 (n=2)"
+    assert stats.format_mean_std([]) == "-"
+    assert stats.format_mean_std([1, 2], digits=1) == "1.5 ± 0.7 (n=2)"
+
+
+def test_format_numbers():
+    assert stats.format_number(0.81234) == "0.812"
+    assert stats.format_number(0.1, signed=True) == "+0.100"
+    assert stats.format_number(-0.1, signed=True) == "-0.100"
+    assert stats.format_number(None) == "-" and stats.format_number(math.nan) == "-"
+    assert stats.format_p_value(0.0412) == "0.041"
+    assert stats.format_p_value(1e-7) == "< 0.001"
+    assert stats.format_p_value(math.nan) == "-"
+
+
+def test_welch_matches_the_formula():
+    a, b = [1, 2, 3, 4], [2, 4, 6, 8, 10]
+    # By hand: var(a)/n = (5/3)/4, var(b)/n = 10/5; t = (2.5 - 6) / sqrt(5/12 + 2).
+    se2 = 5 / 12 + 2
+    result = stats.welch_t_test(a, b)
+    assert result.difference == pytest.approx(-3.5)
+    assert result.t == pytest.approx(-3.5 / math.sqrt(se2))
+    assert result.df == pytest.approx(se2**2 / ((5 / 12) ** 2 / 3 + 2**2 / 4))
+    assert result.df == pytest.approx(5.5208, abs=1e-4)
+    assert 0.05 < result.p_value < 0.1  # t = -2.25 on 5.5 df
+    assert (result.n_a, result.n_b) == (4, 5)
+
+
+def test_welch_verdicts():
+    clear = stats.welch_t_test([0.90, 0.91, 0.92, 0.905], [0.70, 0.71, 0.72, 0.715])
+    assert clear.p_value < 1e-6
+    assert clear.exceeds_noise() is True and clear.verdict() == "exceeds seed noise"
+    noise = stats.welch_t_test([0.80, 0.82, 0.78], [0.81, 0.79, 0.83])
+    assert noise.p_value > 0.4
+    assert noise.exceeds_noise() is False and noise.verdict() == "within seed noise"
+    # alpha is the caller's: a p of about 0.07 passes at 0.1 but not at 0.05.
+    middling = stats.welch_t_test([1, 2, 3, 4], [2, 4, 6, 8, 10])
+    assert middling.verdict(alpha=0.1) == "exceeds seed noise" and middling.verdict() == "within seed noise"
+
+
+def test_welch_edge_cases():
+    with pytest.raises(ValueError, match="at least 2"):
+        stats.welch_t_test([0.8], [0.7, 0.71])
+    with pytest.raises(ValueError, match="at least 2"):
+        stats.welch_t_test([0.8, None], [0.7, 0.71])
+    flat = stats.welch_t_test([0.887, 0.887], [0.887, 0.887])
+    assert flat.exceeds_noise() is None and flat.verdict().startswith("no verdict")
