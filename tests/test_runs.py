@@ -319,3 +319,72 @@ def test_export_command_writes_missing_savedmodels(finished_run, tmp_path):
     model = keras.saving.load_model(copy / "CNNExp1N4" / "model.keras")
     data = keras_lnn.load_dataset("adrenal", data_dir=data_dir, verify=False)
     np.testing.assert_allclose(np.array(served["probability"]), model.predict(data.test[0], verbose=0), atol=1e-5)
+
+
+def test_jobs_2_gives_the_same_metrics_as_jobs_1(tiny_data, tmp_path):
+    outputs = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"jobs{jobs}"
+        result = _invoke(_run_args(tiny_data, out, MODELS, 1, "--jobs", str(jobs)))
+        assert result.exit_code == 0, result.output
+        outputs[jobs] = {p.parent.name: json.loads(p.read_text())["test"] for p in (out / "exp1_adrenal").glob("*/metrics.json")}
+    assert set(outputs[1]) == {"CNNExp1N4", "LiqExp1N2"}
+    assert outputs[1] == outputs[2]
+
+
+def test_shards_cover_every_model_and_seed_exactly_once(tmp_path):
+    plans = runs.plan_runs("all", "adrenal", seeds=(0, 1, 2), output=tmp_path)
+    everything = runs.plan_tasks(plans)
+    assert len(everything) == 30 * 3
+    covered = [(plan.run_dir, name) for k in range(1, 8) for plan, name in runs.plan_tasks(plans, (k, 7))]
+    assert sorted(covered) == sorted((plan.run_dir, name) for plan, name in everything)
+    with pytest.raises(ValueError):
+        runs.parse_shard("0/4")
+    assert runs.parse_shard("2/4") == (2, 4)
+
+
+def test_shard_option_trains_only_its_slice(tiny_data, tmp_path):
+    out = tmp_path / "out"
+    first = _invoke(_run_args(tiny_data, out, MODELS, 1, "--shard", "1/2"))
+    assert first.exit_code == 0, first.output
+    assert len(list((out / "exp1_adrenal").glob("*/metrics.json"))) == 1
+    second = _invoke(_run_args(tiny_data, out, MODELS, 1, "--shard", "2/2"))
+    assert second.exit_code == 0, second.output
+    assert len(list((out / "exp1_adrenal").glob("*/metrics.json"))) == 2
+    assert _invoke(_run_args(tiny_data, out, MODELS, 1, "--shard", "3/2")).exit_code == 2
+
+
+@pytest.mark.parametrize("dataset, n_classes", [("fracture", 3), ("organ", 11)])
+def test_multiclass_runs_end_in_a_softmax_over_the_classes(make_medmnist, tmp_path, dataset, n_classes):
+    make_medmnist(dataset, counts=(33, 22, 22))
+    data_dir, out = tmp_path / "data", tmp_path / "out"
+    args = ["run", "exp1", "--dataset", dataset, "--models", MODELS, "--data-dir", str(data_dir), "--no-verify",
+            "--max-epochs", "1", "--batch-size", "16", "--output", str(out), "--quiet"]
+    result = _invoke(args)
+    assert result.exit_code == 0, result.output
+    data = keras_lnn.load_dataset(dataset, data_dir=data_dir, verify=False)
+    for name in MODELS.split(","):
+        model_dir = out / f"exp1_{dataset}" / name
+        metrics = json.loads((model_dir / "metrics.json").read_text())
+        assert metrics["n_classes"] == n_classes and metrics["status"] == "finished"
+        served = _serve(model_dir / "1", data_dir / data.path.name)
+        probabilities = np.array(served["probability"])
+        assert probabilities.shape == (22, n_classes)
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+        assert compute_metrics(data.test[1], probabilities) == pytest.approx(metrics["test"], rel=1e-4)
+
+
+def test_size_64_run_exports_a_64_cubed_savedmodel(make_medmnist, tmp_path):
+    make_medmnist("adrenal", size=64, counts=(8, 4, 4))
+    out = tmp_path / "out"
+    args = ["run", "exp1", "--dataset", "adrenal", "--size", "64", "--models", "CNNExp1N4", "--data-dir",
+            str(tmp_path / "data"), "--no-verify", "--max-epochs", "1", "--batch-size", "4", "--output", str(out), "--quiet"]
+    result = _invoke(args)
+    assert result.exit_code == 0, result.output
+    model_dir = out / "exp1_adrenal_64" / "CNNExp1N4"
+    metrics = json.loads((model_dir / "metrics.json").read_text())
+    assert metrics["size"] == 64 and metrics["params"]["paper"] == 27701
+    assert metrics["params"]["trainable"] > 27701  # the per-slice dense layers see 16x14x14 features
+    served = _serve(model_dir / "1", tmp_path / "data" / "adrenalmnist3d_64.npz")
+    assert served["inputs"] == {"volume": [[None, 64, 64, 64, 1], "float32"]}
+    assert np.array(served["probability"]).shape == (4, 1)

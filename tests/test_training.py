@@ -108,3 +108,49 @@ def test_protocol_defaults_are_the_papers():
     assert training.Protocol().as_dict() == {
         "max_epochs": 500, "batch_size": 64, "learning_rate": 5e-4, "patience": 10, "min_delta": 0.001,
     }
+
+
+def _tiny_model():
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu"), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=1.0), loss="binary_crossentropy")
+    return model
+
+
+def test_padded_last_batch_gives_the_unpadded_loss_and_gradients():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(10, 4)).astype("float32"), rng.integers(0, 2, size=(10, 1))
+    batches = training.PaddedBatches(x, y, batch_size=4, seed=3)
+    x_pad, y_pad, w_pad = batches[len(batches) - 1]
+    assert x_pad.shape == (4, 4) and list(w_pad) == [2.0, 2.0, 0.0, 0.0]
+    real = w_pad > 0
+    padded, unpadded = _tiny_model(), _tiny_model()
+    loss_padded = padded.train_on_batch(x_pad, y_pad, sample_weight=w_pad)
+    loss_unpadded = unpadded.train_on_batch(x_pad[real], y_pad[real])
+    assert loss_padded == pytest.approx(loss_unpadded, rel=1e-6)
+    # One SGD step with learning rate 1 moves each weight by its gradient: equal weights, equal gradients.
+    for a, b in zip(padded.get_weights(), unpadded.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_padded_batches_use_every_sample_once_per_epoch_and_reshuffle():
+    x = np.arange(10, dtype="float32")[:, None]
+    y = np.zeros((10, 1))
+    batches = training.PaddedBatches(x, y, batch_size=4, seed=0)
+    orders = []
+    for _ in range(2):
+        seen = [xb[w > 0, 0] for xb, _, w in (batches[i] for i in range(len(batches)))]
+        assert all(len(xb) == 4 for xb, _, _ in (batches[i] for i in range(len(batches))))
+        flat = np.concatenate(seen)
+        assert sorted(flat.tolist()) == list(range(10))
+        orders.append(flat.tolist())
+        batches.on_epoch_end()
+    assert orders[0] != orders[1]
+
+
+def test_padding_is_only_used_where_it_is_exact_and_useful():
+    import keras_lnn
+
+    on_jax = keras.backend.backend() == "jax"
+    assert training.wants_padding(keras_lnn.create_model("CNNExp1N4")) == on_jax
+    assert not training.wants_padding(keras_lnn.create_model("LiqExp3N3"))  # BatchNorm
