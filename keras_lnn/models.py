@@ -134,13 +134,16 @@ class Ltc:
     cell: str = "ltc"
     mixed_memory: bool = False
 
-    def layer(self, n_outputs):
+    def validate(self, n_outputs):
         motor = _resolve_units(self.motor, n_outputs)
-        if self.wiring == "auto" and motor > self.units - 3:
-            # AutoNCP needs at least two inter and command neurons beside the motor ones.
-            raise KerasLnnError(
-                f"AutoNCP({self.units}) cannot have {motor} motor neurons (at most {self.units - 3})"
-            )
+        # AutoNCP needs inter and command neurons beside the motor ones; motor neurons are a subset.
+        most = self.units - 3 if self.wiring == "auto" else self.units
+        if motor > most:
+            raise KerasLnnError(f"{_WIRINGS[self.wiring].__name__}({self.units}) cannot have {motor} motor neurons (at most {most})")
+        return motor
+
+    def layer(self, n_outputs):
+        motor = self.validate(n_outputs)
         wiring = _WIRINGS[self.wiring](self.units, motor)
         layer_class = {"ltc": lnn_layers.LTC, "cfc": lnn_layers.CfC}[self.cell]
         return layer_class(wiring, mixed_memory=self.mixed_memory, return_sequences=True)
@@ -320,6 +323,18 @@ def resolve_models(names):
     return resolved
 
 
+def validate_model(name, n_classes=2):
+    """Returns the architecture, or raises KerasLnnError if it cannot have `n_classes` outputs."""
+    architecture = get_architecture(name)
+    n_outputs = 1 if n_classes == 2 else n_classes
+    for step in architecture.head:
+        try:
+            getattr(step, "validate", lambda n: None)(n_outputs)
+        except KerasLnnError as error:
+            raise KerasLnnError(f"{architecture.name} cannot be built with {n_classes} classes: {error}") from None
+    return architecture
+
+
 def create_model(name, input_size=28, n_classes=2):
     """Builds the registered model `name` as a Keras functional model.
 
@@ -338,12 +353,9 @@ def create_model(name, input_size=28, n_classes=2):
     >>> model.count_params()
     13739
     """
-    architecture = get_architecture(name)
+    architecture = validate_model(name, n_classes)
     n_outputs = 1 if n_classes == 2 else n_classes
-    try:
-        head = [step.layer(n_outputs) for step in architecture.head]
-    except KerasLnnError as error:
-        raise KerasLnnError(f"{architecture.name} cannot be built with {n_classes} classes: {error}") from None
+    head = [step.layer(n_outputs) for step in architecture.head]
     volume = keras.Input((input_size, input_size, input_size, 1), name="volume")
     x = keras.layers.Rescaling(1.0 / 255, name="rescale")(volume)
     x = slice_encoder(architecture.encoder)(x)

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from keras_lnn import export, models
-from keras_lnn.errors import RunError
+from keras_lnn.errors import KerasLnnError, RunError
 from keras_lnn.io import atomic_write_csv, atomic_write_json, read_json
 from keras_lnn.training import Protocol
 
@@ -278,7 +278,13 @@ def run_experiment(
     plans = plan_runs(experiment, dataset, models_filter, seeds, size, output)
     data = load_dataset(dataset, size=size, data_dir=data_dir, verify=verify)
     check_settings(plans, data, protocol, overwrite)
-    tasks = plan_tasks(plans, shard)
+    tasks = []
+    for plan, name in plan_tasks(plans, shard):
+        try:
+            models.validate_model(name, len(data.info.labels))
+            tasks.append((plan, name))
+        except KerasLnnError as error:
+            echo(f"skipped: {error}")
     metrics_by_task = {}
     if jobs > 1:
         data_args = tuple(sorted({"name": dataset, "size": size, "data_dir": data_dir, "verify": verify}.items()))

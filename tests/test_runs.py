@@ -388,3 +388,15 @@ def test_size_64_run_exports_a_64_cubed_savedmodel(make_medmnist, tmp_path):
     served = _serve(model_dir / "1", tmp_path / "data" / "adrenalmnist3d_64.npz")
     assert served["inputs"] == {"volume": [[None, 64, 64, 64, 1], "float32"]}
     assert np.array(served["probability"]).shape == (4, 1)
+
+
+def test_models_too_small_for_the_classes_are_skipped_with_a_reason(make_medmnist, tmp_path):
+    make_medmnist("organ", counts=(22, 11, 11))
+    out = tmp_path / "out"
+    args = ["run", "exp1", "--dataset", "organ", "--models", "LiqExp1N5,CNNExp1N4", "--data-dir", str(tmp_path / "data"),
+            "--no-verify", "--max-epochs", "1", "--batch-size", "11", "--output", str(out), "--quiet"]
+    result = _invoke(args)
+    assert result.exit_code == 0, result.output
+    assert "skipped: LiqExp1N5 cannot be built with 11 classes" in result.output
+    assert (out / "exp1_organ" / "CNNExp1N4" / "metrics.json").exists()
+    assert not (out / "exp1_organ" / "LiqExp1N5").exists()
