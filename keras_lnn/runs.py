@@ -99,7 +99,7 @@ def model_settings(plan, model_name, data, protocol):
         "experiment": plan.experiment,
         "dataset": data.info.name,
         "size": data.size,
-        "n_classes": len(data.info.labels),
+        "n_classes": data.info.n_classes,
         "seed": plan.seed,
         "backend": keras.backend.backend(),
         "data_md5": data.md5,
@@ -150,7 +150,7 @@ def run_model(plan, model_name, data, protocol, verbose=2, overwrite=False, echo
         atomic_write_json(model_dir / "settings.json", settings)
 
     keras.utils.set_random_seed(plan.seed)
-    n_classes = len(data.info.labels)
+    n_classes = data.info.n_classes
     model = models.create_model(model_name, input_size=data.size, n_classes=n_classes)
     training.compile_model(model, protocol, n_classes)
     result = training.fit(model, data, protocol, model_dir, verbose=verbose, seed=plan.seed)
@@ -281,7 +281,7 @@ def run_experiment(
     tasks = []
     for plan, name in plan_tasks(plans, shard):
         try:
-            models.validate_model(name, len(data.info.labels))
+            models.validate_model(name, data.info.n_classes)
             tasks.append((plan, name))
         except KerasLnnError as error:
             echo(f"skipped: {error}")

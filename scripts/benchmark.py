@@ -56,7 +56,7 @@ def time_model(name, data, batch_size, epochs):
 
     seconds = []
     keras.utils.set_random_seed(0)
-    n_classes = len(data.info.labels)
+    n_classes = data.info.n_classes
     model = models.create_model(name, input_size=data.size, n_classes=n_classes)
     protocol = training.Protocol(max_epochs=epochs, batch_size=batch_size)
     training.compile_model(model, protocol, n_classes)
