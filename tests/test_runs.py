@@ -216,9 +216,13 @@ KILL_DRIVER = textwrap.dedent(
     import keras
     from keras_lnn import training
     where, epoch = sys.argv[1], int(sys.argv[2])
-    target = {"mid-epoch": training.EpochTimer, "before-backup": keras.callbacks.BackupAndRestore}[where]
+    target = {"mid-epoch": training.EpochTimer, "before-backup": keras.callbacks.BackupAndRestore,
+              "ctrl-c": keras.callbacks.BackupAndRestore}[where]
     original = target.on_epoch_end
     def on_epoch_end(self, e, logs=None):
+        if e == epoch and where == "ctrl-c":
+            original(self, e, logs)
+            raise KeyboardInterrupt  # what SIGINT raises in the main thread
         if e == epoch:
             os.kill(os.getpid(), signal.SIGKILL)
         return original(self, e, logs)
@@ -229,7 +233,7 @@ KILL_DRIVER = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("where", ["mid-epoch", "before-backup"])
+@pytest.mark.parametrize("where", ["mid-epoch", "before-backup", "ctrl-c"])
 def test_sigkilled_run_resumes_with_a_continuous_history(tiny_data, tmp_path, where):
     out = tmp_path / "out"
     args = _run_args(tiny_data, out, "CNNExp1N4", 5)
@@ -237,7 +241,10 @@ def test_sigkilled_run_resumes_with_a_continuous_history(tiny_data, tmp_path, wh
         [sys.executable, "-c", KILL_DRIVER, where, "2", *args], capture_output=True, text=True, timeout=300,
         env={**os.environ, "KERAS_BACKEND": "tensorflow"},
     )
-    assert killed.returncode == -9, killed.stderr[-2000:]
+    if where == "ctrl-c":
+        assert killed.returncode == 130 and "Run the same command again to resume" in killed.stderr, killed.stderr[-2000:]
+    else:
+        assert killed.returncode == -9, killed.stderr[-2000:]
     model_dir = out / "exp1_adrenal" / "CNNExp1N4"
     assert not (model_dir / "metrics.json").exists()
     assert (model_dir / "backup").is_dir()
@@ -400,3 +407,15 @@ def test_models_too_small_for_the_classes_are_skipped_with_a_reason(make_medmnis
     assert "skipped: LiqExp1N5 cannot be built with 11 classes" in result.output
     assert (out / "exp1_organ" / "CNNExp1N4" / "metrics.json").exists()
     assert not (out / "exp1_organ" / "LiqExp1N5").exists()
+
+
+def test_exp6_cfc_model_trains_and_exports_on_real_vessel(shared_medmnist, tmp_path):
+    out = tmp_path / "out"
+    result = _invoke(["run", "exp6", "--dataset", "vessel", "--data-dir", str(shared_medmnist), "--models", "CfcExp6N1",
+                      "--max-epochs", "1", "--output", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    model_dir = out / "exp6_vessel" / "CfcExp6N1"
+    metrics = json.loads((model_dir / "metrics.json").read_text())
+    assert metrics["data_md5"] == "b41fd4f7e7e2feedddb201585ecafa1b" and metrics["params"]["paper"] is None
+    served = _serve(model_dir / "1", shared_medmnist / "vesselmnist3d.npz")
+    assert np.array(served["probability"]).shape == (382, 1)
