@@ -344,3 +344,17 @@ def test_summary_command_rejects_an_unknown_model():
     result = _invoke("summary", "NoSuchModel")
     assert result.exit_code == 2
     assert "NoSuchModel" in result.output
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_building_models_off_tensorflow_never_imports_tensorflow(backend):
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, keras_lnn; keras_lnn.create_model('LiqExp1N2'); keras_lnn.create_model('CfcExp6N1'); "
+            "print('tensorflow' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "KERAS_BACKEND": backend})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "False"
