@@ -22,6 +22,8 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
+
 from keras_lnn import export, models
 from keras_lnn.errors import KerasLnnError, RunError
 from keras_lnn.io import atomic_write_csv, atomic_write_json, read_json
@@ -177,6 +179,8 @@ def run_model(plan, model_name, data, protocol, verbose=2, overwrite=False, echo
         "evaluated_weights": "stopping epoch (the paper's protocol)",
         "data": {"file": data.path.name, "md5": data.md5, "n_samples": {s: len(data.split(s)[1]) for s in ("train", "val", "test")}},
         "data_md5": data.md5,
+        # The constant majority-class predictor's test ACC: the floor to read test ACC against.
+        "test_majority_acc": float(np.bincount(data.test[1].ravel()).max() / len(data.test[1])),
         "versions": provenance.environment(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

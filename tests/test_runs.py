@@ -285,6 +285,7 @@ def test_real_adrenal_two_epochs(shared_medmnist, tmp_path):
         assert metrics["data_md5"] == "bbd3c5a5576322bc4cdfea780653b1ce"
         assert metrics["data"]["n_samples"] == {"train": 1188, "val": 98, "test": 298}
         assert metrics["epochs"] == 2 and 0 <= metrics["test"]["auc"] <= 1
+        assert metrics["test_majority_acc"] == pytest.approx(0.768, abs=0.001)  # 229 of 298 test volumes are negative
         assert (run_dir / name / "1" / "saved_model.pb").exists()
         served = _serve(run_dir / name / "1", shared_medmnist / "adrenalmnist3d.npz")
         recomputed = compute_metrics(keras_lnn.load_dataset("adrenal", data_dir=shared_medmnist).test[1],
