@@ -239,6 +239,7 @@ def _shard(ctx, param, value):
 @_size_option
 @_data_dir_option
 @click.option("--no-verify", is_flag=True, help="Skip the MD5 and split-size checks (derived or custom files).")
+@click.option("--mirror", default=None, help="Base URL to download a missing data file from (env: KERAS_LNN_MEDMNIST_MIRROR).")
 @click.option("--output", type=click.Path(file_okay=False), default="saved_models", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace existing results that came from other settings.")
 @click.option("--quiet", is_flag=True, help="No per-epoch Keras output.")
@@ -247,7 +248,7 @@ def _shard(ctx, param, value):
 @click.option("--shard", callback=_shard, default=None, metavar="K/N",
               help="Train only the K-th of N slices of the model x seed grid (for job arrays).")
 def run(experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size, learning_rate, patience,
-        min_delta, size, data_dir, no_verify, output, overwrite, quiet, jobs, shard):
+        min_delta, size, data_dir, no_verify, mirror, output, overwrite, quiet, jobs, shard):
     """Train, evaluate and export the models of EXPERIMENT (exp1..exp6, all, or a model name).
 
     Defaults are the paper's protocol. Each model leaves a SavedModel (1/), model.keras,
@@ -273,7 +274,7 @@ def run(experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size,
         results = run_experiment(
             experiment, dataset, models_filter, seeds or [seed], protocol, size, data_dir,
             verify=not no_verify, output=output, overwrite=overwrite, verbose=0 if quiet else 2, echo=click.echo,
-            jobs=jobs, shard=shard,
+            jobs=jobs, shard=shard, mirror=mirror,
         )
     except UnknownModelError as error:
         raise click.BadParameter(str(error), param_hint="--models") from None

@@ -127,7 +127,10 @@ def download(name, size=28, data_dir=None, mirror=None):
             get_file(fname=partial.name, origin=url, cache_dir=str(target.parent), cache_subdir="",
                      force_download=True)
         except Exception as error:
-            raise DataError(f"Could not download {url}: {_fetch_reason(error)}") from None
+            raise DataError(
+                f"Could not download {url}: {_fetch_reason(error)}. Offline? Save {info.filename(size)} "
+                f"from {info.url(size)} as {target} (or point --data-dir at a folder that has it)."
+            ) from None
         actual = file_md5(partial)
         if actual != expected:
             raise DataError(

@@ -258,7 +258,7 @@ def _train_in_worker(plan, name, data_args, protocol, overwrite):
 
 def run_experiment(
     experiment, dataset, models_filter=None, seeds=(0,), protocol=Protocol(), size=28, data_dir=None,
-    verify=True, output="saved_models", overwrite=False, verbose=2, echo=print, jobs=1, shard=None,
+    verify=True, output="saved_models", overwrite=False, verbose=2, echo=print, jobs=1, shard=None, mirror=None,
 ):
     """Trains every planned model (see `plan_runs`) and writes all artifacts.
 
@@ -269,6 +269,7 @@ def run_experiment(
     Args:
         jobs: worker processes training models at once (one small model leaves a GPU mostly idle).
         shard: `(K, N)`: train only the K-th of N slices of the model x seed grid (see `plan_tasks`).
+        mirror: base URL to download a missing data file from (default: the official URL).
 
     Returns:
         A list of `(RunPlan, [metrics dict, ...])` for the runs this call trained models of.
@@ -280,7 +281,7 @@ def run_experiment(
 
     configure_backend()
     plans = plan_runs(experiment, dataset, models_filter, seeds, size, output)
-    data = load_dataset(dataset, size=size, data_dir=data_dir, verify=verify)
+    data = load_dataset(dataset, size=size, data_dir=data_dir, verify=verify, download=True, mirror=mirror)
     check_settings(plans, data, protocol, overwrite)
     tasks = []
     for plan, name in plan_tasks(plans, shard):

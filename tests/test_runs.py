@@ -420,3 +420,23 @@ def test_exp6_cfc_model_trains_and_exports_on_real_vessel(shared_medmnist, tmp_p
     assert metrics["data_md5"] == "b41fd4f7e7e2feedddb201585ecafa1b" and metrics["params"]["paper"] is None
     served = _serve(model_dir / "1", shared_medmnist / "vesselmnist3d.npz")
     assert np.array(served["probability"]).shape == (382, 1)
+
+
+def test_run_downloads_a_missing_file_from_a_mirror(make_official, http_mirror, tmp_path):
+    served = make_official("adrenal", counts=(8, 4, 4), directory=tmp_path / "served")
+    mirror = http_mirror(served.parent)
+    data_dir, out = tmp_path / "empty-root", tmp_path / "out"
+    result = _invoke(["run", "exp1", "--dataset", "adrenal", "--models", "CNNExp1N4", "--data-dir", str(data_dir),
+                      "--mirror", mirror, "--max-epochs", "1", "--batch-size", "4", "--output", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert (data_dir / "adrenalmnist3d.npz").read_bytes() == served.read_bytes()
+    assert (out / "exp1_adrenal" / "CNNExp1N4" / "metrics.json").exists()
+
+
+def test_run_offline_says_where_to_put_the_file(closed_port_url, tmp_path):
+    data_dir = tmp_path / "empty-root"
+    result = _invoke(["run", "exp1", "--dataset", "adrenal", "--data-dir", str(data_dir), "--mirror", closed_port_url,
+                      "--output", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert closed_port_url in result.output and str(data_dir / "adrenalmnist3d.npz") in result.output
+    assert "Traceback" not in result.output
