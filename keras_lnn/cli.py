@@ -86,9 +86,9 @@ def _echo_rows(rows, fmt, columns):
         click.echo(json.dumps(rows, indent=2))
         return
     widths = [max(len(col), *(len(_cell(row[col])) for row in rows)) for col in columns]
-    click.echo("  ".join(col.ljust(w) for col, w in zip(columns, widths)))
+    click.echo("  ".join(col.ljust(w) for col, w in zip(columns, widths)).rstrip())
     for row in rows:
-        click.echo("  ".join(_cell(row[col]).ljust(w) for col, w in zip(columns, widths)))
+        click.echo("  ".join(_cell(row[col]).ljust(w) for col, w in zip(columns, widths)).rstrip())
 
 
 def _cell(value):
