@@ -24,8 +24,8 @@ BATCH = 2
 TRAIN_MODELS = ("LiqExp1N2", "CNNExp1N1", "LSTMExp5N2")
 # One LTC model with two LTC layers, one CNN, one LSTM and the BatchNorm model.
 ROUNDTRIP_MODELS = ("LiqExp1N5", "CNNExp2N4", "LSTMExp5N2", "LiqExp3N3")
-# Beyond the paper, where registered: a CfC and a mixed-memory LTC (their own JAX repairs).
-EXTENSION_MODELS = ("CfcExp6N1", "LiqExp6N5")
+# Beyond the paper: every exp6 model (CfC cells and mixed-memory LTC, each with its own JAX repairs).
+EXTENSION_MODELS = ("CfcExp6N1", "CfcExp6N2", "CfcExp6N3", "CfcExp6N4", "LiqExp6N5", "LiqExp6N6")
 
 
 def _error():
