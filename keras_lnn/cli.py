@@ -304,8 +304,9 @@ def export_command(run_dirs, overwrite):
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--output", type=click.Path(file_okay=False), default="report", show_default=True,
               help="Folder for report.md, report.html and figures/.")
+@click.option("--name", default="report", show_default=True, help="File name stem: NAME.md and NAME.html.")
 @_data_dir_option
-def report(run_dirs, output, data_dir):
+def report(run_dirs, output, name, data_dir):
     """Summarise finished runs beside the paper's Tables 1 and 2, with figures and seed-noise tests.
 
     RUN_DIRS are run folders or folders holding them (e.g. saved_models): every
@@ -314,7 +315,7 @@ def report(run_dirs, output, data_dir):
     """
     from keras_lnn.report import write_report
 
-    paths = write_report(run_dirs, output, data_dir=data_dir)
+    paths = write_report(run_dirs, output, data_dir=data_dir, name=name)
     click.echo(f"{paths['markdown']}\n{paths['html']} (self-contained)\n{len(paths['figures'])} figures in "
                f"{paths['markdown'].parent / 'figures'}")
 

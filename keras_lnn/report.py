@@ -749,7 +749,7 @@ def _write_bytes(path, data):
         raise
 
 
-def write_report(run_dirs, output, data_dir=None):
+def write_report(run_dirs, output, data_dir=None, name="report"):
     """Writes report.md, report.html and figures/*.png for the runs under `run_dirs`.
 
     Args:
@@ -757,6 +757,7 @@ def write_report(run_dirs, output, data_dir=None):
         output: folder for the report (created).
         data_dir: MedMNIST root, read only for the constant predictor's test labels
             (None: `$KERAS_LNN_DATA_DIR` or `~/.medmnist`).
+        name: file name stem of the report (`results` writes results.md and results.html).
 
     Returns:
         `{"markdown": Path, "html": Path, "figures": [Path, ...]}`.
@@ -777,7 +778,7 @@ def write_report(run_dirs, output, data_dir=None):
     output = Path(output)
     for relative, png in figures.items():
         _write_bytes(output / relative, png)
-    atomic_write_text(output / "report.html", markdown_to_html(markdown, figures))
-    atomic_write_text(output / "report.md", markdown)
-    return {"markdown": output / "report.md", "html": output / "report.html",
+    atomic_write_text(output / f"{name}.html", markdown_to_html(markdown, figures))
+    atomic_write_text(output / f"{name}.md", markdown)
+    return {"markdown": output / f"{name}.md", "html": output / f"{name}.html",
             "figures": [output / relative for relative in figures]}

@@ -218,3 +218,12 @@ def test_cli_report_corrupt_metrics(tmp_path, content, message):
     assert result.exit_code == 1
     assert f"Error: {model_dir / 'metrics.json'}" in result.output or str(model_dir / "metrics.json") in result.output
     assert message in result.output
+
+
+def test_report_name_sets_the_file_names(vessel_runs, tmp_path):
+    out, _, _, _ = vessel_runs
+    result = CliRunner().invoke(main, ["report", str(out), "--output", str(tmp_path / "docs"), "--name", "results"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "docs" / "results.md").exists() and (tmp_path / "docs" / "results.html").exists()
+    assert not (tmp_path / "docs" / "report.md").exists()
+    assert "](figures/" in (tmp_path / "docs" / "results.md").read_text()
