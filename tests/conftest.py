@@ -10,6 +10,8 @@ import dataclasses
 import functools
 import http.server
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -19,28 +21,44 @@ import pytest
 from keras_lnn import info as info_module
 from keras_lnn.data import file_md5
 
-SHARED_MEDMNIST = Path(__file__).parents[1] / ".." / "shared" / "medmnist"
+SHARED = Path(__file__).parents[1] / ".." / "shared"
+SHARED_MEDMNIST = SHARED / "medmnist"
+
+# ARCHITECTURES.md: PyTorch's LSTM/RNN layers carry a second bias vector, so Keras counts fewer
+# trainable parameters (4*u per LSTM layer, u per SimpleRNN layer). This is the spec, not the code.
+DOCUMENTED_DELTAS = {
+    "LSTMExp5N2": -160,
+    "LSTMExp5N3": -164,
+    "LSTMExp5N4": -320,
+    "RNNExp5N5": -40,
+    "RNNExp5N6": -80,
+}
+
+
+def _shared_folder(name, what):
+    path = (SHARED / name).resolve()
+    if not path.is_dir():
+        pytest.skip(f"{what} not found at {path}")
+    return path
 
 
 @pytest.fixture
 def shared_medmnist():
     """The read-only folder of real MedMNIST files next to the repository; skips where it is absent."""
-    path = SHARED_MEDMNIST.resolve()
-    if not path.is_dir():
-        pytest.skip(f"real MedMNIST files not found at {path}")
-    return path
-
-
-SHARED_PAPER = Path(__file__).parents[1] / ".." / "shared" / "paper"
+    return _shared_folder("medmnist", "real MedMNIST files")
 
 
 @pytest.fixture
 def shared_paper():
     """The read-only folder with the paper's tables (table1_parameters.csv, ...); skips where it is absent."""
-    path = SHARED_PAPER.resolve()
-    if not path.is_dir():
-        pytest.skip(f"the paper's tables not found at {path}")
-    return path
+    return _shared_folder("paper", "the paper's tables")
+
+
+def modules_imported_by(statement, candidates):
+    """Runs `statement` in a fresh interpreter; returns which of `candidates` ended up in sys.modules."""
+    code = f"import sys; {statement}; print(sorted(m for m in {tuple(candidates)!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return out.strip().splitlines()[-1]
 
 
 def write_medmnist_npz(path, size=28, counts=(4, 2, 2), n_classes=2, overrides=None, drop=(), seed=0):

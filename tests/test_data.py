@@ -1,10 +1,6 @@
 import hashlib
 import json
 import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +13,7 @@ from keras_lnn.data import (
 )
 from keras_lnn.errors import DataError
 from keras_lnn.info import DATASETS
+from tests.conftest import modules_imported_by
 
 REAL_MD5 = {"adrenal": "bbd3c5a5576322bc4cdfea780653b1ce", "vessel": "b41fd4f7e7e2feedddb201585ecafa1b"}
 
@@ -345,12 +342,7 @@ def test_cli_usage_errors(args, expected):
 
 
 def test_cli_import_stays_light():
-    code = (
-        "import sys, keras_lnn.cli; "
-        "print(sorted(m for m in ('keras', 'tensorflow', 'torch', 'medmnist', 'jax') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    assert modules_imported_by("import keras_lnn.cli", ("keras", "tensorflow", "torch", "medmnist", "jax")) == "[]"
 
 
 # The real files in ../shared/medmnist --------------------------------------------------------------

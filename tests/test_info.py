@@ -1,11 +1,10 @@
 import dataclasses
-import subprocess
-import sys
 
 import pytest
 
 from keras_lnn.errors import DataError
 from keras_lnn.info import DATASET_NAMES, DATASETS, SIZES, DatasetInfo, _INFO, resolve_dataset
+from tests.conftest import modules_imported_by
 
 
 def test_names_and_sizes():
@@ -77,9 +76,5 @@ def test_resolve_unknown(name):
 
 def test_import_stays_light():
     # medmnist's package __init__ imports torch: keras_lnn.info must read its table without it.
-    code = (
-        "import sys, keras_lnn.info as i; assert i.DATASETS; "
-        "print(sorted(m for m in ('torch', 'torchvision', 'medmnist', 'keras', 'tensorflow') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    statement = "import keras_lnn.info as i; assert i.DATASETS"
+    assert modules_imported_by(statement, ("torch", "torchvision", "medmnist", "keras", "tensorflow")) == "[]"
