@@ -116,7 +116,9 @@ def main(argv=None):
     if args.experiment:
         records = time_experiment(args)
     else:
-        data = load_dataset(args.dataset, data_dir=args.data_dir, verify=not args.no_verify)
+        from keras_lnn.runs import VOLUME_DTYPE
+
+        data = load_dataset(args.dataset, data_dir=args.data_dir, verify=not args.no_verify, dtype=VOLUME_DTYPE)
         records = [time_model(name, data, args.batch_size, args.epochs) for name in args.models.split(",")]
     if args.format == "json":
         print(json.dumps(records, indent=2))

@@ -154,3 +154,20 @@ def test_padding_is_only_used_where_it_is_exact_and_useful():
     on_jax = keras.backend.backend() == "jax"
     assert training.wants_padding(keras_lnn.create_model("CNNExp1N4")) == on_jax
     assert not training.wants_padding(keras_lnn.create_model("LiqExp3N3"))  # BatchNorm
+
+
+def test_uint8_volumes_train_exactly_like_float32():
+    """Runs keep volumes as uint8 (no float copy in memory): the model's Rescaling casts each batch."""
+    import keras_lnn
+
+    x = np.random.default_rng(0).integers(0, 256, (8, 28, 28, 28, 1)).astype("uint8")
+    y = (np.arange(8) % 2)[:, None]
+    outcomes = []
+    for volumes in (x, x.astype("float32")):
+        keras.utils.set_random_seed(0)
+        model = keras_lnn.create_model("CNNExp1N4")
+        model.compile(optimizer=keras.optimizers.Adam(5e-4), loss="binary_crossentropy")
+        history = model.fit(volumes, y, batch_size=4, epochs=2, verbose=0, shuffle=False)
+        outcomes.append((history.history["loss"], model.predict(volumes, verbose=0)))
+    assert outcomes[0][0] == outcomes[1][0]
+    np.testing.assert_array_equal(outcomes[0][1], outcomes[1][1])
