@@ -418,7 +418,7 @@ def _header(paths, all_metrics, results):
         f"- experiments: {seen(lambda m: m['experiment'])}; models: {len({r.model for r in results})}",
         f"- seeds: {seen(lambda m: m['seed'])}",
         f"- backends: {seen(lambda m: ' '.join(filter(None, (m.get('backend'), _version(m, 'backend_version')))))}",
-        f"- devices: {versions('device')}",
+        f"- devices: {versions('device')}; machines: {versions('platform')}",
         f"- keras_lnn: {versions('keras_lnn')}; keras: {versions('keras')}; ncps: {versions('ncps')}",
     ]
     changes = {(k, v, p) for m in all_metrics for k, v, p in _protocol_changes(m.get("protocol"))}
