@@ -50,3 +50,11 @@ def test_seeds_run_skip_on_rerun_and_report(tmp_path):
     assert "(n=2)" in md and "| always negative (constant) | - | 0.500 |" in md
     assert "lnn-keras run exp1 --dataset adrenal --models CNNExp1N4 --seeds 0,1 --max-epochs 1 --batch-size 16" in md
     assert (tmp_path / "report" / "figures" / "exp1_adrenal_val_loss.png").stat().st_size > 1000
+
+
+def test_a_single_model_name_plans_its_experiment_folder(tmp_path):
+    [plan] = runs.plan_runs("LiqExp3N2", "nodule", output=tmp_path)
+    assert plan.experiment == "exp3" and plan.models == ("LiqExp3N2",)
+    assert plan.run_dir == tmp_path / "exp3_nodule"
+    [plan64] = runs.plan_runs("exp6", "organ", size=64, seeds=(4,), output=tmp_path)
+    assert plan64.run_dir == tmp_path / "exp6_organ_64" and len(plan64.models) == 6
