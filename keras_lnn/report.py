@@ -599,6 +599,25 @@ def _noise_section(results):
     return lines + [""]
 
 
+def _training_cost(results):
+    """Epochs to the early stop and training time per model: what a study costs, and how the rule behaved."""
+    rows = []
+    for r in results:
+        epochs = [m["epochs"] for m in r.finished]
+        seconds = [m.get("train_seconds") or 0.0 for m in r.finished]
+        if not epochs:
+            continue
+        per_epoch = sum(seconds) / sum(epochs) if sum(epochs) else None
+        rows.append([r.dataset, r.model, len(epochs), f"{stats.mean(epochs):.0f}", f"{min(epochs)}-{max(epochs)}",
+                     "-" if per_epoch is None else f"{per_epoch:.2f}", f"{sum(seconds) / 60:.1f}"])
+    if not rows:
+        return []
+    headers = ["dataset", "model", "n", "mean epochs", "range", "s / epoch", "total minutes"]
+    return ["## Training cost", "",
+            "Epochs trained until the early-stopping rule fired (or the epoch limit), and wall time of the epochs "
+            "(training and validation).", "", _table(headers, rows, "llrrrrr"), ""]
+
+
 def build_markdown(paths, all_metrics, data_dir=None):
     """The report's markdown and its figures (`{relative path: PNG bytes}`)."""
     results = group_results(all_metrics)
@@ -609,6 +628,7 @@ def build_markdown(paths, all_metrics, data_dir=None):
         by_dataset.setdefault((r.dataset, r.size), []).append(r)
     for (dataset, size), group in by_dataset.items():
         lines += _dataset_section(dataset, size, group, data_dir, figures)
+    lines += _training_cost(results)
     lines += ["## Notes", "", LAYOUT_NOTE, ""]
     return "\n".join(lines), figures
 

@@ -227,3 +227,10 @@ def test_report_name_sets_the_file_names(vessel_runs, tmp_path):
     assert (tmp_path / "docs" / "results.md").exists() and (tmp_path / "docs" / "results.html").exists()
     assert not (tmp_path / "docs" / "report.md").exists()
     assert "](figures/" in (tmp_path / "docs" / "results.md").read_text()
+
+
+def test_training_cost_table(vessel_runs):
+    _, _, _, markdown = vessel_runs
+    section = markdown.split("## Training cost", 1)[1].split("## Notes", 1)[0]
+    # write_run: 2 epochs of 0.5 s each per seed, two seeds.
+    assert "| vessel | CNNExp2N4 | 2 | 2 | 2-2 | 0.50 | 0.0 |" in section
