@@ -271,10 +271,10 @@ def _backup_epoch(backup_dir):
 
 @dataclasses.dataclass
 class FitResult:
-    model: object
+    """What `fit` leaves besides the trained model: the history rows (with `epoch_seconds`) and how it ended."""
+
     history: list
     stopped_early: bool
-    train_seconds: float
     nan_loss: bool
 
 
@@ -304,7 +304,6 @@ def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=(), seed=
         keras.callbacks.TerminateOnNaN(),
         *extra_callbacks,
     ]
-    start = time.perf_counter()
     model.fit(
         **training_inputs(model, dataset.train, protocol, seed + done),
         # A resumed run whose rule had already fired trains no further epoch.
@@ -314,10 +313,9 @@ def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=(), seed=
         callbacks=callbacks,
         verbose=verbose,
     )
-    seconds = time.perf_counter() - start
     history = read_history(history_path)
     nan_loss = any(math.isnan(row.get("loss", 0.0)) or math.isnan(row.get("val_loss", 0.0)) for row in history)
-    return FitResult(model, history, stopping.should_stop, seconds, nan_loss or _nan_weights(model))
+    return FitResult(history, stopping.should_stop, nan_loss or _nan_weights(model))
 
 
 def _nan_weights(model):
