@@ -434,31 +434,38 @@ def _header(paths, all_metrics, results):
 
 
 def _completeness(results):
-    """Which models finished for every seed of their run group, which failed, which seeds are missing."""
+    """Which models finished for every seed, which failed, which seeds and models are missing.
+
+    A dataset's expected seeds are all seeds seen on it, and its expected experiments all
+    experiments seen in the report: a model or experiment never started counts as missing too.
+    """
     from keras_lnn.models import experiment_models
 
     lines = ["## Completeness", ""]
     rows, failures, not_run = [], [], {}
-    by_group = {}
+    by_dataset = {}
     for r in results:
-        by_group.setdefault((r.dataset, r.size, r.experiment), []).append(r)
-    for (dataset, size, experiment), group in by_group.items():
-        group_seeds = {m["seed"] for r in group for m in r.runs}
-        for r in group:
-            finished = {m["seed"] for m in r.finished}
-            failed = {m["seed"] for m in r.failed}
-            missing = group_seeds - finished - failed
-            state = "complete" if not failed and not missing else "incomplete"
-            rows.append([dataset if size == 28 else f"{dataset} {size}^3", experiment, r.model, _join(finished),
-                         _join(failed), _join(missing), state])
-            failures += [f"{r.model} on {dataset}, seed {m['seed']}: {m.get('error') or m['status']} "
-                         f"(`{m['_path']}`)" for m in r.failed]
-        try:
-            absent = [n for n in experiment_models(experiment) if n not in {r.model for r in group}]
-        except KerasLnnError:
-            absent = []
-        if absent:
-            not_run[f"{experiment} on {dataset}"] = absent
+        by_dataset.setdefault((r.dataset, r.size), []).append(r)
+    experiments = sorted({r.experiment for r in results})
+    for (dataset, size), dataset_results in by_dataset.items():
+        expected_seeds = {m["seed"] for r in dataset_results for m in r.runs}
+        for experiment in experiments:
+            group = [r for r in dataset_results if r.experiment == experiment]
+            for r in group:
+                finished = {m["seed"] for m in r.finished}
+                failed = {m["seed"] for m in r.failed}
+                missing = expected_seeds - finished - failed
+                state = "complete" if not failed and not missing else "incomplete"
+                rows.append([dataset if size == 28 else f"{dataset} {size}^3", experiment, r.model, _join(finished),
+                             _join(failed), _join(missing), state])
+                failures += [f"{r.model} on {dataset}, seed {m['seed']}: {m.get('error') or m['status']} "
+                             f"(`{m['_path']}`)" for m in r.failed]
+            try:
+                absent = [n for n in experiment_models(experiment) if n not in {r.model for r in group}]
+            except KerasLnnError:
+                absent = []
+            if absent:
+                not_run[f"{experiment} on {dataset}"] = absent
     lines.append(_table(["dataset", "experiment", "model", "seeds finished", "failed", "missing", "state"], rows,
                         "lllllll"))
     if failures:

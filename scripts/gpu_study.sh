@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Trains the study grid (exp1..exp5 x adrenal, vessel x seeds 0,1,2) on the lent GPU machine
-# for at most SECONDS, then packs what it has under $OUT. Runs resume, so calls can follow
+# for at most SECONDS (then SIGTERM: runs resume from the last finished epoch), then packs what it has under $OUT. Runs resume, so calls can follow
 # one another (carry the unpacked study folder to continue on a fresh machine).
 #
 # Here:   ../shared/gpu/prepare.sh
@@ -16,7 +16,7 @@ mkdir -p "$out" "$study"
 
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:$PWD KERAS_BACKEND=jax PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2
-export JAX_COMPILATION_CACHE_DIR=$PWD/saved_models/.jax-cache
+export JAX_COMPILATION_CACHE_DIR=$PWD/saved_models/.jax-cache XLA_PYTHON_CLIENT_PREALLOCATE=false
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/machine.txt"
 nproc | tee -a "$out/machine.txt"
@@ -41,12 +41,14 @@ pack() {  # everything but the .keras files: the report needs metrics, histories
 packer=$!
 
 start=$(date +%s)
+runs=()
 for dataset in adrenal vessel; do
-  timeout -k 15 -s INT "$budget" python3 -m keras_lnn.cli run all --dataset "$dataset" --seeds 0,1,2 \
+  timeout -k 15 -s TERM "$budget" python3 -m keras_lnn.cli run all --dataset "$dataset" --seeds 0,1,2 \
     --jobs "$jobs" --data-dir .data --output "$study" --quiet >"$out/run_$dataset.log" 2>&1 &
+  runs+=($!)
   sleep 20  # the second process then finds most of the first architectures in the compilation cache
 done
-wait
+wait "${runs[@]}"
 echo "trained for $(( $(date +%s) - start )) s"
 nvidia-smi --query-gpu=memory.used --format=csv,noheader
 

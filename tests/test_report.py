@@ -149,6 +149,19 @@ def test_not_enough_seeds_and_recorded_majority(tmp_path):
     assert "seeds missing" not in md and "| vessel | exp2 | LiqExp2N2 | 0 | - | 1 | incomplete |" in md
 
 
+def test_completeness_expects_every_seed_and_experiment_of_the_report(tmp_path):
+    out = tmp_path / "OUT"
+    for seed in (0, 1, 2):
+        write_run(out, "CNNExp2N4", seed, 0.7, n_seeds=3)
+    for seed in (0, 1):  # exp5's seed-2 folder was never created
+        write_run(out, "LSTMExp5N2", seed, 0.8, experiment="exp5", n_seeds=3)
+    write_run(out, "CNNExp2N4", 0, 0.7, dataset="adrenal", n_seeds=3)  # no exp5 on adrenal at all
+    md = report.write_report(out, tmp_path / "r")["markdown"].read_text()
+    assert "| vessel | exp5 | LSTMExp5N2 | 0, 1 | - | 2 | incomplete |" in md
+    assert "| vessel | exp2 | CNNExp2N4 | 0, 1, 2 | - | - | complete |" in md
+    assert "- exp5 on adrenal: LiqExp5N1, LSTMExp5N2, LSTMExp5N3" in md  # a whole experiment never run
+
+
 def test_documented_lstm_delta_and_multiclass(tmp_path):
     out = tmp_path / "OUT"
     write_run(out, "LSTMExp5N2", 0, 0.8, experiment="exp5", n_seeds=1)
