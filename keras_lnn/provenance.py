@@ -40,8 +40,11 @@ def environment():
     import keras
 
     backend = keras.backend.backend()
+    from keras_lnn import __version__
+
     return {
-        "keras_lnn": _version("keras-lnn"),
+        # The package's own version, also when it runs from a source tree that was never installed.
+        "keras_lnn": __version__,
         "keras": keras.__version__,
         "backend": backend,
         "backend_version": _version(_BACKEND_PACKAGES.get(backend, backend)),

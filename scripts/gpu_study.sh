@@ -14,7 +14,7 @@ out=${OUT:-/tmp/gpu-study-out}
 study=saved_models/study-gpu
 mkdir -p "$out" "$study"
 
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl || exit 1
+python3 -m pip install -q --upgrade --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:$PWD KERAS_BACKEND=jax PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2
 export JAX_COMPILATION_CACHE_DIR=$PWD/saved_models/.jax-cache XLA_PYTHON_CLIENT_PREALLOCATE=false
 
@@ -23,7 +23,8 @@ nproc | tee -a "$out/machine.txt"
 
 # Many small models, one GPU: MPS lets the kernels of the training processes run side by side
 # instead of time-slicing the GPU between them. Fall back to plain sharing if it does not start.
-if command -v nvidia-cuda-mps-control >/dev/null && nvidia-cuda-mps-control -d; then
+if command -v nvidia-cuda-mps-control >/dev/null \
+   && { nvidia-cuda-mps-control -d || echo get_server_list | nvidia-cuda-mps-control >/dev/null; }; then  # started, or already up
   if timeout 90 python3 -c "import jax, jax.numpy as jnp; print(jax.devices(), float(jnp.ones(3).sum()))"; then
     echo "MPS: on" | tee -a "$out/machine.txt"
   else
