@@ -352,39 +352,49 @@ def _protocol_changes(protocol):
 
 
 def _reproduce_commands(all_metrics):
-    """One `lnn-keras run` command per (backend, experiment, dataset, size, protocol, output folder)."""
+    """`lnn-keras run` commands that recreate the runs: per (backend, dataset, size, protocol, output folder), one
+    per experiment, or one `run all` when every paper experiment is there."""
     from keras_lnn.info import resolve_dataset
     from keras_lnn.models import experiment_models
 
+    from keras_lnn.architectures import PAPER_EXPERIMENTS
+
     groups = {}
     for m in all_metrics:
-        run_dir = m["_path"].parent.parent
-        key = (m.get("backend"), m["experiment"], m["dataset"], m["size"],
-               json.dumps(m.get("protocol") or {}, sort_keys=True), str(run_dir.parent))
+        key = (m.get("backend"), m["dataset"], m["size"], json.dumps(m.get("protocol") or {}, sort_keys=True),
+               str(m["_path"].parent.parent.parent))
         groups.setdefault(key, []).append(m)
     order = _model_order()
     commands = []
-    for (backend, experiment, dataset, size, protocol, output), runs in sorted(groups.items(), key=str):
-        models = sorted({m["model"] for m in runs}, key=order)
-        seeds = sorted({m["seed"] for m in runs})
-        parts = [f"KERAS_BACKEND={backend}"] if backend else []
-        parts += ["lnn-keras", "run", experiment, "--dataset", dataset]
-        try:
-            everything = set(models) == set(experiment_models(experiment))
-        except KerasLnnError:
-            everything = False
-        parts += [] if everything else ["--models", ",".join(models)]
-        if len(seeds) > 1:
-            parts += ["--seeds", ",".join(map(str, seeds))]
-        elif seeds != [0]:
-            parts += ["--seed", str(seeds[0])]
-        for option, value, _ in _protocol_changes(json.loads(protocol)):
-            parts += [f"--{option.replace('_', '-')}", str(value)]
-        parts += [] if size == 28 else ["--size", str(size)]
-        if any(m.get("data_md5") not in (None, resolve_dataset(dataset).md5(size)) for m in runs):
-            parts.append("--no-verify")  # the runs used a custom data file
-        parts += ["--data-dir", "DATA_DIR", "--output", output]
-        commands.append(" ".join(parts))
+    for (backend, dataset, size, protocol, output), runs in sorted(groups.items(), key=str):
+        seeds = sorted({m["seed"] for m in runs})  # the dataset's seeds: unfinished ones are rerun too
+        by_experiment = {}
+        for m in runs:
+            by_experiment.setdefault(m["experiment"], set()).add(m["model"])
+        targets = sorted(by_experiment.items())
+        if set(PAPER_EXPERIMENTS) <= set(by_experiment):  # the paper's study: one `run all`
+            seen = set().union(*(by_experiment[e] for e in PAPER_EXPERIMENTS))
+            targets = [("all", seen)] + [(e, ms) for e, ms in targets if e not in PAPER_EXPERIMENTS]
+        for experiment, models in targets:
+            parts = [f"KERAS_BACKEND={backend}"] if backend else []
+            parts += ["lnn-keras", "run", experiment, "--dataset", dataset]
+            try:
+                planned = (set(experiment_models(experiment)) if experiment != "all"
+                           else {n for e in PAPER_EXPERIMENTS for n in experiment_models(e)})
+            except KerasLnnError:
+                planned = set()
+            parts += [] if models == planned else ["--models", ",".join(sorted(models, key=order))]
+            if len(seeds) > 1:
+                parts += ["--seeds", ",".join(map(str, seeds))]
+            elif seeds != [0]:
+                parts += ["--seed", str(seeds[0])]
+            for option, value, _ in _protocol_changes(json.loads(protocol)):
+                parts += [f"--{option.replace('_', '-')}", str(value)]
+            parts += [] if size == 28 else ["--size", str(size)]
+            if any(m.get("data_md5") not in (None, resolve_dataset(dataset).md5(size)) for m in runs):
+                parts.append("--no-verify")  # the runs used a custom data file
+            parts += ["--data-dir", "DATA_DIR", "--output", output]
+            commands.append(" ".join(parts))
     return commands
 
 

@@ -162,6 +162,20 @@ def test_completeness_expects_every_seed_and_experiment_of_the_report(tmp_path):
     assert "- exp5 on adrenal: LiqExp5N1, LSTMExp5N2, LSTMExp5N3" in md  # a whole experiment never run
 
 
+def test_reproduce_is_one_run_all_for_the_papers_study(tmp_path):
+    out = tmp_path / "OUT"
+    firsts = {"exp1": "CNNExp1N1", "exp2": "CNNExp2N1", "exp3": "CNNExp3N1", "exp4": "CNNExp4N1", "exp5": "LiqExp5N1"}
+    for experiment, model in firsts.items():
+        for seed in (0, 1) if experiment == "exp5" else (0, 1, 2):  # exp5's seed 2 unfinished
+            write_run(out, model, seed, 0.7, experiment=experiment, n_seeds=3)
+    write_run(out, "CfcExp6N1", 0, 0.7, experiment="exp6", n_seeds=3)
+    md = report.write_report(out, tmp_path / "r")["markdown"].read_text()
+    assert (f"KERAS_BACKEND=tensorflow lnn-keras run all --dataset vessel --models {','.join(firsts.values())} "
+            f"--seeds 0,1,2 --max-epochs 2 --no-verify --data-dir DATA_DIR --output {out}") in md
+    assert "lnn-keras run exp6 --dataset vessel --models CfcExp6N1 --seeds 0,1,2 --max-epochs 2" in md
+    assert "lnn-keras run exp1 " not in md
+
+
 def test_documented_lstm_delta_and_multiclass(tmp_path):
     out = tmp_path / "OUT"
     write_run(out, "LSTMExp5N2", 0, 0.8, experiment="exp5", n_seeds=1)
