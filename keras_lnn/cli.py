@@ -305,8 +305,10 @@ def export_command(run_dirs, overwrite):
 @click.option("--output", type=click.Path(file_okay=False), default="report", show_default=True,
               help="Folder for report.md, report.html and figures/.")
 @click.option("--name", default="report", show_default=True, help="File name stem: NAME.md and NAME.html.")
+@click.option("--intro", type=click.File(encoding="utf-8"), default=None,
+              help="A markdown file placed under the report's title (how and where the runs were made).")
 @_data_dir_option
-def report(run_dirs, output, name, data_dir):
+def report(run_dirs, output, name, intro, data_dir):
     """Summarise finished runs beside the paper's Tables 1 and 2, with figures and seed-noise tests.
 
     RUN_DIRS are run folders or folders holding them (e.g. saved_models): every
@@ -315,7 +317,7 @@ def report(run_dirs, output, name, data_dir):
     """
     from keras_lnn.report import write_report
 
-    paths = write_report(run_dirs, output, data_dir=data_dir, name=name)
+    paths = write_report(run_dirs, output, data_dir=data_dir, name=name, intro=intro.read() if intro else None)
     click.echo(f"{paths['markdown']}\n{paths['html']} (self-contained)\n{len(paths['figures'])} figures in "
                f"{paths['markdown'].parent / 'figures'}")
 

@@ -635,11 +635,15 @@ def _training_cost(results):
             "(training and validation).", "", _table(headers, rows, "llrrrrr"), ""]
 
 
-def build_markdown(paths, all_metrics, data_dir=None):
-    """The report's markdown and its figures (`{relative path: PNG bytes}`)."""
+def build_markdown(paths, all_metrics, data_dir=None, intro=None):
+    """The report's markdown and its figures (`{relative path: PNG bytes}`); `intro` goes under the title."""
     results = group_results(all_metrics)
     figures = {}
-    lines = _header(paths, all_metrics, results) + _completeness(results) + _audit(results)
+    header = _header(paths, all_metrics, results)
+    if intro and intro.strip():
+        at = header.index("## What was read")
+        header[at:at] = [intro.strip(), ""]
+    lines = header + _completeness(results) + _audit(results)
     by_dataset = {}
     for r in results:
         by_dataset.setdefault((r.dataset, r.size), []).append(r)
@@ -786,7 +790,7 @@ def _write_bytes(path, data):
         raise
 
 
-def write_report(run_dirs, output, data_dir=None, name="report"):
+def write_report(run_dirs, output, data_dir=None, name="report", intro=None):
     """Writes report.md, report.html and figures/*.png for the runs under `run_dirs`.
 
     Args:
@@ -795,6 +799,7 @@ def write_report(run_dirs, output, data_dir=None, name="report"):
         data_dir: MedMNIST root, read only for the constant predictor's test labels
             (None: `$KERAS_LNN_DATA_DIR` or `~/.medmnist`).
         name: file name stem of the report (`results` writes results.md and results.html).
+        intro: markdown placed under the title (how and where the runs were made, say).
 
     Returns:
         `{"markdown": Path, "html": Path, "figures": [Path, ...]}`.
@@ -811,7 +816,7 @@ def write_report(run_dirs, output, data_dir=None, name="report"):
     if isinstance(run_dirs, (str, os.PathLike)):
         run_dirs = [run_dirs]
     all_metrics = [load_metrics(path) for path in find_metrics_files(run_dirs)]
-    markdown, figures = build_markdown(list(run_dirs), all_metrics, data_dir)
+    markdown, figures = build_markdown(list(run_dirs), all_metrics, data_dir, intro)
     output = Path(output)
     for relative, png in figures.items():
         _write_bytes(output / relative, png)

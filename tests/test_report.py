@@ -256,6 +256,20 @@ def test_report_name_sets_the_file_names(vessel_runs, tmp_path):
     assert "](figures/" in (tmp_path / "docs" / "results.md").read_text()
 
 
+def test_intro_goes_under_the_title(vessel_runs, tmp_path):
+    out, _, _, _ = vessel_runs
+    intro = tmp_path / "intro.md"
+    intro.write_text("Trained on **one H200** with `scripts/gpu_study.sh`.\n")
+    result = CliRunner().invoke(main, ["report", str(out), "--output", str(tmp_path / "r"), "--intro", str(intro)])
+    assert result.exit_code == 0, result.output
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert md.index("Written by") < md.index("Trained on **one H200**") < md.index("## What was read")
+    assert "<strong>one H200</strong>" in (tmp_path / "r" / "report.html").read_text()
+    missing = CliRunner().invoke(main, ["report", str(out), "--output", str(tmp_path / "r2"),
+                                        "--intro", str(tmp_path / "nope.md")])
+    assert missing.exit_code == 2 and "nope.md" in missing.output
+
+
 def test_training_cost_table(vessel_runs):
     _, _, _, markdown = vessel_runs
     section = markdown.split("## Training cost", 1)[1].split("## Notes", 1)[0]
