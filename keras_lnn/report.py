@@ -452,13 +452,14 @@ def _completeness(results):
     from keras_lnn.models import experiment_models
 
     lines = ["## Completeness", ""]
-    rows, failures, not_run = [], [], {}
+    rows, failures, not_run, totals = [], [], {}, []
     by_dataset = {}
     for r in results:
         by_dataset.setdefault((r.dataset, r.size), []).append(r)
     experiments = sorted({r.experiment for r in results})
     for (dataset, size), dataset_results in by_dataset.items():
         expected_seeds = {m["seed"] for r in dataset_results for m in r.runs}
+        n_models = n_complete = n_finished = 0
         for experiment in experiments:
             group = [r for r in dataset_results if r.experiment == experiment]
             for r in group:
@@ -466,6 +467,8 @@ def _completeness(results):
                 failed = {m["seed"] for m in r.failed}
                 missing = expected_seeds - finished - failed
                 state = "complete" if not failed and not missing else "incomplete"
+                n_complete += state == "complete"
+                n_finished += len(finished)
                 rows.append([dataset if size == 28 else f"{dataset} {size}^3", experiment, r.model, _join(finished),
                              _join(failed), _join(missing), state])
                 failures += [f"{r.model} on {dataset}, seed {m['seed']}: {m.get('error') or m['status']} "
@@ -476,6 +479,12 @@ def _completeness(results):
                 absent = []
             if absent:
                 not_run[f"{experiment} on {dataset}"] = absent
+            n_models += len(group) + len(absent)
+        title = dataset if size == 28 else f"{dataset} {size}^3"
+        totals.append(f"- {title}: {n_finished} of {n_models * len(expected_seeds)} model/seed runs finished "
+                      f"({n_models} models x {len(expected_seeds)} seed{'s' * (len(expected_seeds) != 1)}); {n_complete} of {n_models} models "
+                      "finished for every seed")
+    lines += totals + [""]
     lines.append(_table(["dataset", "experiment", "model", "seeds finished", "failed", "missing", "state"], rows,
                         "lllllll"))
     if failures:

@@ -160,6 +160,8 @@ def test_completeness_expects_every_seed_and_experiment_of_the_report(tmp_path):
     assert "| vessel | exp5 | LSTMExp5N2 | 0, 1 | - | 2 | incomplete |" in md
     assert "| vessel | exp2 | CNNExp2N4 | 0, 1, 2 | - | - | complete |" in md
     assert "- exp5 on adrenal: LiqExp5N1, LSTMExp5N2, LSTMExp5N3" in md  # a whole experiment never run
+    assert "- vessel: 5 of 36 model/seed runs finished (12 models x 3 seeds); 1 of 12 models finished" in md
+    assert "- adrenal: 1 of 12 model/seed runs finished (12 models x 1 seed); 1 of 12 models finished" in md
 
 
 def test_reproduce_is_one_run_all_for_the_papers_study(tmp_path):
