@@ -39,9 +39,9 @@ def environment():
     """Versions and machine facts, as a JSON-ready dict."""
     import keras
 
-    backend = keras.backend.backend()
     from keras_lnn import __version__
 
+    backend = keras.backend.backend()
     return {
         # The package's own version, also when it runs from a source tree that was never installed.
         "keras_lnn": __version__,

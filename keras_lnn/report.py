@@ -354,10 +354,9 @@ def _protocol_changes(protocol):
 def _reproduce_commands(all_metrics):
     """`lnn-keras run` commands that recreate the runs: per (backend, dataset, size, protocol, output folder), one
     per experiment, or one `run all` when every paper experiment is there."""
+    from keras_lnn.architectures import PAPER_EXPERIMENTS
     from keras_lnn.info import resolve_dataset
     from keras_lnn.models import experiment_models
-
-    from keras_lnn.architectures import PAPER_EXPERIMENTS
 
     groups = {}
     for m in all_metrics:
@@ -458,6 +457,7 @@ def _completeness(results):
         by_dataset.setdefault((r.dataset, r.size), []).append(r)
     experiments = sorted({r.experiment for r in results})
     for (dataset, size), dataset_results in by_dataset.items():
+        title = dataset if size == 28 else f"{dataset} {size}^3"
         expected_seeds = {m["seed"] for r in dataset_results for m in r.runs}
         n_models = n_complete = n_finished = 0
         for experiment in experiments:
@@ -469,8 +469,7 @@ def _completeness(results):
                 state = "complete" if not failed and not missing else "incomplete"
                 n_complete += state == "complete"
                 n_finished += len(finished)
-                rows.append([dataset if size == 28 else f"{dataset} {size}^3", experiment, r.model, _join(finished),
-                             _join(failed), _join(missing), state])
+                rows.append([title, experiment, r.model, _join(finished), _join(failed), _join(missing), state])
                 failures += [f"{r.model} on {dataset}, seed {m['seed']}: {m.get('error') or m['status']} "
                              f"(`{m['_path']}`)" for m in r.failed]
             try:
@@ -480,10 +479,9 @@ def _completeness(results):
             if absent:
                 not_run[f"{experiment} on {dataset}"] = absent
             n_models += len(group) + len(absent)
-        title = dataset if size == 28 else f"{dataset} {size}^3"
-        totals.append(f"- {title}: {n_finished} of {n_models * len(expected_seeds)} model/seed runs finished "
-                      f"({n_models} models x {len(expected_seeds)} seed{'s' * (len(expected_seeds) != 1)}); {n_complete} of {n_models} models "
-                      "finished for every seed")
+        n_seeds = len(expected_seeds)
+        totals.append(f"- {title}: {n_finished} of {n_models * n_seeds} model/seed runs finished ({n_models} models "
+                      f"x {n_seeds} seed{'s' * (n_seeds != 1)}); {n_complete} of {n_models} models finished for every seed")
     lines += totals + [""]
     lines.append(_table(["dataset", "experiment", "model", "seeds finished", "failed", "missing", "state"], rows,
                         "lllllll"))

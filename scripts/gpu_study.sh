@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Trains the study grid (exp1..exp5 x adrenal, vessel x seeds 0,1,2) on the lent GPU machine
-# for at most SECONDS (then SIGTERM: runs resume from the last finished epoch), then packs what it has under $OUT. Runs resume, so calls can follow
-# one another (carry the unpacked study folder to continue on a fresh machine).
+# for at most SECONDS, then packs what it has under $OUT. Unfinished models stop with SIGTERM and
+# resume from their last finished epoch, so calls can follow one another (carry the unpacked
+# study folder to continue on a fresh machine).
 #
 # Here:   ../shared/gpu/prepare.sh
 # There:  bash scripts/gpu_study.sh SECONDS JOBS_PER_DATASET      (carry: .whl .data [saved_models/study-gpu])
 # Then:   tar xzf <files_at>/study.tar.gz -C saved_models
-#         lnn-keras report saved_models/study-gpu --output docs --name results --data-dir ../shared/medmnist
+#         lnn-keras report saved_models/study-gpu --output docs --name results \
+#             --intro docs/results_intro.md --data-dir ../shared/medmnist
 set -uo pipefail
 budget=${1:-480}
 jobs=${2:-7}
@@ -36,9 +38,10 @@ else
 fi
 
 pack() {  # everything but the .keras files: the report needs metrics, histories, settings; backups resume
-  tar czf "$out/.study.tar.gz" -C saved_models --exclude=model.keras study-gpu && mv "$out/.study.tar.gz" "$out/study.tar.gz"
+  tar czf "$out/.study.tar.gz" -C saved_models --exclude=model.keras "$@" study-gpu && mv "$out/.study.tar.gz" "$out/study.tar.gz"
 }
-(while sleep 60; do pack; done) &
+# A pack every minute, in case the call is cut off; without the backups, which change while packed.
+(while sleep 60; do pack --exclude=backup; done) &
 packer=$!
 
 start=$(date +%s)
