@@ -406,7 +406,7 @@ def _version(metrics, key):
     return (metrics.get("versions") or {}).get(key)
 
 
-def _header(paths, all_metrics, results):
+def _header(paths, all_metrics, results, intro=None):
     def seen(getter):
         return _seen(all_metrics, getter)
 
@@ -420,6 +420,7 @@ def _header(paths, all_metrics, results):
         f"Written by keras_lnn {__version__} on {time.strftime('%Y-%m-%d %H:%M')} from "
         + ", ".join(f"`{p}`" for p in paths) + ".",
         "",
+        *([intro.strip(), ""] if intro and intro.strip() else []),
         "## What was read",
         "",
         f"- {len(all_metrics)} metrics files in {len(run_dirs)} run folders: {_join(d.name for d in run_dirs)}",
@@ -442,6 +443,14 @@ def _header(paths, all_metrics, results):
     return lines
 
 
+def _by_dataset(results):
+    """`{(dataset, size): [results]}`, in the order the datasets first appear."""
+    groups = {}
+    for r in results:
+        groups.setdefault((r.dataset, r.size), []).append(r)
+    return groups
+
+
 def _completeness(results):
     """Which models finished for every seed, which failed, which seeds and models are missing.
 
@@ -452,11 +461,8 @@ def _completeness(results):
 
     lines = ["## Completeness", ""]
     rows, failures, not_run, totals = [], [], {}, []
-    by_dataset = {}
-    for r in results:
-        by_dataset.setdefault((r.dataset, r.size), []).append(r)
     experiments = sorted({r.experiment for r in results})
-    for (dataset, size), dataset_results in by_dataset.items():
+    for (dataset, size), dataset_results in _by_dataset(results).items():
         title = dataset if size == 28 else f"{dataset} {size}^3"
         expected_seeds = {m["seed"] for r in dataset_results for m in r.runs}
         n_models = n_complete = n_finished = 0
@@ -646,15 +652,8 @@ def build_markdown(paths, all_metrics, data_dir=None, intro=None):
     """The report's markdown and its figures (`{relative path: PNG bytes}`); `intro` goes under the title."""
     results = group_results(all_metrics)
     figures = {}
-    header = _header(paths, all_metrics, results)
-    if intro and intro.strip():
-        at = header.index("## What was read")
-        header[at:at] = [intro.strip(), ""]
-    lines = header + _completeness(results) + _audit(results)
-    by_dataset = {}
-    for r in results:
-        by_dataset.setdefault((r.dataset, r.size), []).append(r)
-    for (dataset, size), group in by_dataset.items():
+    lines = _header(paths, all_metrics, results, intro) + _completeness(results) + _audit(results)
+    for (dataset, size), group in _by_dataset(results).items():
         lines += _dataset_section(dataset, size, group, data_dir, figures)
     lines += _training_cost(results)
     lines += ["## Notes", "", LAYOUT_NOTE, ""]
