@@ -9,6 +9,7 @@ Layout, for `run_experiment("exp3", "nodule")`::
             1/                           SavedModel (serving_default: volume -> probability)
             model.keras
             history.csv                  a row per epoch, `epoch` from 0
+            predictions.csv              val and test probabilities, a row per volume (for paired tests, ROC curves)
             metrics.json                 written last: its presence means the model is done
             settings.json                what the folder's results come from (checked on rerun)
 
@@ -188,15 +189,33 @@ def run_model(plan, model_name, data, protocol, verbose=2, overwrite=False, echo
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     if not result.nan_loss:
+        predictions = []
         for split in ("val", "test"):
             x, y = data.split(split)
-            metrics[split] = training.compute_metrics(y, training.predict(model, x, protocol.batch_size))
+            probabilities = training.predict(model, x, protocol.batch_size)
+            metrics[split] = training.compute_metrics(y, probabilities)
+            predictions += prediction_rows(split, y, probabilities)
+        atomic_write_csv(model_dir / "predictions.csv", predictions, list(predictions[0]))
         _save_keras(model, model_dir / "model.keras")
         if keras.backend.backend() == "tensorflow":
             export.export_saved_model(model, model_dir / export.SERVING_VERSION)
     atomic_write_json(model_dir / "metrics.json", metrics)  # last: marks the model done
     keras.backend.clear_session()
     return metrics
+
+
+def prediction_rows(split, labels, probabilities):
+    """Rows of predictions.csv: split, index (position in the split's arrays), label, probability.
+
+    Binary models give one `probability` column (of the positive class); multi-class models one
+    `probability_<k>` column per class.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    columns = ["probability"] if probabilities.shape[-1] == 1 else [f"probability_{k}" for k in range(probabilities.shape[-1])]
+    return [
+        {"split": split, "index": i, "label": int(label), **{c: float(p) for c, p in zip(columns, row)}}
+        for i, (label, row) in enumerate(zip(np.asarray(labels).reshape(-1), probabilities))
+    ]
 
 
 def _save_keras(model, path):

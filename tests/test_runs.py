@@ -61,7 +61,7 @@ def test_run_leaves_every_artifact(finished_run):
     assert "[1/2] LiqExp1N2" in output and "[2/2] CNNExp1N4" in output
     for name in MODELS.split(","):
         model_dir = run_dir / name
-        for artifact in ("model.keras", "history.csv", "metrics.json", "1/saved_model.pb"):
+        for artifact in ("model.keras", "history.csv", "predictions.csv", "metrics.json", "1/saved_model.pb"):
             assert (model_dir / artifact).exists(), artifact
         history = read_history(model_dir / "history.csv")
         assert [row["epoch"] for row in history] == [0, 1]
@@ -100,6 +100,33 @@ def test_evaluated_weights_are_the_stopping_epochs(finished_run):
         model = keras.saving.load_model(run_dir / name / "model.keras")
         x, y = data.test
         assert compute_metrics(y, model.predict(x, verbose=0)) == pytest.approx(metrics["test"], rel=1e-5)
+
+
+def _predictions(path):
+    """predictions.csv as {split: (labels, probabilities (N, C))}, checking each split's indices run 0..N-1."""
+    import csv
+
+    with open(path) as handle:
+        rows = list(csv.DictReader(handle))
+    columns = [c for c in rows[0] if c.startswith("probability")]
+    out = {}
+    for split in ("val", "test"):
+        chosen = [r for r in rows if r["split"] == split]
+        assert [int(r["index"]) for r in chosen] == list(range(len(chosen)))
+        out[split] = (np.array([int(r["label"]) for r in chosen]), np.array([[float(r[c]) for c in columns] for r in chosen]))
+    return out
+
+
+def test_predictions_csv_holds_the_evaluated_probabilities(finished_run):
+    """predictions.csv's rows give back metrics.json's val and test scores, labels in the data's order."""
+    run_dir, data_dir, _ = finished_run
+    data = keras_lnn.load_dataset("adrenal", data_dir=data_dir, verify=False)
+    for name in MODELS.split(","):
+        metrics = json.loads((run_dir / name / "metrics.json").read_text())
+        for split, (labels, probabilities) in _predictions(run_dir / name / "predictions.csv").items():
+            np.testing.assert_array_equal(labels, data.split(split)[1].ravel())
+            assert probabilities.shape == (len(labels), 1)
+            assert compute_metrics(labels, probabilities) == pytest.approx(metrics[split], rel=1e-6)
 
 
 SERVE_SCRIPT = textwrap.dedent(
@@ -380,6 +407,9 @@ def test_multiclass_runs_end_in_a_softmax_over_the_classes(make_medmnist, tmp_pa
         assert probabilities.shape == (22, n_classes)
         np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
         assert compute_metrics(data.test[1], probabilities) == pytest.approx(metrics["test"], rel=1e-4)
+        labels, written = _predictions(model_dir / "predictions.csv")["test"]
+        assert written.shape == (22, n_classes)
+        assert compute_metrics(labels, written) == pytest.approx(metrics["test"], rel=1e-6)
 
 
 def test_size_64_run_exports_a_64_cubed_savedmodel(make_medmnist, tmp_path):
