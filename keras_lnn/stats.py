@@ -1,4 +1,5 @@
-"""Small statistics for results over seeds: mean, sample std, "0.812 ± 0.013 (n=3)", Welch's t-test.
+"""Small statistics for results over seeds: mean, sample std, "0.812 ± 0.013 (n=3)", Welch's t-test,
+and the prediction interval that a single run (such as the paper's) should fall in.
 
 Example:
 
@@ -51,6 +52,8 @@ def std(values, ddof=1):
     values = _clean(values)
     if len(values) <= ddof:
         return None
+    if min(values) == max(values):
+        return 0.0  # exactly: the float mean of equal values can be off by an ulp
     centre = sum(values) / len(values)
     return math.sqrt(sum((v - centre) ** 2 for v in values) / (len(values) - ddof))
 
@@ -120,6 +123,40 @@ class WelchResult:
         if outcome is None:
             return "no verdict (no spread over seeds in either model)"
         return "exceeds seed noise" if outcome else "within seed noise"
+
+
+def prediction_interval(values, level=0.95):
+    """The interval that one more run falls in with probability `level`, if runs vary normally.
+
+    `mean ± t(n-1) · s · sqrt(1 + 1/n)` over `n` per-seed scores with sample std `s`, where
+    `t(n-1)` is Student's two-sided quantile. A single run made elsewhere (the paper trained
+    each model once) that lies outside it is unlikely to be the same experiment's seed noise.
+    With few seeds the interval is wide: t(2) is 4.30 at 95%.
+
+    Args:
+        values: per-seed results (None entries ignored); at least 2.
+        level: coverage, between 0 and 1.
+
+    Returns:
+        `(low, high)`.
+
+    Raises:
+        ValueError: fewer than 2 values.
+
+    Example:
+
+    >>> low, high = prediction_interval([0.80, 0.82, 0.81])
+    >>> round(low, 3), round(high, 3)
+    (0.76, 0.86)
+    """
+    from scipy import stats as scipy_stats
+
+    values = _clean(values)
+    if len(values) < 2:
+        raise ValueError(f"a prediction interval needs at least 2 values, got {len(values)}")
+    n = len(values)
+    half = float(scipy_stats.t.ppf((1 + level) / 2, n - 1)) * std(values) * math.sqrt(1 + 1 / n)
+    return mean(values) - half, mean(values) + half
 
 
 def welch_t_test(a, b):

@@ -102,6 +102,24 @@ def test_seed_noise_section(vessel_runs):
     assert "| LiqExp2N2 vs CNNExp2N4 | ACC | +0.020 | - | - | - | no verdict" in md  # constant ACCs
 
 
+def test_paper_values_against_the_seeds_prediction_interval(vessel_runs, tmp_path):
+    _, _, _, md = vessel_runs
+    section = "### The paper's single runs"
+    # AUC 0.70, 0.72: 0.710 ± t(1) 12.706 * 0.01414 * sqrt(1.5) = 0.490 to 0.930, holding the paper's 0.796.
+    assert "| CNNExp2N4 | AUC | 0.796 | 0.710 ± 0.014 (n=2) | +0.086 | 0.490 to 0.930 | inside |" in md
+    assert "| CNNExp2N4 | ACC | 0.878 | 0.880 ± 0.000 (n=2) | -0.002 | - | no verdict (no spread over seeds) |" in md
+    assert "Inside: 0 of 0 ACC values, 1 of 1 AUC values." in md
+    assert "| LiqExp2N2 | AUC" not in md[md.index(section):]  # not in the paper's Table 2
+
+    out = tmp_path / "OUT"
+    for seed, auc in enumerate([0.90, 0.91, 0.92]):  # far above the paper's 0.829 for LSTMExp5N2 on adrenal
+        write_run(out, "LSTMExp5N2", seed, auc, experiment="exp5", dataset="adrenal", n_seeds=3, test_acc=0.77 + seed / 100)
+    md = report.write_report(out, tmp_path / "r")["markdown"].read_text()
+    assert "| LSTMExp5N2 † | AUC | 0.829 | 0.910 ± 0.010 (n=3) | -0.081 | 0.860 to 0.960 | outside |" in md
+    assert "† LSTM/RNN baseline" in md
+    assert report.write_report(out, tmp_path / "r")["html"].read_text().count("†") >= 2
+
+
 def test_figures_are_valid_pngs(vessel_runs):
     import matplotlib.image
 

@@ -13,6 +13,7 @@ def test_mean_and_sample_std():
     # Var with ddof=1 of 2,4,4,4,5,5,7,9: sum of squares 32 over 7.
     assert stats.std([2, 4, 4, 4, 5, 5, 7, 9]) == pytest.approx(math.sqrt(32 / 7))
     assert stats.std([2, 4, 4, 4, 5, 5, 7, 9], ddof=0) == pytest.approx(2.0)
+    assert stats.std([0.7, 0.7, 0.7]) == 0.0  # not the 1e-16 that the float mean 0.7000000000000001 gives
     assert stats.std([0.5]) is None and stats.std([]) is None
 
 
@@ -66,3 +67,14 @@ def test_welch_edge_cases():
         stats.welch_t_test([0.8, None], [0.7, 0.71])
     flat = stats.welch_t_test([0.887, 0.887], [0.887, 0.887])
     assert flat.exceeds_noise() is None and flat.verdict().startswith("no verdict")
+
+
+def test_prediction_interval_matches_the_formula():
+    # mean 0.81, s 0.01, n 3: half-width t(2, 0.975) * 0.01 * sqrt(4/3) = 4.302653 * 0.011547
+    low, high = stats.prediction_interval([0.80, 0.82, 0.81])
+    assert (low, high) == pytest.approx((0.81 - 0.0496828, 0.81 + 0.0496828), abs=1e-6)
+    low90, high90 = stats.prediction_interval([0.80, 0.82, 0.81, None], level=0.90)  # None: a failed run
+    assert low < low90 < 0.81 < high90 < high
+    assert stats.prediction_interval([0.7, 0.7]) == (0.7, 0.7)  # no spread: a point
+    with pytest.raises(ValueError, match="at least 2"):
+        stats.prediction_interval([0.8, None])
