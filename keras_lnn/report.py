@@ -604,9 +604,10 @@ def _paper_check(dataset, results, paper):
                                    "no verdict (no spread over seeds)"])
                 continue
             low, high = (min(max(bound, 0.0), 1.0) for bound in stats.prediction_interval(ours))  # scores are in [0, 1]
+            consistent = low <= theirs <= high
             tested[metric] += 1
-            inside[metric] += low <= theirs <= high
-            rows.append(row + [f"{low:.3f} to {high:.3f}", "inside" if low <= theirs <= high else "outside"])
+            inside[metric] += consistent
+            rows.append(row + [f"{low:.3f} to {high:.3f}", "inside" if consistent else "outside"])
     if not rows:
         return []
     counts = ", ".join(f"{inside[k]} of {tested[k]} {k} values" for k in ("ACC", "AUC"))
