@@ -81,6 +81,35 @@ def find_metrics_files(paths):
     return sorted(found.values())
 
 
+def find_unfinished(paths):
+    """Model folders under `paths` that started training but have no metrics.json yet (they resume).
+
+    Args:
+        paths: as for `find_metrics_files`; files among them are ignored.
+
+    Returns:
+        `[{"model", "experiment", "dataset", "size", "seed", "epochs"}, ...]` from each folder's
+        settings.json and history.csv (`epochs`: the epochs trained so far). A settings.json that
+        `lnn-keras run` did not write is passed over: the metrics files are the results.
+    """
+    found = {}
+    for path in map(Path, paths):
+        if path.is_dir():
+            for settings in path.rglob("settings.json"):
+                if not (settings.parent / "metrics.json").exists():
+                    found.setdefault(settings.resolve(), settings)
+    unfinished = []
+    for settings in sorted(found.values()):
+        try:
+            recorded = json.loads(settings.read_text())
+            entry = {key: recorded[key] for key in ("model", "experiment", "dataset", "seed")}
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+            continue
+        entry.update(size=recorded.get("size", 28), epochs=len(read_val_losses(settings.parent)))
+        unfinished.append(entry)
+    return unfinished
+
+
 REQUIRED_KEYS = ("model", "experiment", "dataset", "seed", "status")
 
 
@@ -451,13 +480,22 @@ def _by_dataset(results):
     return groups
 
 
-def _completeness(results):
+def _completeness(results, unfinished=()):
     """Which models finished for every seed, which failed, which seeds and models are missing.
 
-    A dataset's expected seeds are all seeds seen on it, and its expected experiments all
-    experiments seen in the report: a model or experiment never started counts as missing too.
+    A dataset's expected seeds are all seeds seen on it (finished, failed or part-trained), and its
+    expected experiments all experiments seen in the report: a model or experiment never started
+    counts as missing too. `unfinished` (from `find_unfinished`) marks the missing runs that are
+    part-trained and resume.
     """
     from keras_lnn.models import experiment_models
+
+    trained = {(u["dataset"], u["size"], u["model"], u["seed"]): u["epochs"] for u in unfinished}
+
+    def seeds_text(dataset, size, model, seeds):
+        """Sorted seeds, a part-trained one with its epochs: "1, 2 (195 epochs so far)"."""
+        return ", ".join(f"{seed} ({trained[dataset, size, model, seed]} epochs so far)"
+                         if (dataset, size, model, seed) in trained else str(seed) for seed in sorted(seeds)) or "-"
 
     lines = ["## Completeness", ""]
     rows, failures, not_run, totals = [], [], {}, []
@@ -465,6 +503,7 @@ def _completeness(results):
     for (dataset, size), dataset_results in _by_dataset(results).items():
         title = dataset if size == 28 else f"{dataset} {size}^3"
         expected_seeds = {m["seed"] for r in dataset_results for m in r.runs}
+        expected_seeds |= {seed for (d, z, _, seed) in trained if (d, z) == (dataset, size)}
         n_models = n_complete = n_finished = 0
         for experiment in experiments:
             group = [r for r in dataset_results if r.experiment == experiment]
@@ -475,19 +514,24 @@ def _completeness(results):
                 state = "complete" if not failed and not missing else "incomplete"
                 n_complete += state == "complete"
                 n_finished += len(finished)
-                rows.append([title, experiment, r.model, _join(finished), _join(failed), _join(missing), state])
+                rows.append([title, experiment, r.model, _join(finished), _join(failed),
+                             seeds_text(dataset, size, r.model, missing), state])
                 failures += [f"{r.model} on {dataset}, seed {m['seed']}: {m.get('error') or m['status']} "
                              f"(`{m['_path']}`)" for m in r.failed]
             try:
                 absent = [n for n in experiment_models(experiment) if n not in {r.model for r in group}]
             except KerasLnnError:
                 absent = []
-            if absent:
-                not_run[f"{experiment} on {dataset}"] = absent
+            for name in absent:
+                started = {seed for (d, z, model, seed) in trained if (d, z, model) == (dataset, size, name)}
+                not_run.setdefault(f"{experiment} on {dataset}", []).append(
+                    f"{name} (part-trained: seed {seeds_text(dataset, size, name, started)})" if started else name)
             n_models += len(group) + len(absent)
+        n_resuming = sum((d, z) == (dataset, size) for (d, z, _, _) in trained)
         n_seeds = len(expected_seeds)
         totals.append(f"- {title}: {n_finished} of {n_models * n_seeds} model/seed runs finished ({n_models} models "
-                      f"x {n_seeds} seed{'s' * (n_seeds != 1)}); {n_complete} of {n_models} models finished for every seed")
+                      f"x {n_seeds} seed{'s' * (n_seeds != 1)}); {n_complete} of {n_models} models finished for every seed"
+                      + (f"; {n_resuming} more part-trained (they resume where they stopped)" if n_resuming else ""))
     lines += totals + [""]
     lines.append(_table(["dataset", "experiment", "model", "seeds finished", "failed", "missing", "state"], rows,
                         "lllllll"))
@@ -686,11 +730,14 @@ def _training_cost(results):
             "(training and validation).", "", _table(headers, rows, "llrrrrr"), ""]
 
 
-def build_markdown(paths, all_metrics, data_dir=None, intro=None):
-    """The report's markdown and its figures (`{relative path: PNG bytes}`); `intro` goes under the title."""
+def build_markdown(paths, all_metrics, data_dir=None, intro=None, unfinished=()):
+    """The report's markdown and its figures (`{relative path: PNG bytes}`).
+
+    `intro` goes under the title; `unfinished` (from `find_unfinished`) marks part-trained runs.
+    """
     results = group_results(all_metrics)
     figures = {}
-    lines = _header(paths, all_metrics, results, intro) + _completeness(results) + _audit(results)
+    lines = _header(paths, all_metrics, results, intro) + _completeness(results, unfinished) + _audit(results)
     for (dataset, size), group in _by_dataset(results).items():
         lines += _dataset_section(dataset, size, group, data_dir, figures)
     lines += _training_cost(results)
@@ -860,7 +907,7 @@ def write_report(run_dirs, output, data_dir=None, name="report", intro=None):
     if isinstance(run_dirs, (str, os.PathLike)):
         run_dirs = [run_dirs]
     all_metrics = [load_metrics(path) for path in find_metrics_files(run_dirs)]
-    markdown, figures = build_markdown(list(run_dirs), all_metrics, data_dir, intro)
+    markdown, figures = build_markdown(list(run_dirs), all_metrics, data_dir, intro, find_unfinished(run_dirs))
     output = Path(output)
     for relative, png in figures.items():
         _write_bytes(output / relative, png)

@@ -182,6 +182,33 @@ def test_completeness_expects_every_seed_and_experiment_of_the_report(tmp_path):
     assert "- adrenal: 1 of 12 model/seed runs finished (12 models x 1 seed); 1 of 12 models finished" in md
 
 
+def _part_trained(out, folder, model, epochs, **settings):
+    """A model folder as an interrupted `lnn-keras run` leaves it: settings.json and history.csv, no metrics."""
+    model_dir = out / folder / model
+    model_dir.mkdir(parents=True)
+    (model_dir / "settings.json").write_text(json.dumps({"model": model, "size": 28, **settings}))
+    rows = ["epoch,loss,val_loss"] + [f"{e},0.5,0.5" for e in range(epochs)]
+    (model_dir / "history.csv").write_text("\n".join(rows) + "\n")
+
+
+def test_completeness_shows_part_trained_runs(tmp_path):
+    out = tmp_path / "OUT"
+    for seed in (0, 1):
+        write_run(out, "CNNExp2N4", seed, 0.7, n_seeds=3)
+    _part_trained(out, "exp2_vessel_seed2", "CNNExp2N4", 5, experiment="exp2", dataset="vessel", seed=2)
+    _part_trained(out, "exp2_vessel_seed0", "LiqExp2N5", 3, experiment="exp2", dataset="vessel", seed=0)
+    (out / "notes").mkdir()
+    (out / "notes" / "settings.json").write_text("{}")  # not a run's: passed over
+    md = report.write_report(out, tmp_path / "r")["markdown"].read_text()
+    # Seed 2 exists only as a part-trained folder, and still counts as expected.
+    assert "| vessel | exp2 | CNNExp2N4 | 0, 1 | - | 2 (5 epochs so far) | incomplete |" in md
+    assert "- exp2 on vessel: CNNExp2N1, LiqExp2N2, CNNExp2N3, LiqExp2N5 (part-trained: seed 0 (3 epochs so far)), LiqExp2N6" in md
+    assert ("- vessel: 2 of 18 model/seed runs finished (6 models x 3 seeds); 0 of 6 models finished for every seed; "
+            "2 more part-trained (they resume where they stopped)") in md
+    assert [u["epochs"] for u in report.find_unfinished([out])] == [3, 5]
+    assert report.find_unfinished([out / "exp2_vessel_seed0" / "CNNExp2N4" / "metrics.json"]) == []
+
+
 def test_reproduce_is_one_run_all_for_the_papers_study(tmp_path):
     out = tmp_path / "OUT"
     firsts = {"exp1": "CNNExp1N1", "exp2": "CNNExp2N1", "exp3": "CNNExp3N1", "exp4": "CNNExp4N1", "exp5": "LiqExp5N1"}
