@@ -692,23 +692,61 @@ def _noise_section(results):
               f"Test: {stats.TEST_NAME} on the per-seed test scores, alpha = {stats.ALPHA}. The family bests are "
               "picked on these same scores, so the p-values are, if anything, optimistic.", ""]
     rows = []
-    names = list(bests)
-    for i, first in enumerate(names):
-        for second in names[i + 1:]:
-            a, b = bests[first], bests[second]
-            for key in ("auc", "acc"):
-                label = f"{a.model} vs {b.model}"
-                x, y = a.scores("test", key), b.scores("test", key)
-                if len(x) < 2 or len(y) < 2:
-                    rows.append([label, key.upper(), stats.format_number(stats.mean(x) - stats.mean(y), signed=True),
-                                 "-", "-", "-", f"not enough seeds (n={len(x)} and {len(y)})"])
-                    continue
-                result = stats.welch_t_test(x, y)
-                rows.append([label, key.upper(), stats.format_number(result.difference, signed=True),
-                             stats.format_number(result.t, 2), stats.format_number(result.df, 1),
-                             stats.format_p_value(result.p_value), result.verdict()])
+    pairs = [(bests[first], bests[second]) for i, first in enumerate(bests) for second in list(bests)[i + 1:]]
+    for a, b in pairs:
+        for key in ("auc", "acc"):
+            label = f"{a.model} vs {b.model}"
+            x, y = a.scores("test", key), b.scores("test", key)
+            if len(x) < 2 or len(y) < 2:
+                rows.append([label, key.upper(), stats.format_number(stats.mean(x) - stats.mean(y), signed=True),
+                             "-", "-", "-", f"not enough seeds (n={len(x)} and {len(y)})"])
+                continue
+            result = stats.welch_t_test(x, y)
+            rows.append([label, key.upper(), stats.format_number(result.difference, signed=True),
+                         stats.format_number(result.t, 2), stats.format_number(result.df, 1),
+                         stats.format_p_value(result.p_value), result.verdict()])
     lines.append(_table(["comparison", "metric", "difference", "t", "df", "p", "verdict"], rows, "llrrrrl"))
-    return lines + [""]
+    return lines + [""] + _paired_section(pairs)
+
+
+def read_test_predictions(metrics):
+    """`(labels, probabilities)` of the test split from the predictions.csv beside a metrics file, or None.
+
+    Binary models only; None also where the file is absent (runs made before it was written) or unreadable.
+    """
+    path = Path(metrics["_path"]).parent / "predictions.csv"
+    try:
+        with open(path, newline="") as handle:
+            rows = [row for row in csv.DictReader(handle) if row["split"] == "test"]
+        return [int(row["label"]) for row in rows], [float(row["probability"]) for row in rows]
+    except (OSError, KeyError, ValueError, TypeError):
+        return None
+
+
+def _paired_section(pairs):
+    """DeLong's test on the same test volumes, per seed where both models of a pair wrote predictions.csv."""
+    rows = []
+    for a, b in pairs:
+        runs_b = {m["seed"]: m for m in b.finished}
+        for run_a in a.finished:
+            run_b = runs_b.get(run_a["seed"])
+            first, second = read_test_predictions(run_a), run_b and read_test_predictions(run_b)
+            if not first or not second or first[0] != second[0]:
+                continue  # no predictions, or not the same volumes
+            try:
+                result = stats.delong_test(first[0], first[1], second[1])
+            except ValueError:
+                continue
+            rows.append([f"{a.model} vs {b.model}", run_a["seed"], stats.format_number(result.auc_a),
+                         stats.format_number(result.auc_b), stats.format_number(result.difference, signed=True),
+                         stats.format_number(result.z, 2), stats.format_p_value(result.p_value), result.verdict()])
+    if not rows:
+        return []
+    return ["### Which differences exceed test-set noise", "",
+            f"Test: {stats.DELONG_NAME}, per seed, on the test probabilities in each run's predictions.csv, "
+            f"alpha = {stats.ALPHA}: how far an AUC difference could move on another test set of the same size, "
+            "which the seeds above cannot show.", "",
+            _table(["comparison", "seed", "AUC", "AUC", "difference", "z", "p", "verdict"], rows, "lrrrrrrl"), ""]
 
 
 def _training_cost(results):

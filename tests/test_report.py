@@ -100,6 +100,7 @@ def test_seed_noise_section(vessel_runs):
     # AUCs 0.61, 0.60 vs 0.70, 0.72: Welch's t = -9.39 on 1.5 df, p = 0.027.
     assert "| LiqExp2N2 vs CNNExp2N4 | AUC | -0.105 | -9.39 | 1.5 | 0.027 | exceeds seed noise |" in md
     assert "| LiqExp2N2 vs CNNExp2N4 | ACC | +0.020 | - | - | - | no verdict" in md  # constant ACCs
+    assert "test-set noise" not in md  # no predictions.csv in these runs: no DeLong section
 
 
 def test_paper_values_against_the_seeds_prediction_interval(vessel_runs, tmp_path):
@@ -118,6 +119,32 @@ def test_paper_values_against_the_seeds_prediction_interval(vessel_runs, tmp_pat
     assert "| LSTMExp5N2 † | AUC | 0.829 | 0.910 ± 0.010 (n=3) | -0.081 | 0.860 to 0.960 | outside |" in md
     assert "† LSTM/RNN baseline" in md
     assert report.write_report(out, tmp_path / "r")["html"].read_text().count("†") >= 2
+
+
+def _write_predictions(model_dir, labels, probabilities):
+    rows = ["split,index,label,probability"] + [f"val,{i},{y},0.5" for i, y in enumerate(labels)]
+    rows += [f"test,{i},{y},{p}" for i, (y, p) in enumerate(zip(labels, probabilities))]
+    (model_dir / "predictions.csv").write_text("\n".join(rows) + "\n")
+
+
+def test_delong_section_from_predictions(tmp_path):
+    out = tmp_path / "OUT"
+    labels = [0, 0, 1, 1, 0, 1]
+    for seed in (0, 1):
+        liquid = write_run(out, "LiqExp2N2", seed, 0.6 + seed / 100)
+        cnn = write_run(out, "CNNExp2N4", seed, 0.7 + seed / 100)
+        _write_predictions(liquid, labels, [0.1, 0.4, 0.35, 0.8, 0.2, 0.9])  # AUC 8/9
+        if seed == 0:  # seed 1 of the CNN predates predictions.csv: no paired test for that seed
+            _write_predictions(cnn, labels, [0.5] * 6)  # AUC 1/2
+    md = report.write_report(out, tmp_path / "r")["markdown"].read_text()
+    assert "DeLong's test of two correlated ROC AUCs" in md
+    # Worked by hand in tests/test_stats.py: z = (8/9 - 1/2) / (sqrt(2)/9) = 2.47, p = 0.013.
+    assert "| LiqExp2N2 vs CNNExp2N4 | 0 | 0.889 | 0.500 | +0.389 | 2.47 | 0.013 | exceeds test-set noise |" in md
+    assert "| LiqExp2N2 vs CNNExp2N4 | 1 |" not in md
+
+    _write_predictions(out / "exp2_vessel_seed0" / "CNNExp2N4", [1, 0, 1, 1, 0, 0], [0.5] * 6)  # other volumes
+    md = report.write_report(out, tmp_path / "r")["markdown"].read_text()
+    assert "DeLong" not in md
 
 
 def test_figures_are_valid_pngs(vessel_runs):
