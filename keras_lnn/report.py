@@ -746,7 +746,7 @@ def _paired_section(pairs):
             f"Test: {stats.DELONG_NAME}, per seed, on the test probabilities in each run's predictions.csv, "
             f"alpha = {stats.ALPHA}: how far an AUC difference could move on another test set of the same size, "
             "which the seeds above cannot show.", "",
-            _table(["comparison", "seed", "AUC", "AUC", "difference", "z", "p", "verdict"], rows, "lrrrrrrl"), ""]
+            _table(["comparison", "seed", "first AUC", "second AUC", "difference", "z", "p", "verdict"], rows, "lrrrrrrl"), ""]
 
 
 def _training_cost(results):
