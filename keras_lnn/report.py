@@ -426,9 +426,16 @@ def _reproduce_commands(all_metrics):
     return commands
 
 
-def _seen(all_metrics, getter):
-    """The distinct values of `getter(metrics)` over all runs, joined ("-" when none)."""
-    return _join({getter(m) for m in all_metrics} - {None})
+def _seen(all_metrics, getter, counted=False):
+    """The distinct values of `getter(metrics)` over all runs, joined ("-" when none).
+
+    With `counted`, and more than one value, each says how many runs it covers: "cpu (19 runs), gpu (137 runs)".
+    """
+    values = [getter(m) for m in all_metrics]
+    distinct = set(values) - {None}
+    if counted and len(distinct) > 1:
+        return ", ".join(f"{v} ({values.count(v)} run{'s' * (values.count(v) != 1)})" for v in sorted(distinct, key=str))
+    return _join(distinct)
 
 
 def _version(metrics, key):
@@ -436,11 +443,11 @@ def _version(metrics, key):
 
 
 def _header(paths, all_metrics, results, intro=None):
-    def seen(getter):
-        return _seen(all_metrics, getter)
+    def seen(getter, counted=False):
+        return _seen(all_metrics, getter, counted)
 
-    def versions(key):
-        return seen(lambda m: _version(m, key))
+    def versions(key):  # provenance: where values differ, which share of the runs each produced
+        return seen(lambda m: _version(m, key), counted=True)
 
     run_dirs = {m["_path"].parent.parent for m in all_metrics}
     lines = [
@@ -456,7 +463,7 @@ def _header(paths, all_metrics, results, intro=None):
         f"- datasets: {_join({_dataset_title(r.dataset, r.size) for r in results})}",
         f"- experiments: {seen(lambda m: m['experiment'])}; models: {len({r.model for r in results})}",
         f"- seeds: {seen(lambda m: m['seed'])}",
-        f"- backends: {seen(lambda m: ' '.join(filter(None, (m.get('backend'), _version(m, 'backend_version')))))}",
+        f"- backends: {seen(lambda m: ' '.join(filter(None, (m.get('backend'), _version(m, 'backend_version')))), True)}",
         f"- devices: {versions('device')}; machines: {versions('platform')}",
         f"- keras_lnn: {versions('keras_lnn')}; keras: {versions('keras')}; ncps: {versions('ncps')}",
     ]
