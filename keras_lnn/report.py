@@ -21,6 +21,7 @@ import csv
 import dataclasses
 import html
 import io
+import itertools
 import json
 import os
 import re
@@ -699,7 +700,7 @@ def _noise_section(results):
               f"Test: {stats.TEST_NAME} on the per-seed test scores, alpha = {stats.ALPHA}. The family bests are "
               "picked on these same scores, so the p-values are, if anything, optimistic.", ""]
     rows = []
-    pairs = [(bests[first], bests[second]) for i, first in enumerate(bests) for second in list(bests)[i + 1:]]
+    pairs = list(itertools.combinations(bests.values(), 2))
     for a, b in pairs:
         for key in ("auc", "acc"):
             label = f"{a.model} vs {b.model}"
