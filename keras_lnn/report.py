@@ -733,12 +733,18 @@ def read_test_predictions(metrics):
 
 def _paired_section(pairs):
     """DeLong's test on the same test volumes, per seed where both models of a pair wrote predictions.csv."""
-    rows = []
+    rows, read = [], {}
+
+    def predictions(metrics):  # a family best is in several pairs: read its files once
+        if metrics["_path"] not in read:
+            read[metrics["_path"]] = read_test_predictions(metrics)
+        return read[metrics["_path"]]
+
     for a, b in pairs:
         runs_b = {m["seed"]: m for m in b.finished}
         for run_a in a.finished:
             run_b = runs_b.get(run_a["seed"])
-            first, second = read_test_predictions(run_a), run_b and read_test_predictions(run_b)
+            first, second = predictions(run_a), run_b and predictions(run_b)
             if not first or not second or first[0] != second[0]:
                 continue  # no predictions, or not the same volumes
             try:
