@@ -247,8 +247,10 @@ def _shard(ctx, param, value):
               help="Worker processes training models at once (e.g. several small models on one GPU).")
 @click.option("--shard", callback=_shard, default=None, metavar="K/N",
               help="Train only the K-th of N slices of the model x seed grid (for job arrays).")
+@click.option("--deterministic/--nondeterministic", default=True, show_default=True,
+              help="Deterministic GPU kernels: the same seed gives the same model on every run (slower on a GPU).")
 def run(experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size, learning_rate, patience,
-        min_delta, size, data_dir, no_verify, mirror, output, overwrite, quiet, jobs, shard):
+        min_delta, size, data_dir, no_verify, mirror, output, overwrite, quiet, jobs, shard, deterministic):
     """Train, evaluate and export the models of EXPERIMENT (exp1..exp6, all, or a model name).
 
     Defaults are the paper's protocol. Each model leaves a SavedModel (1/), model.keras,
@@ -274,7 +276,7 @@ def run(experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size,
         results = run_experiment(
             experiment, dataset, models_filter, seeds or [seed], protocol, size, data_dir,
             verify=not no_verify, output=output, overwrite=overwrite, verbose=0 if quiet else 2, echo=click.echo,
-            jobs=jobs, shard=shard, mirror=mirror,
+            jobs=jobs, shard=shard, mirror=mirror, deterministic=deterministic,
         )
     except UnknownModelError as error:
         raise click.BadParameter(str(error), param_hint="--models") from None

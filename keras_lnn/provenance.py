@@ -39,7 +39,7 @@ def environment():
     """Versions and machine facts, as a JSON-ready dict."""
     import keras
 
-    from keras_lnn import __version__
+    from keras_lnn import __version__, training
 
     backend = keras.backend.backend()
     return {
@@ -55,4 +55,5 @@ def environment():
         "platform": platform.platform(),
         "machine": platform.machine(),
         "device": device_name(),
+        "deterministic_ops": training.deterministic_ops(),
     }

@@ -443,6 +443,11 @@ def _version(metrics, key):
     return (metrics.get("versions") or {}).get(key)
 
 
+def _determinism(metrics):
+    value = _version(metrics, "deterministic_ops")
+    return "not recorded" if value is None else ("yes" if value else "no")
+
+
 def _header(paths, all_metrics, results, intro=None):
     def seen(getter, counted=False):
         return _seen(all_metrics, getter, counted)
@@ -466,6 +471,7 @@ def _header(paths, all_metrics, results, intro=None):
         f"- seeds: {seen(lambda m: m['seed'])}",
         f"- backends: {seen(lambda m: ' '.join(filter(None, (m.get('backend'), _version(m, 'backend_version')))), True)}",
         f"- devices: {versions('device')}; machines: {versions('platform')}",
+        f"- deterministic kernels (`--deterministic`): {seen(_determinism, True)}",
         f"- keras_lnn: {versions('keras_lnn')}; keras: {versions('keras')}; ncps: {versions('ncps')}",
     ]
     changes = {(k, v, p) for m in all_metrics for k, v, p in _protocol_changes(m.get("protocol"))}

@@ -281,6 +281,7 @@ def _train_in_worker(plan, name, data_args, protocol, overwrite):
 def run_experiment(
     experiment, dataset, models_filter=None, seeds=(0,), protocol=Protocol(), size=28, data_dir=None,
     verify=True, output="saved_models", overwrite=False, verbose=2, echo=print, jobs=1, shard=None, mirror=None,
+    deterministic=True,
 ):
     """Trains every planned model (see `plan_runs`) and writes all artifacts.
 
@@ -292,6 +293,8 @@ def run_experiment(
         jobs: worker processes training models at once (one small model leaves a GPU mostly idle).
         shard: `(K, N)`: train only the K-th of N slices of the model x seed grid (see `plan_tasks`).
         mirror: base URL to download a missing data file from (default: the official URL).
+        deterministic: deterministic GPU kernels (see `training.configure_backend`); recorded in
+            each metrics file as `versions.deterministic_ops`.
 
     Returns:
         A list of `(RunPlan, [metrics dict, ...])` for the runs this call trained models of.
@@ -301,7 +304,7 @@ def run_experiment(
     from keras_lnn.data import load_dataset
     from keras_lnn.training import configure_backend
 
-    configure_backend()
+    configure_backend(deterministic=deterministic)
     plans = plan_runs(experiment, dataset, models_filter, seeds, size, output)
     data = load_dataset(dataset, size=size, data_dir=data_dir, verify=verify, download=True, mirror=mirror,
                         dtype=VOLUME_DTYPE)
@@ -318,7 +321,7 @@ def run_experiment(
         data_args = tuple(sorted(
             {"name": dataset, "size": size, "data_dir": data_dir, "verify": verify, "dtype": VOLUME_DTYPE}.items()
         ))
-        metrics_by_task = _train_in_pool(tasks, jobs, data_args, protocol, overwrite, echo)
+        metrics_by_task = _train_in_pool(tasks, jobs, data_args, protocol, overwrite, echo, deterministic)
     else:
         for index, (plan, name) in enumerate(tasks, 1):
             echo(f"[{index}/{len(tasks)}] {name} (seed {plan.seed}, {plan.run_dir}) ...")
@@ -334,15 +337,17 @@ def run_experiment(
     return results
 
 
-def _train_in_pool(tasks, jobs, data_args, protocol, overwrite, echo):
+def _train_in_pool(tasks, jobs, data_args, protocol, overwrite, echo, deterministic=True):
     import concurrent.futures
+    import functools
     import multiprocessing
 
     from keras_lnn.training import configure_backend
 
     results = {}
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited backend state
-    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=configure_backend) as pool:
+    initializer = functools.partial(configure_backend, deterministic=deterministic)
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=initializer) as pool:
         futures = {pool.submit(_train_in_worker, plan, name, data_args, protocol, overwrite): (plan, name)
                    for plan, name in tasks}
         for done, future in enumerate(concurrent.futures.as_completed(futures), 1):

@@ -14,6 +14,7 @@ Whole-experiment mode times `lnn-keras run` of experiments to early stopping
 It prints JSON (or a table) and asserts nothing: targets live in docs/performance.md.
 """
 import argparse
+import hashlib
 import json
 import os
 import statistics
@@ -34,6 +35,8 @@ def parse_args(argv=None):
     parser.add_argument("--max-epochs", type=int, default=500, help="whole-experiment mode")
     parser.add_argument("--seeds", default="0", help="whole-experiment mode, e.g. 0,1,2")
     parser.add_argument("--jobs", type=int, default=1, help="whole-experiment mode")
+    parser.add_argument("--nondeterministic", action="store_true",
+                        help="let the GPU pick kernels by speed (see training.configure_backend)")
     parser.add_argument("--format", choices=["json", "table"], default="json")
     args = parser.parse_args(argv)
     if bool(args.models) == bool(args.experiment):
@@ -44,6 +47,7 @@ def parse_args(argv=None):
 def time_model(name, data, batch_size, epochs):
     """Builds, compiles and trains `name` for `epochs` epochs; returns the timing record."""
     import keras
+    import numpy as np
 
     from keras_lnn import models, provenance, training
 
@@ -61,7 +65,9 @@ def time_model(name, data, batch_size, epochs):
     protocol = training.Protocol(max_epochs=epochs, batch_size=batch_size)
     training.compile_model(model, protocol, n_classes)
     inputs = training.training_inputs(model, data.train, protocol, seed=0)
-    model.fit(**inputs, epochs=epochs, callbacks=[Timer()], verbose=0)
+    history = model.fit(**inputs, epochs=epochs, callbacks=[Timer()], verbose=0)
+    # Identical weights from two processes with the same seed: the run is reproducible.
+    digest = hashlib.md5(b"".join(np.asarray(keras.ops.convert_to_numpy(w)).tobytes() for w in model.weights))
     keras.backend.clear_session()
     return {
         "model": name,
@@ -71,6 +77,9 @@ def time_model(name, data, batch_size, epochs):
         "steady_epoch_s": round(statistics.median(seconds[1:]), 3) if len(seconds) > 1 else None,
         "epochs": epochs,
         "samples": int(len(data.train[1])),
+        "deterministic_ops": training.deterministic_ops(),
+        "final_loss": history.history["loss"][-1],
+        "weights_md5": digest.hexdigest(),
     }
 
 
@@ -87,7 +96,7 @@ def time_experiment(args):
         results = run_experiment(
             args.experiment, args.dataset, seeds=seeds, protocol=Protocol(args.max_epochs, args.batch_size),
             data_dir=args.data_dir, verify=not args.no_verify, output=output, verbose=0, jobs=args.jobs,
-            echo=lambda *a, **k: None,
+            echo=lambda *a, **k: None, deterministic=not args.nondeterministic,
         )
         wall = time.perf_counter() - start
     trained = [m for _, metrics in results for m in metrics]
@@ -112,7 +121,7 @@ def main(argv=None):
     from keras_lnn.data import load_dataset
     from keras_lnn.training import configure_backend
 
-    configure_backend()
+    configure_backend(deterministic=not args.nondeterministic)
     if args.experiment:
         records = time_experiment(args)
     else:

@@ -153,6 +153,28 @@ def check_ltc_dtypes(keras, models):
         _clear_session(keras)
 
 
+def check_determinism(keras, np, models, rng):
+    """`training.deterministic_ops()` after `configure_backend`, and whether two seeded fits of
+    one model end with identical weights."""
+    from keras_lnn import training
+
+    x = _volumes(rng, 4)
+    y = np.array([[0], [1], [0], [1]], dtype="float32")
+    try:
+        weights = []
+        for _ in range(2):
+            keras.utils.set_random_seed(0)
+            model = models.create_model(TRAIN_MODELS[0], input_size=SIZE)
+            model.compile(optimizer=keras.optimizers.Adam(5e-4), loss="binary_crossentropy")
+            model.fit(x, y, epochs=2, batch_size=2, verbose=0)
+            weights.append([keras.ops.convert_to_numpy(w) for w in model.weights])
+            _clear_session(keras)
+        same = all(np.array_equal(a, b) for a, b in zip(*weights))
+        return {"enabled": training.deterministic_ops(), "same_weights": bool(same)}
+    except Exception:
+        return {"error": _error()}
+
+
 def check_audit():
     """`keras_lnn.audit.audit_models()` (by default the paper's 30 models)."""
     from keras_lnn.audit import audit_models
@@ -178,18 +200,21 @@ def main():
         import keras
         import numpy as np
 
-        from keras_lnn import models
+        from keras_lnn import models, training
 
         report["backend"] = keras.backend.backend()
         report["registered"] = models.list_models()
         timings["import"] = time.perf_counter() - start
         rng = np.random.default_rng(0)
         with tempfile.TemporaryDirectory() as directory:
+            # Before the first computation: JAX reads its determinism flag when it starts.
+            training.configure_backend(cache_dir=os.path.join(directory, "jax-cache"), deterministic=True)
             checks = [
                 ("predictions", lambda: check_predictions(keras, np, models, rng)),
                 ("training", lambda: check_training(keras, np, models, rng)),
                 ("roundtrip", lambda: check_roundtrip(keras, np, models, rng, directory)),
                 ("ltc_dtypes", lambda: check_ltc_dtypes(keras, models)),
+                ("determinism", lambda: check_determinism(keras, np, models, rng)),
                 ("audit", check_audit),
             ]
             for key, check in checks:

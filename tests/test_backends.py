@@ -69,6 +69,12 @@ def test_one_training_step_gives_a_finite_loss(report):
         assert 0.0 < result["loss"] < 5.0, name  # binary cross-entropy of a fresh model is near log(2)
 
 
+def test_training_is_deterministic_and_says_so(report):
+    # configure_backend turns on each backend's deterministic kernels (XLA's flag on JAX,
+    # op determinism on TensorFlow, deterministic algorithms on PyTorch); metrics files record it.
+    assert report["determinism"] == {"enabled": True, "same_weights": True}
+
+
 def test_keras_files_round_trip_with_identical_predictions(report):
     roundtrip = report["roundtrip"]
     assert _errors(roundtrip) == {}

@@ -17,14 +17,21 @@ def _benchmark(*args):
 
 def test_per_model_benchmark_prints_timings(make_medmnist, tmp_path):
     make_medmnist("adrenal", counts=(10, 4, 4))
-    records = _benchmark("--models", "CNNExp1N4,LiqExp1N2", "--dataset", "adrenal", "--data-dir",
-                         str(tmp_path / "data"), "--no-verify", "--epochs", "3", "--batch-size", "4")
+    args = ("--models", "CNNExp1N4,LiqExp1N2", "--dataset", "adrenal", "--data-dir", str(tmp_path / "data"),
+            "--no-verify", "--epochs", "3", "--batch-size", "4")
+    records = _benchmark(*args)
     assert [r["model"] for r in records] == ["CNNExp1N4", "LiqExp1N2"]
     for record in records:
-        assert set(record) == {"model", "backend", "device", "first_epoch_s", "steady_epoch_s", "epochs", "samples"}
+        assert set(record) == {"model", "backend", "device", "first_epoch_s", "steady_epoch_s", "epochs", "samples",
+                               "deterministic_ops", "final_loss", "weights_md5"}
         assert record["backend"] == "tensorflow" and record["device"] == "cpu"
         assert record["samples"] == 10 and record["epochs"] == 3
         assert record["first_epoch_s"] > 0 and record["steady_epoch_s"] > 0
+        assert record["deterministic_ops"] is True and record["final_loss"] > 0
+    # A second process with the same seed trains the same weights (scripts/gpu_determinism.sh asks this of a GPU).
+    again = _benchmark(*args)
+    assert [r["weights_md5"] for r in again] == [r["weights_md5"] for r in records]
+    assert records[0]["weights_md5"] != records[1]["weights_md5"]
 
 
 def test_experiment_benchmark_times_a_run_to_early_stopping(make_medmnist, tmp_path):

@@ -87,6 +87,7 @@ def test_metrics_json_schema_and_provenance(finished_run):
     assert metrics["data_md5"] == file_md5(data_dir / "adrenalmnist3d.npz")
     assert {"keras_lnn", "keras", "backend", "backend_version", "ncps", "numpy"} <= set(metrics["versions"])
     assert metrics["versions"]["keras"] == keras.__version__
+    assert metrics["versions"]["deterministic_ops"] is True  # run_experiment's default
 
 
 def test_evaluated_weights_are_the_stopping_epochs(finished_run):
@@ -321,13 +322,14 @@ def test_real_adrenal_two_epochs(shared_medmnist, tmp_path):
         assert recomputed["auc"] == pytest.approx(metrics["test"]["auc"])
 
 
-@pytest.mark.parametrize("backend", ["jax", "torch"])
-def test_other_backends_train_then_export_through_tensorflow(shared_medmnist, tmp_path, backend):
+@pytest.mark.parametrize("backend, determinism", [("jax", "--deterministic"), ("torch", "--nondeterministic")])
+def test_other_backends_train_then_export_through_tensorflow(shared_medmnist, tmp_path, backend, determinism):
     out = tmp_path / "out"
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env.pop("XLA_FLAGS", None)
     command = [
         sys.executable, "-m", "keras_lnn.cli", "run", "exp1", "--dataset", "adrenal", "--data-dir",
-        str(shared_medmnist), "--models", MODELS, "--max-epochs", "1", "--output", str(out), "--quiet",
+        str(shared_medmnist), "--models", MODELS, "--max-epochs", "1", "--output", str(out), "--quiet", determinism,
     ]
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
@@ -336,6 +338,8 @@ def test_other_backends_train_then_export_through_tensorflow(shared_medmnist, tm
         model_dir = out / "exp1_adrenal" / name
         metrics = json.loads((model_dir / "metrics.json").read_text())
         assert metrics["backend"] == backend and metrics["versions"]["backend"] == backend
+        # On JAX the flag must reach XLA before JAX starts, in the CLI's real order of events.
+        assert metrics["versions"]["deterministic_ops"] is (determinism == "--deterministic")
         assert (model_dir / "model.keras").exists() and (model_dir / "1" / "saved_model.pb").exists()
     assert 'name: "LiqExp1N2"' in (out / "exp1_adrenal" / "models.config").read_text()
 

@@ -1,5 +1,6 @@
 """The paper's early-stopping rule, the metrics, and resumable history handling."""
 import math
+import os
 
 import keras
 import numpy as np
@@ -171,3 +172,21 @@ def test_uint8_volumes_train_exactly_like_float32():
         outcomes.append((history.history["loss"], model.predict(volumes, verbose=0)))
     assert outcomes[0][0] == outcomes[1][0]
     np.testing.assert_array_equal(outcomes[0][1], outcomes[1][1])
+
+
+
+def test_jax_determinism_flag_is_added_once_beside_other_flags(monkeypatch):
+    monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")
+    monkeypatch.setattr(training, "_jax_started", lambda: False)
+    training._enable_determinism("jax")
+    training._enable_determinism("jax")
+    assert os.environ["XLA_FLAGS"] == "--xla_dump_to=/tmp/x --xla_gpu_deterministic_ops=true"
+
+
+def test_jax_determinism_too_late_warns_and_is_not_claimed(monkeypatch):
+    # XLA reads its flags once, when JAX starts: a flag set later would be recorded but not obeyed.
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    monkeypatch.setattr(training, "_jax_started", lambda: True)
+    with pytest.warns(UserWarning, match="before the first JAX computation"):
+        training._enable_determinism("jax")
+    assert "XLA_FLAGS" not in os.environ
