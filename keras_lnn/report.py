@@ -448,6 +448,16 @@ def _determinism(metrics):
     return "not recorded" if value is None else ("yes" if value else "no")
 
 
+def _resumed_line(all_metrics):
+    """How many runs were interrupted and resumed, and on another device (metrics.json `sessions`)."""
+    resumed = [m for m in all_metrics if len(m.get("sessions") or []) > 1]
+    if not resumed:
+        return []
+    moved = sum(len({s.get("device") for s in m["sessions"]}) > 1 for m in resumed)
+    return [f"- resumed after an interruption: {len(resumed)} run{'s' * (len(resumed) != 1)}, "
+            f"{moved} of them on another device (each metrics.json lists its `sessions`)"]
+
+
 def _header(paths, all_metrics, results, intro=None):
     def seen(getter, counted=False):
         return _seen(all_metrics, getter, counted)
@@ -473,6 +483,7 @@ def _header(paths, all_metrics, results, intro=None):
         f"- devices: {versions('device')}; machines: {versions('platform')}",
         f"- deterministic kernels (`--deterministic`): {seen(_determinism, True)}",
         f"- keras_lnn: {versions('keras_lnn')}; keras: {versions('keras')}; ncps: {versions('ncps')}",
+        *_resumed_line(all_metrics),
     ]
     changes = {(k, v, p) for m in all_metrics for k, v, p in _protocol_changes(m.get("protocol"))}
     if changes:

@@ -12,6 +12,7 @@ Layout, for `run_experiment("exp3", "nodule")`::
             predictions.csv              val and test probabilities, a row per volume (for paired tests, ROC curves)
             metrics.json                 written last: its presence means the model is done
             settings.json                what the folder's results come from (checked on rerun)
+            sessions.json                while training: which machine trains from which epoch
 
 Example:
 
@@ -29,6 +30,8 @@ from keras_lnn import export, models
 from keras_lnn.errors import KerasLnnError, RunError
 from keras_lnn.io import atomic_write_csv, atomic_write_json, read_json
 from keras_lnn.training import Protocol
+
+SESSIONS_FILE = "sessions.json"  # while a model trains; then part of metrics.json
 
 # Volumes stay uint8 in memory (a 64^3 split is 4x smaller than as float32, and no float copy
 # of it exists); the models' Rescaling layer casts each batch, with identical results.
@@ -155,12 +158,15 @@ def run_model(plan, model_name, data, protocol, verbose=2, overwrite=False, echo
     if not (model_dir / "settings.json").exists():
         atomic_write_json(model_dir / "settings.json", settings)
 
+    sessions = _start_session(model_dir, training.resume_epoch(model_dir))
     keras.utils.set_random_seed(plan.seed)
     n_classes = data.info.n_classes
     model = models.create_model(model_name, input_size=data.size, n_classes=n_classes)
     training.compile_model(model, protocol, n_classes)
     result = training.fit(model, data, protocol, model_dir, verbose=verbose, seed=plan.seed)
     history = result.history
+    for session, following in zip(sessions, [*sessions[1:], {"first_epoch": len(history)}]):
+        session["epochs"] = following["first_epoch"] - session["first_epoch"]
     trainable, non_trainable = models.count_params(model)
     best_epoch, best_metrics = training.best_epoch_summary(history)
     metrics = {
@@ -186,6 +192,8 @@ def run_model(plan, model_name, data, protocol, verbose=2, overwrite=False, echo
         # The constant majority-class predictor's test ACC: the floor to read test ACC against.
         "test_majority_acc": float(np.bincount(data.test[1].ravel()).max() / len(data.test[1])),
         "versions": provenance.environment(),
+        # More than one where the run was interrupted and resumed, possibly on another machine.
+        "sessions": sessions,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     if not result.nan_loss:
@@ -200,8 +208,32 @@ def run_model(plan, model_name, data, protocol, verbose=2, overwrite=False, echo
         if keras.backend.backend() == "tensorflow":
             export.export_saved_model(model, model_dir / export.SERVING_VERSION)
     atomic_write_json(model_dir / "metrics.json", metrics)  # last: marks the model done
+    (model_dir / SESSIONS_FILE).unlink()  # now in metrics.json
     keras.backend.clear_session()
     return metrics
+
+
+def _start_session(model_dir, first_epoch):
+    """Records, in `sessions.json`, which machine and software train a model from `first_epoch` on.
+
+    An interrupted run resumes wherever it is started again (a GPU call, then a CPU), so one
+    model can be trained by several. Sessions that left no finished epoch are dropped.
+
+    Returns:
+        The sessions so far, this one last (`first_epoch`, `started_at`, device, versions).
+    """
+    from keras_lnn import provenance
+
+    path = model_dir / SESSIONS_FILE
+    sessions = [s for s in (read_json(path) if path.exists() else []) if s["first_epoch"] < first_epoch]
+    environment = provenance.environment()
+    sessions.append({
+        "first_epoch": first_epoch,
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **{key: environment[key] for key in ("device", "backend_version", "deterministic_ops", "platform")},
+    })
+    atomic_write_json(path, sessions)
+    return sessions
 
 
 def prediction_rows(split, labels, probabilities):

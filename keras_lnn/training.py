@@ -331,6 +331,11 @@ def _truncate_history(path, epochs):
         atomic_write_text(path, "".join(lines[: epochs + 1]))
 
 
+def resume_epoch(work_dir):
+    """The epoch `fit` on `work_dir` would start from: the finished epochs its backup holds (0 if none)."""
+    return _backup_epoch(Path(work_dir) / "backup")
+
+
 def _backup_epoch(backup_dir):
     """The number of finished epochs a `BackupAndRestore` folder holds (0 if none)."""
     from keras_lnn.io import read_json

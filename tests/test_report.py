@@ -223,9 +223,11 @@ def test_provenance_lines_count_runs_where_they_differ(tmp_path):
     gpu = {"keras_lnn": "0.1.0", "keras": "3.9.9", "backend": "jax", "backend_version": "0.11", "device": "gpu:H200"}
     write_run(out, "CNNExp2N4", 0, 0.7, n_seeds=3, versions=gpu)
     write_run(out, "CNNExp2N4", 1, 0.7, n_seeds=3, versions={**gpu, "deterministic_ops": True})
-    write_run(out, "CNNExp2N4", 2, 0.7, n_seeds=3)
+    moved = [{"first_epoch": 0, "epochs": 1, "device": "gpu:H200"}, {"first_epoch": 1, "epochs": 1, "device": "cpu"}]
+    write_run(out, "CNNExp2N4", 2, 0.7, n_seeds=3, sessions=moved)
     md = report.write_report(out, tmp_path / "r")["markdown"].read_text()
     assert "- devices: cpu (1 run), gpu:H200 (2 runs)" in md
+    assert "- resumed after an interruption: 1 run, 1 of them on another device" in md
     assert "- deterministic kernels (`--deterministic`): not recorded (2 runs), yes (1 run)" in md
     assert "- backends: tensorflow (3 runs)" not in md and "- keras_lnn: 0.1.0;" in md  # one value: no count
     assert "backend_version" not in md and "- seeds: 0, 1, 2" in md

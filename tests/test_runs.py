@@ -88,6 +88,9 @@ def test_metrics_json_schema_and_provenance(finished_run):
     assert {"keras_lnn", "keras", "backend", "backend_version", "ncps", "numpy"} <= set(metrics["versions"])
     assert metrics["versions"]["keras"] == keras.__version__
     assert metrics["versions"]["deterministic_ops"] is True  # run_experiment's default
+    [session] = metrics["sessions"]  # never interrupted: one session, all epochs
+    assert session["first_epoch"] == 0 and session["epochs"] == 2
+    assert session["device"] == metrics["versions"]["device"] and session["platform"] == metrics["versions"]["platform"]
 
 
 def test_evaluated_weights_are_the_stopping_epochs(finished_run):
@@ -280,8 +283,15 @@ def test_sigkilled_run_resumes_with_a_continuous_history(tiny_data, tmp_path, wh
     assert result.exit_code == 0, result.output
     history = read_history(model_dir / "history.csv")
     assert [row["epoch"] for row in history] == [0, 1, 2, 3, 4]
-    assert json.loads((model_dir / "metrics.json").read_text())["epochs"] == 5
+    metrics = json.loads((model_dir / "metrics.json").read_text())
+    assert metrics["epochs"] == 5
     assert not (model_dir / "backup").exists()
+    # Two sessions, split where the backup left off (after epoch 2 only when Ctrl-C let it finish).
+    resumed_at = 3 if where == "ctrl-c" else 2
+    sessions = metrics["sessions"]
+    assert [(s["first_epoch"], s["epochs"]) for s in sessions] == [(0, resumed_at), (resumed_at, 5 - resumed_at)]
+    assert all(s["device"] == "cpu" and s["deterministic_ops"] is True for s in sessions)
+    assert not (model_dir / "sessions.json").exists()
 
 
 def test_unknown_experiment_or_model_is_a_usage_error(tiny_data, tmp_path):
