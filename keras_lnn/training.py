@@ -228,8 +228,9 @@ def configure_backend(cache_dir=None, deterministic=True):
         deterministic: deterministic kernels, so a seed gives the same weights on a GPU
             run after run. Without it, XLA's autotuning picks cuDNN kernels by timing, which
             varies with the load on the GPU, and some kernels sum in varying order, so the
-            same seed can stop at another epoch (measured in docs/performance.md). CPUs are
-            deterministic either way.
+            same seed can stop at another epoch (measured in docs/performance.md). On a CPU,
+            JAX and PyTorch are deterministic either way; TensorFlow's multithreaded CPU kernels
+            are not even with it (its last bits vary unless it runs on one thread).
     """
     import os
 
