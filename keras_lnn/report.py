@@ -788,15 +788,30 @@ def _training_cost(results):
         seconds = [m.get("train_seconds") or 0.0 for m in r.finished]
         if not epochs:
             continue
-        per_epoch = sum(seconds) / sum(epochs) if sum(epochs) else None
         rows.append([r.dataset, r.model, len(epochs), f"{stats.mean(epochs):.0f}", f"{min(epochs)}-{max(epochs)}",
-                     "-" if per_epoch is None else f"{per_epoch:.2f}", f"{sum(seconds) / 60:.1f}"])
+                     _seconds_per_epoch(r.finished), f"{sum(seconds) / 60:.1f}"])
     if not rows:
         return []
     headers = ["dataset", "model", "n", "mean epochs", "range", "s / epoch", "total minutes"]
     return ["## Training cost", "",
             "Epochs trained until the early-stopping rule fired (or the epoch limit), and wall time of the epochs "
-            "(training and validation).", "", _table(headers, rows, "llrrrrr"), ""]
+            "(training and validation). Seconds per epoch are given per device where a model's runs finished on "
+            "several (a run resumed on another device counts under the one that finished it).", "",
+            _table(headers, rows, "llrrrrr"), ""]
+
+
+def _seconds_per_epoch(finished):
+    """Seconds per epoch over these runs, one figure per device that finished them ("0.45 gpu:X; 21.3 cpu")."""
+    by_device = {}
+    for m in finished:
+        seconds, epochs = by_device.get(_version(m, "device"), (0.0, 0))
+        by_device[_version(m, "device")] = (seconds + (m.get("train_seconds") or 0.0), epochs + m["epochs"])
+    figures = {device: seconds / epochs for device, (seconds, epochs) in by_device.items() if epochs}
+    if not figures:
+        return "-"
+    if len(figures) == 1:
+        return f"{next(iter(figures.values())):.2f}"
+    return "; ".join(f"{per_epoch:.2f} {device or 'unknown'}" for device, per_epoch in sorted(figures.items(), key=str))
 
 
 def build_markdown(paths, all_metrics, data_dir=None, intro=None, unfinished=()):

@@ -364,3 +364,12 @@ def test_training_cost_table(vessel_runs):
     section = markdown.split("## Training cost", 1)[1].split("## Notes", 1)[0]
     # write_run: 2 epochs of 0.5 s each per seed, two seeds.
     assert "| vessel | CNNExp2N4 | 2 | 2 | 2-2 | 0.50 | 0.0 |" in section
+
+
+def test_training_cost_splits_seconds_per_epoch_by_device(tmp_path):
+    # A GPU epoch and a CPU epoch differ 50-fold: one mean over both machines would describe neither.
+    out = tmp_path / "OUT"
+    write_run(out, "CNNExp2N4", 0, 0.7, train_seconds=2.0)  # cpu
+    write_run(out, "CNNExp2N4", 1, 0.7, train_seconds=0.04, versions={"device": "gpu:H200"})
+    md = report.write_report(out, tmp_path / "r")["markdown"].read_text()
+    assert "| vessel | CNNExp2N4 | 2 | 2 | 2-2 | 1.00 cpu; 0.02 gpu:H200 | 0.0 |" in md
