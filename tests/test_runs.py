@@ -377,8 +377,10 @@ def test_jobs_2_gives_the_same_metrics_as_jobs_1(tiny_data, tmp_path):
         result = _invoke(_run_args(tiny_data, out, MODELS, 1, "--jobs", str(jobs)))
         assert result.exit_code == 0, result.output
         outputs[jobs] = {p.parent.name: json.loads(p.read_text())["test"] for p in (out / "exp1_adrenal").glob("*/metrics.json")}
-    assert set(outputs[1]) == {"CNNExp1N4", "LiqExp1N2"}
-    assert outputs[1] == outputs[2]
+    assert set(outputs[1]) == set(outputs[2]) == {"CNNExp1N4", "LiqExp1N2"}
+    for name, scores in outputs[1].items():
+        # To TensorFlow's last-bit CPU noise (docs/performance.md): a different seed or split would move these far more.
+        assert outputs[2][name] == pytest.approx(scores, rel=1e-5, abs=1e-6), name
 
 
 def test_shards_cover_every_model_and_seed_exactly_once(tmp_path):
