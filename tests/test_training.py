@@ -174,7 +174,6 @@ def test_uint8_volumes_train_exactly_like_float32():
     np.testing.assert_array_equal(outcomes[0][1], outcomes[1][1])
 
 
-
 def test_jax_determinism_flag_is_added_once_beside_other_flags(monkeypatch):
     monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")
     monkeypatch.setattr(training, "_jax_started", lambda: False)
