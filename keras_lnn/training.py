@@ -9,6 +9,7 @@ Example:
 import csv
 import dataclasses
 import math
+import os
 import time
 import warnings
 from pathlib import Path
@@ -232,8 +233,6 @@ def configure_backend(cache_dir=None, deterministic=True):
             JAX and PyTorch are deterministic either way; TensorFlow's multithreaded CPU kernels
             are not even with it (its last bits vary unless it runs on one thread).
     """
-    import os
-
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     backend = keras.backend.backend()
     if deterministic:
@@ -252,8 +251,6 @@ _XLA_DETERMINISTIC = "--xla_gpu_deterministic_ops=true"
 
 
 def _enable_determinism(backend):
-    import os
-
     if backend == "jax":
         # XLA reads its flags when JAX starts its backend; the flag also turns autotuning off (its
         # timings vary run to run, and with them the kernels it picks).
@@ -290,8 +287,6 @@ def _jax_started():
 
 def deterministic_ops():
     """Whether the backend runs deterministic kernels (see `configure_backend`), for provenance."""
-    import os
-
     backend = keras.backend.backend()
     if backend == "jax":
         return _XLA_DETERMINISTIC in os.environ.get("XLA_FLAGS", "").split()
