@@ -804,8 +804,9 @@ def _seconds_per_epoch(finished):
     """Seconds per epoch over these runs, one figure per device that finished them ("0.45 gpu:X; 21.3 cpu")."""
     by_device = {}
     for m in finished:
-        seconds, epochs = by_device.get(_version(m, "device"), (0.0, 0))
-        by_device[_version(m, "device")] = (seconds + (m.get("train_seconds") or 0.0), epochs + m["epochs"])
+        device = _version(m, "device")
+        seconds, epochs = by_device.get(device, (0.0, 0))
+        by_device[device] = (seconds + (m.get("train_seconds") or 0.0), epochs + m["epochs"])
     figures = {device: seconds / epochs for device, (seconds, epochs) in by_device.items() if epochs}
     if not figures:
         return "-"

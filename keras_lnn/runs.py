@@ -158,7 +158,8 @@ def run_model(plan, model_name, data, protocol, verbose=2, overwrite=False, echo
     if not (model_dir / "settings.json").exists():
         atomic_write_json(model_dir / "settings.json", settings)
 
-    sessions = _start_session(model_dir, training.resume_epoch(model_dir))
+    environment = provenance.environment()  # this process: the session's record and, if it finishes, the run's
+    sessions = _start_session(model_dir, training.resume_epoch(model_dir), environment)
     keras.utils.set_random_seed(plan.seed)
     n_classes = data.info.n_classes
     model = models.create_model(model_name, input_size=data.size, n_classes=n_classes)
@@ -191,7 +192,7 @@ def run_model(plan, model_name, data, protocol, verbose=2, overwrite=False, echo
         "data_md5": data.md5,
         # The constant majority-class predictor's test ACC: the floor to read test ACC against.
         "test_majority_acc": float(np.bincount(data.test[1].ravel()).max() / len(data.test[1])),
-        "versions": provenance.environment(),
+        "versions": environment,
         # More than one where the run was interrupted and resumed, possibly on another machine.
         "sessions": sessions,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -213,20 +214,20 @@ def run_model(plan, model_name, data, protocol, verbose=2, overwrite=False, echo
     return metrics
 
 
-def _start_session(model_dir, first_epoch):
+def _start_session(model_dir, first_epoch, environment):
     """Records, in `sessions.json`, which machine and software train a model from `first_epoch` on.
 
     An interrupted run resumes wherever it is started again (a GPU call, then a CPU), so one
     model can be trained by several. Sessions that left no finished epoch are dropped.
 
+    Args:
+        environment: `provenance.environment()` of this process.
+
     Returns:
         The sessions so far, this one last (`first_epoch`, `started_at`, device, versions).
     """
-    from keras_lnn import provenance
-
     path = model_dir / SESSIONS_FILE
     sessions = [s for s in (read_json(path) if path.exists() else []) if s["first_epoch"] < first_epoch]
-    environment = provenance.environment()
     sessions.append({
         "first_epoch": first_epoch,
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
