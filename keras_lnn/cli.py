@@ -292,14 +292,18 @@ def run(experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size,
 
 @main.command("export")
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
-@click.option("--overwrite", is_flag=True, help="Rewrite SavedModels that already exist.")
-def export_command(run_dirs, overwrite):
-    """Write SavedModels (RUN_DIR/<model>/1/) from the .keras files of runs trained on any backend."""
+@click.option("--format", "formats", multiple=True, default=("saved_model",), show_default=True,
+              type=click.Choice(["saved_model", "onnx", "litert"]),
+              help="What to write per model: saved_model (<model>/1/), onnx (<model>/model.onnx), "
+                   "litert (<model>/model.tflite). Repeat for several.")
+@click.option("--overwrite", is_flag=True, help="Rewrite files that already exist.")
+def export_command(run_dirs, formats, overwrite):
+    """Write deployable files from the .keras files of runs trained on any backend."""
     from keras_lnn.export import export_run
 
     for run_dir in run_dirs:
-        export_run(run_dir, overwrite=overwrite, echo=click.echo)
-        click.echo(f"{run_dir}: SavedModels and models.config written")
+        export_run(run_dir, formats=formats, overwrite=overwrite, echo=click.echo)
+        click.echo(f"{run_dir}: {', '.join(formats)} and models.config written")
 
 
 @main.command()
