@@ -2,9 +2,17 @@
 
 The model API (`create_model`, `list_models`, ...) imports Keras and ncps on
 first use, so `import keras_lnn` stays light and never imports TensorFlow
-unless Keras's backend is TensorFlow.
+unless Keras's backend is TensorFlow. `KERAS_LNN_LOG=0` keeps the backends'
+start-up log lines off stderr (see `keras_lnn.logs`).
 """
+import os as _os
+
 __version__ = "0.1.0"
+
+if _os.environ.get("KERAS_LNN_LOG") == "0":  # set by `lnn-keras`: its child processes stay quiet too
+    from keras_lnn.logs import quiet_backends as _quiet_backends
+
+    _quiet_backends()
 
 _LAZY = {
     "create_model": "keras_lnn.models",

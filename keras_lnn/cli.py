@@ -4,16 +4,12 @@ Heavy imports (keras, tensorflow, ncps) happen inside the commands so that
 `lnn-keras --help` stays fast.
 """
 import json
-import os
 import sys
 
 import click
 
-# TensorFlow's C++ start-up chatter buries the CLI's own output; a user's own setting wins.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from keras_lnn import __version__  # noqa: E402
-from keras_lnn.errors import KerasLnnError  # noqa: E402
+from keras_lnn import __version__, logs
+from keras_lnn.errors import KerasLnnError
 
 
 class _Group(click.Group):
@@ -29,8 +25,12 @@ class _Group(click.Group):
 
 @click.group(cls=_Group)
 @click.version_option(__version__, prog_name="lnn-keras")
-def main():
+@click.option("--verbose", is_flag=True,
+              help=f"Show TensorFlow's and XLA's own log lines (as ${logs.LOG_ENV}=1 does).")
+def main(verbose):
     """Liquid Time-Constant networks on MedMNIST 3D volumes (Keras 3)."""
+    # Before any command imports a backend: TensorFlow's start-up lines would bury the command's own output.
+    logs.configure(verbose)
 
 
 def _data_dir_option(func):
