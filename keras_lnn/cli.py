@@ -258,7 +258,7 @@ def run(experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size,
     same command again skips finished models and resumes an interrupted one.
     """
     from keras_lnn.models import UnknownModelError, list_experiments
-    from keras_lnn.runs import run_experiment
+    from keras_lnn.runs import RunConfig, run_experiment
     from keras_lnn.training import Protocol
 
     if experiment != "all" and experiment not in list_experiments():
@@ -271,13 +271,14 @@ def run(experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size,
                 f"{experiment!r} is neither an experiment ({', '.join(list_experiments())}, all) nor a model",
                 param_hint="EXPERIMENT",
             ) from None
-    protocol = Protocol(max_epochs, batch_size, learning_rate, patience, min_delta)
+    config = RunConfig(
+        experiment, dataset, models=models_filter, seeds=seeds or [seed],
+        protocol=Protocol(max_epochs, batch_size, learning_rate, patience, min_delta), size=size, data_dir=data_dir,
+        verify=not no_verify, mirror=mirror, output=output, overwrite=overwrite, verbose=0 if quiet else 2,
+        jobs=jobs, shard=shard, deterministic=deterministic,
+    )
     try:
-        results = run_experiment(
-            experiment, dataset, models_filter, seeds or [seed], protocol, size, data_dir,
-            verify=not no_verify, output=output, overwrite=overwrite, verbose=0 if quiet else 2, echo=click.echo,
-            jobs=jobs, shard=shard, mirror=mirror, deterministic=deterministic,
-        )
+        results = run_experiment(config, echo=click.echo)
     except UnknownModelError as error:
         raise click.BadParameter(str(error), param_hint="--models") from None
     except KeyboardInterrupt:
