@@ -93,6 +93,9 @@ def filtered_stderr():
     At the descriptor, not `sys.stderr`: the C++ libraries write there directly. A crash
     inside the block (the process gone) loses what was caught: `KERAS_LNN_LOG=1` shows it.
     """
+    if sys.stderr is None:  # no stderr at all (pythonw, some daemons): nothing to keep clean
+        yield
+        return
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as caught:
