@@ -8,10 +8,19 @@ file the package writes:
 
 >>> import keras_lnn, keras
 >>> model = keras.saving.load_model("saved_models/exp1_adrenal/LiqExp1N2/model.keras")
+
+`KERAS_LNN_LOG=0` keeps the backends' start-up log lines off stderr (see `keras_lnn.logs`).
 """
+import os as _os
+
 import wrapt
 
 __version__ = "0.1.0"
+
+if _os.environ.get("KERAS_LNN_LOG") == "0":  # set by `lnn-keras`: its child processes stay quiet too
+    from keras_lnn.logs import quiet_backends as _quiet_backends
+
+    _quiet_backends()
 
 _LAZY = {
     "create_model": "keras_lnn.models",

@@ -4,16 +4,12 @@ Heavy imports (keras, tensorflow, ncps) happen inside the commands so that
 `lnn-keras --help` stays fast.
 """
 import json
-import os
 import sys
 
 import click
 
-# TensorFlow's C++ start-up chatter buries the CLI's own output; a user's own setting wins.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from keras_lnn import __version__  # noqa: E402
-from keras_lnn.errors import KerasLnnError  # noqa: E402
+from keras_lnn import __version__, logs
+from keras_lnn.errors import KerasLnnError
 
 
 class _Group(click.Group):
@@ -29,8 +25,12 @@ class _Group(click.Group):
 
 @click.group(cls=_Group)
 @click.version_option(__version__, prog_name="lnn-keras")
-def main():
+@click.option("--verbose", is_flag=True,
+              help=f"Show TensorFlow's and XLA's own log lines (as ${logs.LOG_ENV}=1 does).")
+def main(verbose):
     """Liquid Time-Constant networks on MedMNIST 3D volumes (Keras 3)."""
+    # Before any command imports a backend: TensorFlow's start-up lines would bury the command's own output.
+    logs.configure(verbose)
 
 
 def _data_dir_option(func):
@@ -258,7 +258,7 @@ def run(experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size,
     same command again skips finished models and resumes an interrupted one.
     """
     from keras_lnn.models import UnknownModelError, list_experiments
-    from keras_lnn.runs import run_experiment
+    from keras_lnn.runs import RunConfig, run_experiment
     from keras_lnn.training import Protocol
 
     if experiment != "all" and experiment not in list_experiments():
@@ -271,13 +271,14 @@ def run(experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size,
                 f"{experiment!r} is neither an experiment ({', '.join(list_experiments())}, all) nor a model",
                 param_hint="EXPERIMENT",
             ) from None
-    protocol = Protocol(max_epochs, batch_size, learning_rate, patience, min_delta)
+    config = RunConfig(
+        experiment, dataset, models=models_filter, seeds=seeds or [seed],
+        protocol=Protocol(max_epochs, batch_size, learning_rate, patience, min_delta), size=size, data_dir=data_dir,
+        verify=not no_verify, mirror=mirror, output=output, overwrite=overwrite, verbose=0 if quiet else 2,
+        jobs=jobs, shard=shard, deterministic=deterministic,
+    )
     try:
-        results = run_experiment(
-            experiment, dataset, models_filter, seeds or [seed], protocol, size, data_dir,
-            verify=not no_verify, output=output, overwrite=overwrite, verbose=0 if quiet else 2, echo=click.echo,
-            jobs=jobs, shard=shard, mirror=mirror, deterministic=deterministic,
-        )
+        results = run_experiment(config, echo=click.echo)
     except UnknownModelError as error:
         raise click.BadParameter(str(error), param_hint="--models") from None
     except KeyboardInterrupt:
