@@ -16,33 +16,7 @@ import pytest
 from keras_lnn import export
 
 HERE = Path(__file__).parent
-# One model of each kind the registry builds: CNN, LTC (AutoNCP and FullyConnected), CfC,
-# mixed-memory LTC, LSTM.
-RUNS = {"all": ("CNNExp1N4", "LiqExp1N2", "LiqExp2N2", "LSTMExp5N2"), "exp6": ("CfcExp6N1", "LiqExp6N5")}
-DEPLOY_MODELS = tuple(name for names in RUNS.values() for name in names)
-
-
-def _cli(*args, backend="tensorflow", timeout=1800):
-    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, "-m", "keras_lnn.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=timeout)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    return done.stdout
-
-
-@pytest.fixture(scope="module")
-def deployed_run(tmp_path_factory):
-    """A one-epoch run of DEPLOY_MODELS on the real AdrenalMNIST3D, exported to all three formats."""
-    shared = (HERE.parent / ".." / "shared" / "medmnist").resolve()
-    if not (shared / "adrenalmnist3d.npz").is_file():
-        pytest.skip(f"real MedMNIST files not found at {shared}")
-    out = tmp_path_factory.mktemp("deploy")
-    for experiment, names in RUNS.items():
-        _cli("run", experiment, "--dataset", "adrenal", "--data-dir", str(shared), "--models", ",".join(names),
-             "--max-epochs", "1", "--output", str(out), "--quiet")
-    run_dirs = sorted(p for p in out.iterdir() if p.is_dir())  # `all` writes one folder per experiment
-    printed = _cli("export", *map(str, run_dirs), "--format", "onnx", "--format", "litert")
-    return run_dirs, shared / "adrenalmnist3d.npz", printed
+from tests.conftest import DEPLOY_MODELS
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import ncps.keras
 from keras import ops
 
 from keras_lnn.layers.common import (
-    PACKAGE, FloatWeightsMixin, MixedMemory, Synapses, fast_path_applies, rnn_result, unrolled,
+    PACKAGE, FloatWeightsMixin, MixedMemory, Synapses, fast_path_applies, over_slices, rnn_result,
 )
 
 
@@ -109,8 +109,9 @@ class LTC(FloatWeightsMixin, ncps.keras.LTC):
       over 400 features wires 29% of its sensory and 14% of its inner synapses);
     - the sensory synapses, which depend on the input alone, are computed for
       every slice at once before the recurrence;
-    - the recurrence is a Python loop over the fixed number of slices, so the
-      graph has no while-loop and exports to ONNX and LiteRT builtins.
+    - the recurrence over the fixed number of slices is a Python loop on
+      TensorFlow and PyTorch (no while-loop: the graph exports to ONNX and
+      LiteRT builtins) and one `scan` on JAX (see `over_slices`).
 
     The weights also hold float values on JAX (ncps's integer reversal
     potentials), and mixed memory keeps one state structure (see
@@ -160,25 +161,26 @@ class LTC(FloatWeightsMixin, ncps.keras.LTC):
         (`[ode_state]`, or `[memory, ode_state]` with mixed memory).
         """
         equations = self.equations()
-        length = sequences.shape[1]
         if self.mixed_memory:
             memory_step = MixedMemory(self.cell, sequences)
 
-            def step(t, state):
-                memory, ode_input = memory_step.step(t, *state)
+            def step(slice_inputs, state):
+                memory, ode_input = memory_step.step(slice_inputs[0], *state)
                 numerator, denominator = equations.sensory_drive(equations.map_inputs(ode_input))
                 ode_state = equations.solve(state[1], numerator, denominator)
                 return ode_state, [memory, ode_state]
 
             zeros = ops.zeros_like(memory_step.inputs[:, 0, : self.ltc_cell.state_size])
             state = list(initial_state) if initial_state is not None else [zeros, zeros]
+            inputs = memory_step.inputs
         else:
             numerators, denominators = equations.sensory_drive(equations.map_inputs(sequences))
 
-            def step(t, state):
-                ode_state = equations.solve(state[0], numerators[:, t], denominators[:, t])
+            def step(slice_inputs, state):
+                ode_state = equations.solve(state[0], *slice_inputs)
                 return ode_state, [ode_state]
 
             state = list(initial_state) if initial_state is not None else [ops.zeros_like(numerators[:, 0])]
-        states, last = unrolled(step, length, state)
+            inputs = (numerators, denominators)
+        states, last = over_slices(step, inputs, state)
         return (states, last) if return_last else states
