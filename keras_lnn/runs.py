@@ -188,7 +188,7 @@ def run_model(plan, model_name, data, protocol, verbose=2, overwrite=False, echo
         "train_seconds": round(sum(row.get("epoch_seconds", 0.0) for row in history), 3),
         "protocol": protocol.as_dict(),
         "evaluated_weights": "stopping epoch (the paper's protocol)",
-        "data": {"file": data.path.name, "md5": data.md5, "n_samples": {s: len(data.split(s)[1]) for s in ("train", "val", "test")}},
+        "data": data.provenance(),
         "data_md5": data.md5,
         # The constant majority-class predictor's test ACC: the floor to read test ACC against.
         "test_majority_acc": float(np.bincount(data.test[1].ravel()).max() / len(data.test[1])),
@@ -312,9 +312,9 @@ def _train_in_worker(plan, name, data_args, protocol, overwrite):
 
 
 def run_experiment(
-    experiment, dataset, models_filter=None, seeds=(0,), protocol=Protocol(), size=28, data_dir=None,
+    experiment, dataset, models_filter=None, seeds=(0,), protocol=Protocol(), size=None, data_dir=None,
     verify=True, output="saved_models", overwrite=False, verbose=2, echo=print, jobs=1, shard=None, mirror=None,
-    deterministic=True,
+    deterministic=True, md5=None,
 ):
     """Trains every planned model (see `plan_runs`) and writes all artifacts.
 
@@ -323,6 +323,10 @@ def run_experiment(
     unless `overwrite`.
 
     Args:
+        dataset: a MedMNIST 3D name, or a `.npz` file in MedMNIST's layout (see
+            `keras_lnn.data.resolve_dataset_source`; its run folders are named after the file's stem).
+        size: volume edge length (`None`: 28 for a name, a file's own size).
+        md5: the MD5 a custom file must have (default: not checked).
         jobs: worker processes training models at once (one small model leaves a GPU mostly idle).
         shard: `(K, N)`: train only the K-th of N slices of the model x seed grid (see `plan_tasks`).
         mirror: base URL to download a missing data file from (default: the official URL).
@@ -334,13 +338,13 @@ def run_experiment(
     """
     import keras
 
-    from keras_lnn.data import load_dataset
+    from keras_lnn.data import load_dataset, resolve_dataset_source
     from keras_lnn.training import configure_backend
 
     configure_backend(deterministic=deterministic)
-    plans = plan_runs(experiment, dataset, models_filter, seeds, size, output)
-    data = load_dataset(dataset, size=size, data_dir=data_dir, verify=verify, download=True, mirror=mirror,
-                        dtype=VOLUME_DTYPE)
+    source = resolve_dataset_source(dataset, size, data_dir, md5)
+    plans = plan_runs(experiment, source.info.name, models_filter, seeds, source.size, output)
+    data = load_dataset(source, verify=verify, download=True, mirror=mirror, dtype=VOLUME_DTYPE)
     check_settings(plans, data, protocol, overwrite)
     tasks = []
     for plan, name in plan_tasks(plans, shard):
@@ -352,7 +356,7 @@ def run_experiment(
     metrics_by_task = {}
     if jobs > 1:
         data_args = tuple(sorted(
-            {"name": dataset, "size": size, "data_dir": data_dir, "verify": verify, "dtype": VOLUME_DTYPE}.items()
+            {"name": str(source.path), "md5": md5, "verify": verify, "dtype": VOLUME_DTYPE}.items()
         ))
         metrics_by_task = _train_in_pool(tasks, jobs, data_args, protocol, overwrite, echo, deterministic)
     else:
