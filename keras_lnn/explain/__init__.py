@@ -254,7 +254,8 @@ def explain_model(model_dir, split="test", indices=None, worst=None, output=None
             result.explanations.append(Explanation(
                 index, label, guess, float(confidence[row]), explained, float(picked.logits[row, column]),
                 picked.contributions[row, :, column], path))
-    for layer in recurrent_layers(model):
+    layers = recurrent_layers(model)
+    for number, layer in enumerate(layers, start=1):
         wiring = wired_cell(layer).wiring
         try:
             png = figures.wiring_figure(wiring, *synapse_strengths(layer),
@@ -263,7 +264,8 @@ def explain_model(model_dir, split="test", indices=None, worst=None, output=None
         except ImportError:  # networkx: ncps draws wirings with it
             echo("networkx is not installed: no wiring diagram (pip install networkx)")
             break
-        path = output / f"wiring_{layer.name}.png"
+        # Not the layer's name: ncps layers may load under another one on another backend.
+        path = output / ("wiring.png" if len(layers) == 1 else f"wiring_{number}.png")
         atomic_write_bytes(path, png)
         echo(f"wrote {path}")
         result.wiring_figures.append(path)
