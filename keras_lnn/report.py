@@ -370,7 +370,15 @@ def _join(values):
 def _dataset_title(dataset, size):
     from keras_lnn.info import resolve_dataset
 
-    return f"{dataset} ({resolve_dataset(dataset).python_class}, {size}^3)"
+    try:
+        return f"{dataset} ({resolve_dataset(dataset).python_class}, {size}^3)"
+    except KerasLnnError:  # a custom file (`--dataset PATH.npz`), named after its stem
+        return f"{dataset} (custom, {size}^3)"
+
+
+def _custom_file(runs):
+    """The data file of runs on a custom dataset (`--dataset PATH.npz`), or None for a MedMNIST dataset."""
+    return next((m["data"].get("path") for m in runs if (m.get("data") or {}).get("custom")), None)
 
 
 def _protocol_changes(protocol):
@@ -406,7 +414,8 @@ def _reproduce_commands(all_metrics):
             targets = [("all", seen)] + [(e, ms) for e, ms in targets if e not in PAPER_EXPERIMENTS]
         for experiment, models in targets:
             parts = [f"KERAS_BACKEND={backend}"] if backend else []
-            parts += ["lnn-keras", "run", experiment, "--dataset", dataset]
+            custom = _custom_file(runs)
+            parts += ["lnn-keras", "run", experiment, "--dataset", custom or dataset]
             try:
                 planned = (set(experiment_models(experiment)) if experiment != "all"
                            else {n for e in PAPER_EXPERIMENTS for n in experiment_models(e)})
@@ -419,10 +428,10 @@ def _reproduce_commands(all_metrics):
                 parts += ["--seed", str(seeds[0])]
             for option, value, _ in _protocol_changes(json.loads(protocol)):
                 parts += [f"--{option.replace('_', '-')}", str(value)]
-            parts += [] if size == 28 else ["--size", str(size)]
-            if any(m.get("data_md5") not in (None, resolve_dataset(dataset).md5(size)) for m in runs):
-                parts.append("--no-verify")  # the runs used a custom data file
-            parts += ["--data-dir", "DATA_DIR", "--output", output]
+            parts += [] if size == 28 or custom else ["--size", str(size)]
+            if not custom and any(m.get("data_md5") not in (None, resolve_dataset(dataset).md5(size)) for m in runs):
+                parts.append("--no-verify")  # the runs used a derived data file
+            parts += ([] if custom else ["--data-dir", "DATA_DIR"]) + ["--output", output]
             commands.append(" ".join(parts))
     return commands
 
@@ -617,18 +626,20 @@ def _dataset_section(dataset, size, results, data_dir, figures):
     if test_sizes:
         lines += [f"Test split: {_join(test_sizes)} volumes. Mean ± sample std over seeds (n: finished seeds).", ""]
     in_paper = any(dataset in entry for entry in paper.values()) and size == 28 and n_classes == 2
+    custom = _custom_file([m for r in results for m in r.runs])
+    paper_columns = 0 if custom else 2  # the paper has nothing on a user's own data: no empty columns
     rows = []
     for r in results:
         reference = paper.get(r.model, {}).get(dataset) if in_paper else None
         rows.append([r.model, r.experiment]
                     + [stats.format_mean_std(r.scores("test", key)) for key in ("acc", "auc")]
                     + [stats.format_number(r.mean("val", key)) for key in ("acc", "auc")]
-                    + [stats.format_number(reference[key]) if reference else "-" for key in ("acc", "auc")])
+                    + [stats.format_number(reference[key]) if reference else "-" for key in ("acc", "auc")][:paper_columns])
     constant, source = constant_predictor_acc(results, data_dir)
     name = "always negative (constant)" if n_classes == 2 else "always the majority class (constant)"
-    rows.append([name, "-", stats.format_number(constant), "0.500", "-", "-", "-", "-"])
-    lines.append(_table(["model", "exp", "test ACC", "test AUC", "val ACC", "val AUC", "paper ACC", "paper AUC"],
-                        rows, "llrrrrrr"))
+    rows.append([name, "-", stats.format_number(constant), "0.500", "-", "-", "-", "-"][:6 + paper_columns])
+    lines.append(_table(["model", "exp", "test ACC", "test AUC", "val ACC", "val AUC", "paper ACC", "paper AUC"]
+                        [:6 + paper_columns], rows, "llrrrrrr"[:6 + paper_columns]))
     lines += ["", f"Constant predictor's test ACC: {source}. Its AUC is 0.5 by definition; an ACC near it is no "
               "evidence of learning on these imbalanced splits.", ""]
     if in_paper:
@@ -637,6 +648,8 @@ def _dataset_section(dataset, size, results, data_dir, figures):
         lines += ["MedMNIST benchmarks, as listed in the paper's Table 2 (test split):", "",
                   _table(["method", "ACC", "AUC", "parameters"], benchmarks), ""]
         lines += _paper_check(dataset, results, paper)
+    elif custom:
+        lines += [f"{dataset} is a custom dataset (`{custom}`): the paper has no results on it.", ""]
     elif n_classes == 2 and size != 28:
         lines += [f"The paper's Table 2 is for 28^3 volumes; no paper values are shown for {size}^3.", ""]
     else:
@@ -653,6 +666,9 @@ def _dataset_section(dataset, size, results, data_dir, figures):
         lines += [f"### Figures: {experiment}", "",
                   f"![Test and validation ACC and AUC per model, {title}](figures/{stem}_scores.png)", "",
                   f"![Validation loss per epoch, one line per seed, {title}](figures/{stem}_val_loss.png)", ""]
+    from keras_lnn.explain import slice_profile_section  # which slices the best models read
+
+    lines += slice_profile_section(dataset, size, results, data_dir, figures, family)
     return lines + _noise_section(results)
 
 

@@ -173,3 +173,17 @@ def test_explain_on_jax_from_the_keras_file(custom_runs, tmp_path):
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["test_0002.png", "wiring.png"]
+
+
+def test_report_on_custom_datasets(custom_runs):
+    root, runs = custom_runs
+    result = _invoke(["report", str(root / "out"), "--output", str(root / "report")])
+    assert result.exit_code == 0, result.output
+    markdown = (root / "report" / "report.md").read_text()
+    for stem in ("scans_bin", "scans3"):
+        section = markdown.split(f"## Table 2: {stem} (custom, 28^3)")[1].split("\n## ")[0]
+        assert "paper ACC" not in section and f"{stem} is a custom dataset" in section
+        assert f"--dataset {(root / 'data' / f'{stem}.npz').resolve()}" in markdown
+        # The slice profiles of the best model per family, from the runs' model.keras files.
+        assert f"figures/slices_{stem}.png" in section
+        assert (root / "report" / "figures" / f"slices_{stem}.png").read_bytes()[:4] == b"\x89PNG"
