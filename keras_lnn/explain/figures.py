@@ -3,26 +3,16 @@
 Drawn on matplotlib `Figure`s without pyplot (always the Agg renderer; a user's pyplot state
 is never touched), returned as PNG bytes.
 """
-import io
 import math
 
 import numpy as np
 
+# The report's figure helpers, so that every PNG of the package is made the same way.
+from keras_lnn.report import _new_figure, _png_bytes as _png
+
 # ncps's own colours (`Wiring.draw_graph`), and one for command neurons, which it draws as inter ones.
 NEURON_COLORS = {"motor": "tab:orange", "command": "tab:purple", "inter": "tab:blue"}
 SYNAPSE_COLORS = {"excitatory": "tab:green", "inhibitory": "tab:red"}
-
-
-def _new_figure(width, height):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=100, layout="constrained")
-
-
-def _png(figure):
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    return buffer.getvalue()
 
 
 def montage(volume):
