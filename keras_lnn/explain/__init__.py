@@ -77,16 +77,14 @@ def load_model(model_dir):
     Raises:
         KerasLnnError: no such file, or one Keras cannot load (named).
     """
-    import keras
-
-    import keras_lnn.layers  # noqa: F401  (registers the custom layers for loading)
+    import keras_lnn
 
     path = Path(model_dir)
     path = path / "model.keras" if path.is_dir() else path
     if not path.is_file():
         raise KerasLnnError(f"{path} not found: pass a model folder of `lnn-keras run` (it holds model.keras)")
     try:
-        return keras.saving.load_model(path, compile=False)
+        return keras_lnn.load_model(path, compile=False)
     except (OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile) as error:
         raise KerasLnnError(f"cannot load {path}: {type(error).__name__}: {error}") from None
 

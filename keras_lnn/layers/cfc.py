@@ -4,7 +4,7 @@ import ncps.keras
 from keras import ops
 from ncps.keras.wired_cfc_cell import WiredCfCCell
 
-from keras_lnn.layers.common import PACKAGE, FloatWeightsMixin, fast_path_applies, rnn_result, unrolled
+from keras_lnn.layers.common import PACKAGE, FloatWeightsMixin, fast_path_applies, over_slices, rnn_result
 
 
 class CfcEquations:
@@ -49,8 +49,8 @@ class CfC(FloatWeightsMixin, ncps.keras.CfC):
 
     With a wiring (as in the package's models), the first layer's input product
     is done for every slice at once, the four kernels of each layer are one
-    product, and the recurrence is a Python loop over the fixed number of slices
-    (no while-loop: it exports to ONNX and LiteRT builtins). Other forms (no
+    product, and the recurrence over the fixed number of slices is a Python loop
+    (TensorFlow, PyTorch: it exports to ONNX and LiteRT builtins) or one `scan` (JAX). Other forms (no
     wiring, `mode="pure"`, mixed memory, masks) run ncps's own loop.
 
     Args:
@@ -96,10 +96,10 @@ class CfC(FloatWeightsMixin, ncps.keras.CfC):
         sizes = self.cell._layer_sizes
         bounds = [sum(sizes[:i]) for i in range(len(sizes) + 1)]
 
-        def step(t, state):
+        def step(slice_inputs, state):
             hidden, layer_input = [], None
             for index, layer in enumerate(layers):
-                part = first_inputs[:, t] if index == 0 else layer.input_part(layer_input)
+                part = slice_inputs[0] if index == 0 else layer.input_part(layer_input)
                 layer_input = layer.step(part, state[:, bounds[index]: bounds[index + 1]])
                 hidden.append(layer_input)
             state = ops.concatenate(hidden, axis=-1)
@@ -109,5 +109,5 @@ class CfC(FloatWeightsMixin, ncps.keras.CfC):
             state = initial_state[0]
         else:  # (batch, units) zeros, from a tensor: the batch size may be unknown while tracing
             state = ops.zeros_like(first_inputs[:, 0, :1]) + ops.zeros((bounds[-1],))
-        states, last = unrolled(step, sequences.shape[1], state)
+        states, last = over_slices(step, first_inputs, state)
         return (states, [last]) if return_last else states
