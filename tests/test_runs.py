@@ -247,8 +247,8 @@ KILL_DRIVER = textwrap.dedent(
     import keras
     from keras_lnn import training
     where, epoch = sys.argv[1], int(sys.argv[2])
-    target = {"mid-epoch": training.EpochTimer, "before-backup": keras.callbacks.BackupAndRestore,
-              "ctrl-c": keras.callbacks.BackupAndRestore}[where]
+    target = {"mid-epoch": training.EpochTimer, "before-backup": training.EpochBackup,
+              "ctrl-c": training.EpochBackup}[where]
     original = target.on_epoch_end
     def on_epoch_end(self, e, logs=None):
         if e == epoch and where == "ctrl-c":
