@@ -187,7 +187,7 @@ def load_dataset(name, size=28, data_dir=None, verify=True, dtype="float32", dow
     Always checked: the file is a readable `.npz` with the six keys
     (`train_images`, `train_labels`, `val_images`, ...); images are uint8
     `(N, size, size, size)`; labels are integer `(N, 1)` with the same N and values
-    in `[0, n_classes)`. With `verify=True` (the default) the file must also be the
+    in `[0, n_classes)`; no split is empty. With `verify=True` (the default) the file must also be the
     official one: its MD5 must match medmnist's and its split sizes must match
     `info.n_samples`. Pass `verify=False` for derived or custom files (subsets,
     re-splits) that keep the layout but not the bytes or the split sizes.
@@ -272,6 +272,11 @@ def _check_split(path, info, size, split, images, labels, verify):
     if images.ndim != 4 or images.shape[1:] != (size,) * 3:
         raise DataError(f"{path}: {split}_images has shape {images.shape}, expected {expected_shape} for size {size}.")
     n = images.shape[0]
+    if n == 0:
+        raise DataError(
+            f"{path}: the {split} split is empty: training, early stopping and evaluation need at least one "
+            "volume in each of train, val and test."
+        )
     if labels.shape != (n, 1):
         raise DataError(
             f"{path}: {split}_labels has shape {labels.shape}, expected ({n}, 1) to match {split}_images."

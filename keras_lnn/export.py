@@ -14,6 +14,7 @@ from pathlib import Path
 
 from keras_lnn.errors import KerasLnnError
 from keras_lnn.io import atomic_replace_dir, atomic_write_text
+from keras_lnn.locks import ModelBusy, model_lock
 
 SERVING_VERSION = "1"
 INPUT_NAME, OUTPUT_NAME = "volume", "probability"
@@ -58,10 +59,11 @@ def model_dirs(run_dir):
 
 
 def export_run(run_dir, overwrite=False, echo=print):
-    """Writes the missing SavedModels of a run from its `.keras` files, then its `models.config`.
+    """Writes the missing SavedModels of a run's finished models from their `.keras` files, then its `models.config`.
 
     On a backend other than TensorFlow this runs `lnn-keras export` in a
-    subprocess with `KERAS_BACKEND=tensorflow`.
+    subprocess with `KERAS_BACKEND=tensorflow`. Each model is exported holding its
+    lock (see `keras_lnn.locks`); one another process holds is skipped with a line.
 
     Returns:
         The model folders that received a SavedModel.
@@ -71,20 +73,34 @@ def export_run(run_dir, overwrite=False, echo=print):
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise KerasLnnError(f"{run_dir}: no such run folder")
-    todo = [d for d in model_dirs(run_dir) if overwrite or not (d / SERVING_VERSION).exists()]
+    # A model.keras without metrics.json is an interrupted attempt's: its model is trained again.
+    todo = [d for d in model_dirs(run_dir) if (d / "metrics.json").exists() and (overwrite or not (d / SERVING_VERSION).exists())]
     if todo and keras.backend.backend() != "tensorflow":
         _export_in_tensorflow_process(run_dir, overwrite)
         return todo
     import keras_lnn.layers  # noqa: F401  (registers the custom layers for loading)
 
+    exported = []
     for model_dir in todo:
-        # compile=False: the optimizer state is not served, and restoring a torch-trained
-        # optimizer imports torch beside TensorFlow, which crashes the process.
-        model = keras.saving.load_model(model_dir / "model.keras", compile=False)
-        export_saved_model(model, model_dir / SERVING_VERSION)
-        echo(f"exported {model_dir / SERVING_VERSION}")
+        try:
+            with model_lock(model_dir):
+                if overwrite or not (model_dir / SERVING_VERSION).exists():  # not by another process meanwhile
+                    _export_keras_file(model_dir)
+                    exported.append(model_dir)
+                    echo(f"exported {model_dir / SERVING_VERSION}")
+        except ModelBusy as busy:
+            echo(f"skipped: {busy}")
     write_models_config(run_dir)
-    return todo
+    return exported
+
+
+def _export_keras_file(model_dir):
+    import keras
+
+    # compile=False: the optimizer state is not served, and restoring a torch-trained
+    # optimizer imports torch beside TensorFlow, which crashes the process.
+    model = keras.saving.load_model(model_dir / "model.keras", compile=False)
+    export_saved_model(model, model_dir / SERVING_VERSION)
 
 
 def _export_in_tensorflow_process(run_dir, overwrite):
