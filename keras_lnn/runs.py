@@ -180,6 +180,7 @@ def run_model(plan, model_name, data, protocol, verbose=2, overwrite=False, echo
     artifacts.check_model_dir(model_dir)
     if (model_dir / "metrics.json").exists():
         metrics = artifacts.read_metrics(model_dir)
+        (model_dir / SESSIONS_FILE).unlink(missing_ok=True)  # left by a kill right after metrics.json
         echo(f"    already {metrics['status']}: {model_dir / 'metrics.json'}")
         return metrics
     _remove_unfinished_outputs(model_dir)
