@@ -1,10 +1,26 @@
 """keras-lnn: Liquid Time-Constant networks on MedMNIST 3D volumes, in Keras 3.
 
 The model API (`create_model`, `list_models`, ...) imports Keras and ncps on
-first use, so `import keras_lnn` stays light and never imports TensorFlow
-unless Keras's backend is TensorFlow.
+first use, so `import keras_lnn` stays light (the command line starts without
+a backend). Its layers are registered with Keras as soon as Keras is imported,
+before or after this package, so `keras.saving.load_model` reads every `.keras`
+file the package writes:
+
+>>> import keras_lnn, keras
+>>> model = keras.saving.load_model("saved_models/exp1_adrenal/LiqExp1N2/model.keras")
+
+`KERAS_LNN_LOG=0` keeps the backends' start-up log lines off stderr (see `keras_lnn.logs`).
 """
+import os as _os
+
+import wrapt
+
 __version__ = "0.1.0"
+
+if _os.environ.get("KERAS_LNN_LOG") == "0":  # set by `lnn-keras`: its child processes stay quiet too
+    from keras_lnn.logs import quiet_backends as _quiet_backends
+
+    _quiet_backends()
 
 _LAZY = {
     "create_model": "keras_lnn.models",
@@ -17,6 +33,30 @@ _LAZY = {
 }
 
 
+def _register_layers(keras_module):
+    import keras_lnn.layers  # noqa: F401  (registering is what importing the layers does)
+
+
+# A post-import hook (wrapt's, the library TensorFlow uses for it): runs now if Keras is imported
+# already, else right after its import, so `import keras_lnn` itself imports no backend.
+wrapt.register_post_import_hook(_register_layers, "keras")
+
+
+def load_model(path, compile=True):
+    """`keras.saving.load_model` for a `.keras` file written by keras_lnn (any backend).
+
+    Args:
+        path: a `model.keras` file, or the model folder holding one.
+        compile: restore the optimizer and loss too (False for inference only).
+    """
+    from pathlib import Path
+
+    import keras
+
+    path = Path(path)
+    return keras.saving.load_model(path / "model.keras" if path.is_dir() else path, compile=compile)
+
+
 def __getattr__(name):
     if name in _LAZY:
         import importlib
@@ -25,4 +65,4 @@ def __getattr__(name):
     raise AttributeError(f"module 'keras_lnn' has no attribute {name!r}")
 
 
-__all__ = sorted(_LAZY)
+__all__ = sorted([*_LAZY, "load_model"])

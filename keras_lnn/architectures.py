@@ -1,14 +1,15 @@
 """The study's 30 architectures (experiments 1-5) and the CfC extension (experiment 6), as data.
 
 Each line is one model: name, encoder, head. The heads are spelled with the
-shorthands of `keras_lnn.models` (see `../shared/paper/ARCHITECTURES.md` for
+shorthands of `keras_lnn.specs` (see `../shared/paper/ARCHITECTURES.md` for
 the prose): `cnn(120, 84)` is the per-slice CNN head 120-84-1, `liquid(auto(21))`
 an LTC with an AutoNCP(21, 1) wiring, `recurrent("lstm", 40)` an LSTM baseline.
-Table 1's parameter counts come from the packaged paper tables.
+Table 1's parameter counts come from the packaged paper tables. `ARCHITECTURES`
+holds them all, in order; `keras_lnn.registry` registers them by name.
 """
 from keras_lnn import paper
-from keras_lnn.models import (
-    MEAN, OUT, RELU, Architecture, BatchNorm, Dense, Dropout, Ltc, auto, cnn, full, liquid, recurrent, register,
+from keras_lnn.specs import (
+    MEAN, OUT, RELU, Architecture, BatchNorm, Dense, Dropout, Ltc, auto, cnn, full, liquid, recurrent,
 )
 
 _D = Dropout(0.2)
@@ -56,10 +57,7 @@ PAPER_EXPERIMENTS = {
     ],
 }
 
-_table1 = paper.table1_parameters()
-for _experiment, _rows in PAPER_EXPERIMENTS.items():
-    for _name, _encoder, _head in _rows:
-        register(Architecture(_name, _experiment, _encoder, _head, paper_params=_table1[_name]))
+_TABLE1 = paper.table1_parameters()
 
 
 def cfc(units, motor=OUT, wiring="auto"):
@@ -83,6 +81,9 @@ EXTENSION_EXPERIMENTS = {
     ],
 }
 
-for _experiment, _rows in EXTENSION_EXPERIMENTS.items():
-    for _name, _encoder, _head, _pair, _prose in _rows:
-        register(Architecture(_name, _experiment, _encoder, _head, note=f"pairs with {_pair}: {_prose}"))
+ARCHITECTURES = (
+    *(Architecture(name, experiment, encoder, head, paper_params=_TABLE1[name])
+      for experiment, rows in PAPER_EXPERIMENTS.items() for name, encoder, head in rows),
+    *(Architecture(name, experiment, encoder, head, note=f"pairs with {pair}: {prose}")
+      for experiment, rows in EXTENSION_EXPERIMENTS.items() for name, encoder, head, pair, prose in rows),
+)

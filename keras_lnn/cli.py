@@ -4,16 +4,12 @@ Heavy imports (keras, tensorflow, ncps) happen inside the commands so that
 `lnn-keras --help` stays fast.
 """
 import json
-import os
 import sys
 
 import click
 
-# TensorFlow's C++ start-up chatter buries the CLI's own output; a user's own setting wins.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from keras_lnn import __version__  # noqa: E402
-from keras_lnn.errors import KerasLnnError  # noqa: E402
+from keras_lnn import __version__, logs
+from keras_lnn.errors import KerasLnnError
 
 
 class _Group(click.Group):
@@ -29,8 +25,12 @@ class _Group(click.Group):
 
 @click.group(cls=_Group)
 @click.version_option(__version__, prog_name="lnn-keras")
-def main():
+@click.option("--verbose", is_flag=True,
+              help=f"Show TensorFlow's and XLA's own log lines (as ${logs.LOG_ENV}=1 does).")
+def main(verbose):
     """Liquid Time-Constant networks on MedMNIST 3D volumes (Keras 3)."""
+    # Before any command imports a backend: TensorFlow's start-up lines would bury the command's own output.
+    logs.configure(verbose)
 
 
 def _data_dir_option(func):
@@ -258,7 +258,7 @@ def run(experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size,
     same command again skips finished models and resumes an interrupted one.
     """
     from keras_lnn.models import UnknownModelError, list_experiments
-    from keras_lnn.runs import run_experiment
+    from keras_lnn.runs import RunConfig, run_experiment
     from keras_lnn.training import Protocol
 
     if experiment != "all" and experiment not in list_experiments():
@@ -271,13 +271,14 @@ def run(experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size,
                 f"{experiment!r} is neither an experiment ({', '.join(list_experiments())}, all) nor a model",
                 param_hint="EXPERIMENT",
             ) from None
-    protocol = Protocol(max_epochs, batch_size, learning_rate, patience, min_delta)
+    config = RunConfig(
+        experiment, dataset, models=models_filter, seeds=seeds or [seed],
+        protocol=Protocol(max_epochs, batch_size, learning_rate, patience, min_delta), size=size, data_dir=data_dir,
+        verify=not no_verify, mirror=mirror, output=output, overwrite=overwrite, verbose=0 if quiet else 2,
+        jobs=jobs, shard=shard, deterministic=deterministic,
+    )
     try:
-        results = run_experiment(
-            experiment, dataset, models_filter, seeds or [seed], protocol, size, data_dir,
-            verify=not no_verify, output=output, overwrite=overwrite, verbose=0 if quiet else 2, echo=click.echo,
-            jobs=jobs, shard=shard, mirror=mirror, deterministic=deterministic,
-        )
+        results = run_experiment(config, echo=click.echo)
     except UnknownModelError as error:
         raise click.BadParameter(str(error), param_hint="--models") from None
     except KeyboardInterrupt:
@@ -292,14 +293,43 @@ def run(experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size,
 
 @main.command("export")
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
-@click.option("--overwrite", is_flag=True, help="Rewrite SavedModels that already exist.")
-def export_command(run_dirs, overwrite):
-    """Write SavedModels (RUN_DIR/<model>/1/) from the .keras files of runs trained on any backend."""
+@click.option("--format", "formats", multiple=True, default=("saved_model",), show_default=True,
+              type=click.Choice(["saved_model", "onnx", "litert"]),
+              help="What to write per model: saved_model (<model>/1/), onnx (<model>/model.onnx), "
+                   "litert (<model>/model.tflite). Repeat for several.")
+@click.option("--overwrite", is_flag=True, help="Rewrite files that already exist.")
+def export_command(run_dirs, formats, overwrite):
+    """Write deployable files from the .keras files of runs trained on any backend."""
     from keras_lnn.export import export_run
 
     for run_dir in run_dirs:
-        export_run(run_dir, overwrite=overwrite, echo=click.echo)
-        click.echo(f"{run_dir}: SavedModels and models.config written")
+        export_run(run_dir, formats=formats, overwrite=overwrite, echo=click.echo)
+        click.echo(f"{run_dir}: {', '.join(formats)} and models.config written")
+
+
+@main.command()
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="A .npy of volumes (N, S, S, S) or (N, S, S, S, 1), raw 0-255, or a MedMNIST-layout .npz.")
+@click.option("--split", default="test", show_default=True, help="The .npz split to classify (its labels give ACC/AUC).")
+@click.option("--format", "fmt", type=click.Choice(["keras", "saved_model", "onnx", "litert"]), default="keras",
+              show_default=True, help="Which of the model's files runs it.")
+@click.option("--output", type=click.Path(dir_okay=False), default=None, help="Write the rows to this CSV file.")
+def predict(model_dir, input_path, split, fmt, output):
+    """Classify volumes with a trained model: one row per volume (probabilities, predicted label)."""
+    from keras_lnn.io import atomic_write_csv
+    from keras_lnn.predict import predict as predict_volumes
+
+    result = predict_volumes(model_dir, input_path, split=split, fmt=fmt)
+    if output:
+        atomic_write_csv(output, result.rows, result.columns)
+        click.echo(f"{output}: {len(result.rows)} volumes")
+    else:
+        _echo_rows(result.rows, "table", result.columns)
+    if result.metrics:
+        auc = result.metrics["auc"]
+        click.echo(f"ACC {result.metrics['acc']:.4f}  AUC {'n/a' if auc is None else f'{auc:.4f}'}  "
+                   f"({len(result.rows)} labelled volumes, split {split})")
 
 
 @main.command()

@@ -1,8 +1,11 @@
-"""Model building blocks and the model registry (in the spirit of timm).
+"""Builds the registered models as Keras functional models.
 
-An architecture is data: a slice encoder name plus a head, a tuple of small
-step specs (`Dense`, `Ltc`, `Rnn`, ...). `create_model` turns it into a Keras
-functional model:
+An architecture is data (`keras_lnn.specs`): a slice encoder name plus a head,
+a tuple of small step specs (`Dense`, `Ltc`, `Rnn`, ...); the zoo of them is
+`keras_lnn.architectures`, looked up by name in `keras_lnn.registry`. The
+imports run one way: specs <- architectures <- registry <- models. This module
+re-exports the registry's lookups and the specs, its API before they moved.
+`create_model` turns an architecture into a Keras functional model:
 
     volume (S, S, S, 1), raw 0-255
       -> Rescaling(1/255)
@@ -19,159 +22,19 @@ Example:
 >>> model.output_shape
 (None, 1)
 """
-import dataclasses
-import fnmatch
 import math
-from typing import Optional, Union
 
 import keras
-import ncps.wirings
 
 from keras_lnn import layers as lnn_layers
 from keras_lnn.errors import KerasLnnError
-
-# Stands for the model's number of outputs in a head spec: 1 for a binary task
-# (one logit), n_classes for a multi-class task.
-OUT = "OUT"
-Units = Union[int, str]
-
-
-class UnknownModelError(KerasLnnError, KeyError):
-    """A model or experiment name that the registry does not know."""
-
-    def __str__(self):
-        return str(self.args[0])
-
-
-def _resolve_units(units, n_outputs):
-    return n_outputs if units == OUT else units
-
-
-# ---------------------------------------------------------------- step specs
-@dataclasses.dataclass(frozen=True)
-class Conv:
-    """Conv2D with `filters` of `kernel` x `kernel` (valid padding) and ReLU."""
-
-    filters: int
-    kernel: int
-
-    def layer(self, n_outputs):
-        return keras.layers.Conv2D(self.filters, self.kernel, activation="relu")
-
-
-@dataclasses.dataclass(frozen=True)
-class Pool:
-    """MaxPooling2D 2x2."""
-
-    def layer(self, n_outputs):
-        return keras.layers.MaxPooling2D(2)
-
-
-@dataclasses.dataclass(frozen=True)
-class Dense:
-    """A Dense layer, applied per slice on sequences; `units` may be `OUT`."""
-
-    units: Units
-    activation: Optional[str] = None
-
-    def layer(self, n_outputs):
-        return keras.layers.Dense(_resolve_units(self.units, n_outputs), activation=self.activation)
-
-
-@dataclasses.dataclass(frozen=True)
-class Dropout:
-    rate: float = 0.2
-
-    def layer(self, n_outputs):
-        return keras.layers.Dropout(self.rate)
-
-
-@dataclasses.dataclass(frozen=True)
-class BatchNorm:
-    """BatchNormalization over the features (its moving statistics are non-trainable)."""
-
-    def layer(self, n_outputs):
-        return keras.layers.BatchNormalization()
-
-
-@dataclasses.dataclass(frozen=True)
-class Activation:
-    name: str
-
-    def layer(self, n_outputs):
-        return keras.layers.Activation(self.name)
-
-
-@dataclasses.dataclass(frozen=True)
-class Mean:
-    """The mean over the slice (time) axis: the read-out of every head."""
-
-    def layer(self, n_outputs):
-        return keras.layers.GlobalAveragePooling1D(name="slice_mean")
-
-
-MEAN = Mean()
-RELU = Activation("relu")
-
-_WIRINGS = {"auto": ncps.wirings.AutoNCP, "full": ncps.wirings.FullyConnected}
-
-
-@dataclasses.dataclass(frozen=True)
-class Ltc:
-    """An LTC (or CfC) layer over the slices with `units` neurons and `motor` outputs.
-
-    Args:
-        units: number of neurons.
-        motor: number of motor (output) neurons; may be `OUT`.
-        wiring: "auto" (`ncps.wirings.AutoNCP`) or "full" (`FullyConnected`).
-        cell: "ltc" (`ncps.keras.LTC`) or "cfc" (`ncps.keras.CfC`).
-        mixed_memory: wrap the cell in ncps's mixed-memory (LSTM-augmented) RNN.
-    """
-
-    units: int
-    motor: Units
-    wiring: str = "auto"
-    cell: str = "ltc"
-    mixed_memory: bool = False
-
-    def validate(self, n_outputs):
-        motor = _resolve_units(self.motor, n_outputs)
-        # AutoNCP needs inter and command neurons beside the motor ones; motor neurons are a subset.
-        most = self.units - 3 if self.wiring == "auto" else self.units
-        if motor > most:
-            raise KerasLnnError(f"{_WIRINGS[self.wiring].__name__}({self.units}) cannot have {motor} motor neurons (at most {most})")
-        return motor
-
-    def layer(self, n_outputs):
-        motor = self.validate(n_outputs)
-        wiring = _WIRINGS[self.wiring](self.units, motor)
-        layer_class = {"ltc": lnn_layers.LTC, "cfc": lnn_layers.CfC}[self.cell]
-        return layer_class(wiring, mixed_memory=self.mixed_memory, return_sequences=True)
-
-
-@dataclasses.dataclass(frozen=True)
-class Rnn:
-    """A Keras LSTM or SimpleRNN (tanh) over the slices, returning every step."""
-
-    kind: str
-    units: Units
-
-    def layer(self, n_outputs):
-        layer_class = {"lstm": keras.layers.LSTM, "rnn": keras.layers.SimpleRNN}[self.kind]
-        return layer_class(_resolve_units(self.units, n_outputs), return_sequences=True)
-
-    def pytorch_extra_params(self, n_outputs=1):
-        """PyTorch carries a second (recurrent) bias per gate that Keras folds into one."""
-        gates = {"lstm": 4, "rnn": 1}[self.kind]
-        return gates * _resolve_units(self.units, n_outputs)
-
-
-# ---------------------------------------------------------------- encoders
-ENCODERS = {
-    "E2": (Conv(6, 5), Pool(), Conv(16, 3), Pool()),
-    "E4a": (Conv(6, 5), Conv(6, 5), Pool(), Conv(16, 3), Conv(16, 3), Pool()),
-    "E4b": (Conv(6, 5), Conv(6, 5), Pool(), Conv(16, 3), Conv(16, 3)),
-}
+from keras_lnn.registry import (  # noqa: F401  (the lookups are part of this module's API)
+    UnknownModelError, experiment_models, get_architecture, list_experiments, list_models, register, resolve_models,
+)
+from keras_lnn.specs import (  # noqa: F401  (so are the specs, which architectures.py used to import from here)
+    ENCODERS, MEAN, OUT, RELU, Activation, Architecture, BatchNorm, Conv, Dense, Dropout, Ltc, Mean, Pool, Rnn, auto,
+    cnn, full, liquid, recurrent,
+)
 
 
 def slice_encoder(name, n_outputs=1):
@@ -182,145 +45,6 @@ def slice_encoder(name, n_outputs=1):
     """
     steps = [step.layer(n_outputs) for step in ENCODERS[name]]
     return lnn_layers.SliceWise(keras.Sequential([*steps, keras.layers.Flatten()], name=name), name=f"encoder_{name}")
-
-
-# ---------------------------------------------------------------- heads (shorthands for the table)
-def cnn(*hidden, dropout=None):
-    """Per-slice Dense layers with ReLU, then one logit per slice, averaged over slices."""
-    steps = []
-    for units in hidden:
-        steps += [Dropout(dropout)] if dropout else []
-        steps.append(Dense(units, "relu"))
-    steps += [Dropout(dropout)] if dropout else []
-    return (*steps, Dense(OUT), MEAN)
-
-
-def auto(units, motor=OUT, **options):
-    return Ltc(units, motor, "auto", **options)
-
-
-def full(units, motor=OUT, **options):
-    return Ltc(units, motor, "full", **options)
-
-
-def liquid(*ltc_layers):
-    """LTC layers (ReLU between them) whose motor outputs are averaged over slices."""
-    steps = []
-    for index, layer in enumerate(ltc_layers):
-        steps += [RELU] if index else []
-        steps.append(layer)
-    return (*steps, MEAN)
-
-
-def recurrent(kind, *units, dense_out=True):
-    """Keras LSTM/SimpleRNN layers, then (optionally) ReLU + per-step Dense logit, averaged."""
-    steps = tuple(Rnn(kind, u) for u in units)
-    return (*steps, RELU, Dense(OUT), MEAN) if dense_out else (*steps, MEAN)
-
-
-# ---------------------------------------------------------------- registry
-@dataclasses.dataclass(frozen=True)
-class Architecture:
-    """One registered architecture.
-
-    Args:
-        name: the paper's model name, e.g. "LiqExp1N2".
-        experiment: "exp1" ... "exp6".
-        encoder: key of `ENCODERS`.
-        head: tuple of step specs; must contain `MEAN`.
-        paper_params: Table 1's parameter count (None for models not in the paper).
-        note: one line of prose (e.g. which paper model an extension pairs with).
-    """
-
-    name: str
-    experiment: str
-    encoder: str
-    head: tuple
-    paper_params: Optional[int] = None
-    note: str = ""
-
-    def pytorch_extra_params(self, n_outputs=1):
-        """Parameters the paper's PyTorch model has beyond the Keras one (second RNN biases)."""
-        return sum(step.pytorch_extra_params(n_outputs) for step in self.head if isinstance(step, Rnn))
-
-
-_REGISTRY: dict = {}
-_EXPERIMENTS: dict = {}
-
-
-def register(architecture):
-    """Adds an `Architecture` to the registry (names are unique)."""
-    if architecture.name in _REGISTRY:
-        raise ValueError(f"model {architecture.name!r} is registered twice")
-    _REGISTRY[architecture.name] = architecture
-    _EXPERIMENTS.setdefault(architecture.experiment, []).append(architecture.name)
-    return architecture
-
-
-def _ensure_registered():
-    from keras_lnn import architectures  # noqa: F401  (registers the zoo on import)
-
-
-def list_models(pattern=None, experiment=None):
-    """Names of the registered models, in the paper's order.
-
-    Args:
-        pattern: optional shell-style wildcard, case-insensitive ("Liq*", "*exp5*").
-        experiment: optional experiment name to restrict to.
-    """
-    _ensure_registered()
-    names = list(_REGISTRY)
-    if experiment is not None:
-        names = experiment_models(experiment)
-    if pattern:
-        names = [n for n in names if fnmatch.fnmatch(n.lower(), pattern.lower())]
-    return names
-
-
-def list_experiments():
-    _ensure_registered()
-    return list(_EXPERIMENTS)
-
-
-def experiment_models(experiment):
-    """The six model names of `experiment` in the paper's order."""
-    _ensure_registered()
-    if experiment not in _EXPERIMENTS:
-        raise UnknownModelError(
-            f"unknown experiment {experiment!r}; expected one of: {', '.join(_EXPERIMENTS)}"
-        )
-    return list(_EXPERIMENTS[experiment])
-
-
-def get_architecture(name):
-    _ensure_registered()
-    if name not in _REGISTRY:
-        lowered = {n.lower(): n for n in _REGISTRY}
-        if name.lower() in lowered:
-            return _REGISTRY[lowered[name.lower()]]
-        raise UnknownModelError(
-            f"unknown model {name!r}; `lnn-keras list` shows the {len(_REGISTRY)} registered models"
-        )
-    return _REGISTRY[name]
-
-
-def resolve_models(names):
-    """Expands experiment names, model names and wildcards into model names (order kept, no repeats)."""
-    _ensure_registered()
-    resolved = []
-    for name in names:
-        if name == "all":
-            found = list(_REGISTRY)
-        elif name in _EXPERIMENTS:
-            found = _EXPERIMENTS[name]
-        elif any(ch in name for ch in "*?["):
-            found = list_models(name)
-            if not found:
-                raise UnknownModelError(f"no model matches {name!r}")
-        else:
-            found = [get_architecture(name).name]
-        resolved += [n for n in found if n not in resolved]
-    return resolved
 
 
 def validate_model(name, n_classes=2):

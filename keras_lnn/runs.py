@@ -17,8 +17,10 @@ Layout, for `run_experiment("exp3", "nodule")`::
 
 Example:
 
->>> from keras_lnn.runs import run_experiment
+>>> from keras_lnn.runs import RunConfig, run_experiment
 >>> results = run_experiment("exp1", "adrenal", models=["CNNExp1N4"], data_dir="../shared/medmnist")
+>>> config = RunConfig("exp1", "adrenal", models=("CNNExp1N4",), seeds=(0, 1), data_dir="../shared/medmnist")
+>>> results = run_experiment(config)
 """
 import dataclasses
 import os
@@ -26,6 +28,7 @@ import shutil
 import socket
 import time
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -44,6 +47,60 @@ SUMMARY_COLUMNS = [
     "model", "status", "epochs", "stopped_early", "best_val_epoch", "val_acc", "val_auc", "val_loss",
     "test_acc", "test_auc", "test_loss", "trainable_params", "train_seconds", "error",
 ]
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Every setting of `lnn-keras run`, made once (by the command line or a caller) and passed down whole.
+
+    Args:
+        experiment: exp1..exp6, `all` (the paper's five), or one model name.
+        dataset: MedMNIST 3D dataset, by short name (e.g. "nodule").
+        models: optional subset of the experiment's models (names, experiments, wildcards).
+        seeds: one run folder per seed (with one seed, no `_seed` suffix).
+        protocol: the training `Protocol` (default: the paper's).
+        size: volume edge length, 28 or 64.
+        data_dir: MedMNIST root (None: `$KERAS_LNN_DATA_DIR` or `~/.medmnist`).
+        verify: check the data file's MD5 and split sizes.
+        mirror: base URL to download a missing data file from (default: the official URL).
+        output: folder the run folders go in.
+        overwrite: replace results that came from other settings (otherwise they are refused).
+        verbose: Keras's per-epoch output (0, 1 or 2); workers of `jobs` train silently.
+        jobs: worker processes training models at once (one small model leaves a GPU mostly idle).
+        shard: `(K, N)`: train only the K-th of N slices of the model x seed grid (see `plan_tasks`).
+        deterministic: deterministic GPU kernels (see `training.configure_backend`); recorded in
+            each metrics file as `versions.deterministic_ops`.
+
+    Example:
+
+    >>> config = RunConfig("exp2", "vessel", seeds=[0, 1], protocol=Protocol(max_epochs=5))
+    >>> config.seeds, dataclasses.replace(config, jobs=2).jobs
+    ((0, 1), 2)
+    """
+
+    experiment: str
+    dataset: str
+    models: Optional[tuple] = None
+    seeds: tuple = (0,)
+    protocol: Protocol = Protocol()
+    size: int = 28
+    data_dir: Optional[str] = None
+    verify: bool = True
+    mirror: Optional[str] = None
+    output: str = "saved_models"
+    overwrite: bool = False
+    verbose: int = 2
+    jobs: int = 1
+    shard: Optional[tuple] = None
+    deterministic: bool = True
+
+    def __post_init__(self):
+        # Lists from callers become tuples, so that a config stays hashable (a worker's data cache key).
+        if isinstance(self.models, str):
+            object.__setattr__(self, "models", (self.models,))
+        for name in ("models", "seeds", "shard"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, tuple(getattr(self, name)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,10 +177,13 @@ def model_settings(plan, model_name, data, protocol):
     }
 
 
-def check_settings(plans, data, protocol, overwrite=False):
+def check_settings(plans, data, config):
     """Refuses, before any training, results in the output folders that came from other settings or are unreadable.
 
     Models another process holds are left to it (it checks them).
+
+    Args:
+        config: the `RunConfig`; its protocol is compared, and with `overwrite` clashes are returned, not refused.
     """
     clashes = []
     for plan in plans:
@@ -138,19 +198,19 @@ def check_settings(plans, data, protocol, overwrite=False):
             except ModelBusy:
                 continue
             except RunError as error:
-                if not overwrite:
+                if not config.overwrite:
                     raise
                 clashes.append(f"{model_dir} ({error})")
                 continue
             if not path.exists():
                 continue
-            old, new = artifacts.read_settings(model_dir), model_settings(plan, name, data, protocol)
+            old, new = artifacts.read_settings(model_dir), model_settings(plan, name, data, config.protocol)
             if old != new:
                 diff = ", ".join(
                     f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)
                 )
                 clashes.append(f"{path.parent} ({diff})")
-    if clashes and not overwrite:
+    if clashes and not config.overwrite:
         raise RunError(
             "existing results come from other settings; use another --output, or --overwrite to replace them: "
             + "; ".join(clashes)
@@ -158,24 +218,32 @@ def check_settings(plans, data, protocol, overwrite=False):
     return clashes
 
 
-def run_model_locked(plan, model_name, data, protocol, verbose=2, overwrite=False, echo=print):
+def run_model_locked(plan, model_name, data, config, echo=print):
     """`run_model` while holding the model's lock (see `keras_lnn.locks`); raises `ModelBusy` if another holds it."""
     with model_lock(plan.run_dir / model_name):
-        return run_model(plan, model_name, data, protocol, verbose, overwrite, echo)
+        return run_model(plan, model_name, data, config, echo)
 
 
-def run_model(plan, model_name, data, protocol, verbose=2, overwrite=False, echo=print):
+def run_model(plan, model_name, data, config, echo=print):
     """Trains, evaluates and saves one model; returns its metrics dict (read back if already done).
 
     Call it holding the model's lock (`run_model_locked`): it reads and rewrites the whole folder.
+
+    Args:
+        plan: the `RunPlan` the model belongs to (its folder and seed).
+        model_name: a registered model name.
+        data: the loaded dataset.
+        config: the `RunConfig` (protocol, verbose, overwrite).
+        echo: prints a line of progress.
     """
     import keras
 
     from keras_lnn import provenance, training
 
+    protocol = config.protocol
     model_dir = plan.run_dir / model_name
     settings = model_settings(plan, model_name, data, protocol)
-    if overwrite and model_dir.exists() and not _holds_results_of(model_dir, settings):
+    if config.overwrite and model_dir.exists() and not _holds_results_of(model_dir, settings):
         shutil.rmtree(model_dir)
     artifacts.check_model_dir(model_dir)
     if (model_dir / "metrics.json").exists():
@@ -194,7 +262,7 @@ def run_model(plan, model_name, data, protocol, verbose=2, overwrite=False, echo
     n_classes = data.info.n_classes
     model = models.create_model(model_name, input_size=data.size, n_classes=n_classes)
     training.compile_model(model, protocol, n_classes)
-    result = training.fit(model, data, protocol, model_dir, verbose=verbose, seed=plan.seed)
+    result = training.fit(model, data, protocol, model_dir, verbose=config.verbose, seed=plan.seed)
     history = result.history
     for session, following in zip(sessions, [*sessions[1:], {"first_epoch": len(history)}]):
         session["epochs"] = following["first_epoch"] - session["first_epoch"]
@@ -353,27 +421,33 @@ def plan_tasks(plans, shard=None):
     return tasks
 
 
+def load_run_data(config):
+    """The dataset of a run, as `config` says (downloaded first where missing), volumes as uint8."""
+    from keras_lnn.data import load_dataset
+
+    return load_dataset(config.dataset, size=config.size, data_dir=config.data_dir, verify=config.verify,
+                        download=True, mirror=config.mirror, dtype=VOLUME_DTYPE)
+
+
 _WORKER_DATA = {}
 
 
-def _train_in_worker(plan, name, data_args, protocol, overwrite):
-    """Trains one model in a worker process (data loaded once per worker)."""
-    from keras_lnn.data import load_dataset
+def _train_in_worker(plan, name, config):
+    """Trains one model in a worker process (data loaded once per worker), without per-epoch output.
 
-    if data_args not in _WORKER_DATA:
-        _WORKER_DATA[data_args] = load_dataset(**dict(data_args))
+    Returns:
+        Its metrics dict, or the `ModelBusy` error when another process holds it.
+    """
+    if config not in _WORKER_DATA:
+        _WORKER_DATA[config] = load_run_data(config)
+    quiet = dataclasses.replace(config, verbose=0)
     try:
-        return run_model_locked(plan, name, _WORKER_DATA[data_args], protocol, verbose=0, overwrite=overwrite,
-                                echo=lambda *a: None)
+        return run_model_locked(plan, name, _WORKER_DATA[config], quiet, echo=lambda *a: None)
     except ModelBusy as busy:
         return busy
 
 
-def run_experiment(
-    experiment, dataset, models_filter=None, seeds=(0,), protocol=Protocol(), size=28, data_dir=None,
-    verify=True, output="saved_models", overwrite=False, verbose=2, echo=print, jobs=1, shard=None, mirror=None,
-    deterministic=True,
-):
+def run_experiment(experiment, dataset=None, echo=print, **settings):
     """Trains every planned model (see `plan_runs`) and writes all artifacts.
 
     Models already finished are skipped, an interrupted model resumes from its
@@ -382,44 +456,49 @@ def run_experiment(
     is skipped with a line saying who holds it; the others go on.
 
     Args:
-        jobs: worker processes training models at once (one small model leaves a GPU mostly idle).
-        shard: `(K, N)`: train only the K-th of N slices of the model x seed grid (see `plan_tasks`).
-        mirror: base URL to download a missing data file from (default: the official URL).
-        deterministic: deterministic GPU kernels (see `training.configure_backend`); recorded in
-            each metrics file as `versions.deterministic_ops`.
+        experiment: a `RunConfig`; or the experiment name, with `dataset` and any other
+            `RunConfig` field as keywords (`models=`, `seeds=`, `protocol=`, `data_dir=`, ...).
+        echo: prints a line of progress (the command line's `click.echo`).
 
     Returns:
         A list of `(RunPlan, [metrics dict, ...])` for the runs this call trained models of
         (busy models left out).
+
+    Example:
+
+    ```python
+    run_experiment("exp1", "adrenal", models=["CNNExp1N4"], seeds=[0, 1], data_dir="../shared/medmnist")
+    ```
     """
     import keras
 
-    from keras_lnn.data import load_dataset
     from keras_lnn.training import configure_backend
 
-    configure_backend(deterministic=deterministic)
-    plans = plan_runs(experiment, dataset, models_filter, seeds, size, output)
-    data = load_dataset(dataset, size=size, data_dir=data_dir, verify=verify, download=True, mirror=mirror,
-                        dtype=VOLUME_DTYPE)
-    check_settings(plans, data, protocol, overwrite)
+    if isinstance(experiment, RunConfig):
+        if dataset is not None or settings:
+            raise TypeError("run_experiment takes a RunConfig or the settings as keywords, not both")
+        config = experiment
+    else:
+        config = RunConfig(experiment, dataset, **settings)
+    configure_backend(deterministic=config.deterministic)
+    plans = plan_runs(config.experiment, config.dataset, config.models, config.seeds, config.size, config.output)
+    data = load_run_data(config)
+    check_settings(plans, data, config)
     tasks = []
-    for plan, name in plan_tasks(plans, shard):
+    for plan, name in plan_tasks(plans, config.shard):
         try:
             models.validate_model(name, data.info.n_classes)
             tasks.append((plan, name))
         except KerasLnnError as error:
             echo(f"skipped: {error}")
     metrics_by_task = {}
-    if jobs > 1:
-        data_args = tuple(sorted(
-            {"name": dataset, "size": size, "data_dir": data_dir, "verify": verify, "dtype": VOLUME_DTYPE}.items()
-        ))
-        metrics_by_task = _train_in_pool(tasks, jobs, data_args, protocol, overwrite, echo, deterministic)
+    if config.jobs > 1:
+        metrics_by_task = _train_in_pool(tasks, config, echo)
     else:
         for index, (plan, name) in enumerate(tasks, 1):
             echo(f"[{index}/{len(tasks)}] {name} (seed {plan.seed}, {plan.run_dir}) ...")
             try:
-                metrics_by_task[plan.run_dir, name] = run_model_locked(plan, name, data, protocol, verbose, overwrite, echo)
+                metrics_by_task[plan.run_dir, name] = run_model_locked(plan, name, data, config, echo)
             except ModelBusy as busy:
                 metrics_by_task[plan.run_dir, name] = busy
                 echo(f"    skipped: {busy}")
@@ -439,7 +518,7 @@ def run_experiment(
     return results
 
 
-def _train_in_pool(tasks, jobs, data_args, protocol, overwrite, echo, deterministic=True):
+def _train_in_pool(tasks, config, echo):
     import concurrent.futures
     import functools
     import multiprocessing
@@ -448,10 +527,9 @@ def _train_in_pool(tasks, jobs, data_args, protocol, overwrite, echo, determinis
 
     results = {}
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited backend state
-    initializer = functools.partial(configure_backend, deterministic=deterministic)
-    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=initializer) as pool:
-        futures = {pool.submit(_train_in_worker, plan, name, data_args, protocol, overwrite): (plan, name)
-                   for plan, name in tasks}
+    initializer = functools.partial(configure_backend, deterministic=config.deterministic)
+    with concurrent.futures.ProcessPoolExecutor(config.jobs, mp_context=context, initializer=initializer) as pool:
+        futures = {pool.submit(_train_in_worker, plan, name, config): (plan, name) for plan, name in tasks}
         for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
             plan, name = futures[future]
             try:

@@ -2,9 +2,17 @@
 """Training-speed benchmark: seconds per `model.fit` epoch, in the current KERAS_BACKEND.
 
 Per-model mode times training epochs on the train split (no validation), the
-way `lnn-keras run` trains (same compile, batching and padding):
+way `lnn-keras run` trains (same compile, batching and padding). Each model is
+trained `--repeats` times with each `--implementation` of the liquid layers,
+alternating, so old and new see the same machine load; a record gives the spread
+(min, median, max) of the steady epochs (every epoch after each repeat's first):
 
-    python scripts/benchmark.py --models CNNExp1N1,LiqExp1N2 --dataset adrenal --data-dir ../shared/medmnist
+    python scripts/benchmark.py --models CNNExp1N1,LiqExp1N2 --dataset adrenal --data-dir ../shared/medmnist \
+        --implementation fast,ncps --repeats 3 --epochs 5
+
+`--layer-only` times the model's head alone (its recurrent layers, on random
+encoder-sized features of the train split's size): the liquid layer without the
+convolutions.
 
 Whole-experiment mode times `lnn-keras run` of experiments to early stopping
 (the paper's protocol unless options say otherwise), in a temporary folder:
@@ -37,6 +45,11 @@ def parse_args(argv=None):
     parser.add_argument("--jobs", type=int, default=1, help="whole-experiment mode")
     parser.add_argument("--nondeterministic", action="store_true",
                         help="let the GPU pick kernels by speed (see training.configure_backend)")
+    parser.add_argument("--implementation", default="fast",
+                        help="per-model mode: comma-separated, of `fast` (keras_lnn's LTC/CfC) and `ncps` "
+                             "(ncps's step-by-step loop, same weights: keras_lnn.layers.reference_computation)")
+    parser.add_argument("--repeats", type=int, default=1, help="per-model mode: trainings per model and implementation")
+    parser.add_argument("--layer-only", action="store_true", help="per-model mode: time the model's head alone")
     parser.add_argument("--format", choices=["json", "table"], default="json")
     args = parser.parse_args(argv)
     if bool(args.models) == bool(args.experiment):
@@ -44,12 +57,32 @@ def parse_args(argv=None):
     return args
 
 
-def time_model(name, data, batch_size, epochs):
+IMPLEMENTATIONS = ("fast", "ncps")
+
+
+def head_model(name, n_classes, size):
+    """The model's layers after its slice encoder, on inputs shaped like the encoder's output."""
+    import keras
+
+    from keras_lnn import models
+
+    full = models.create_model(name, input_size=size, n_classes=n_classes)
+    encoder = next(layer for layer in full.layers if layer.name.startswith("encoder_"))
+    features = keras.Input(encoder.output.shape[1:], name="features")
+    x = features
+    for layer in full.layers[full.layers.index(encoder) + 1:]:
+        x = layer(x)
+    return keras.Model(features, x, name=f"{name}_head")
+
+
+def time_model(name, data, batch_size, epochs, implementation="fast", layer_only=False):
     """Builds, compiles and trains `name` for `epochs` epochs; returns the timing record."""
+    import contextlib
+
     import keras
     import numpy as np
 
-    from keras_lnn import models, provenance, training
+    from keras_lnn import layers, models, provenance, training
 
     class Timer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -61,26 +94,70 @@ def time_model(name, data, batch_size, epochs):
     seconds = []
     keras.utils.set_random_seed(0)
     n_classes = data.info.n_classes
-    model = models.create_model(name, input_size=data.size, n_classes=n_classes)
+    x, y = data.train
+    if layer_only:
+        model = head_model(name, n_classes, data.size)
+        x = np.random.default_rng(0).uniform(0, 2, size=(len(y), *model.input_shape[1:])).astype("float32")
+    else:
+        model = models.create_model(name, input_size=data.size, n_classes=n_classes)
     protocol = training.Protocol(max_epochs=epochs, batch_size=batch_size)
     training.compile_model(model, protocol, n_classes)
-    inputs = training.training_inputs(model, data.train, protocol, seed=0)
-    history = model.fit(**inputs, epochs=epochs, callbacks=[Timer()], verbose=0)
+    inputs = training.training_inputs(model, (x, y), protocol, seed=0)
+    # The reference computation is chosen when the training step is traced, inside `fit`.
+    with layers.reference_computation() if implementation == "ncps" else contextlib.nullcontext():
+        history = model.fit(**inputs, epochs=epochs, callbacks=[Timer()], verbose=0)
     # Identical weights from two processes with the same seed: the run is reproducible.
     digest = hashlib.md5(b"".join(np.asarray(keras.ops.convert_to_numpy(w)).tobytes() for w in model.weights))
     keras.backend.clear_session()
     return {
         "model": name,
+        "implementation": implementation,
+        "layer_only": layer_only,
         "backend": keras.backend.backend(),
         "device": provenance.device_name(),
         "first_epoch_s": round(seconds[0], 3),
         "steady_epoch_s": round(statistics.median(seconds[1:]), 3) if len(seconds) > 1 else None,
+        "steady_epochs_s": [round(s, 3) for s in seconds[1:]],
         "epochs": epochs,
-        "samples": int(len(data.train[1])),
+        "samples": int(len(y)),
         "deterministic_ops": training.deterministic_ops(),
         "final_loss": history.history["loss"][-1],
         "weights_md5": digest.hexdigest(),
     }
+
+
+def summarize(runs):
+    """One record per model and implementation: the spread of steady epochs over all repeats."""
+    first = runs[0]
+    steady = [s for run in runs for s in run["steady_epochs_s"]]
+    record = {k: v for k, v in first.items() if k not in ("first_epoch_s", "steady_epoch_s", "steady_epochs_s",
+                                                           "final_loss", "weights_md5")}
+    record.update({
+        "repeats": len(runs),
+        "first_epoch_s": [run["first_epoch_s"] for run in runs],
+        "steady_epoch_s": {"min": min(steady), "median": round(statistics.median(steady), 3), "max": max(steady)}
+        if steady else None,
+        "steady_epoch_median_per_repeat_s": [run["steady_epoch_s"] for run in runs],
+        "final_loss": first["final_loss"],
+        "weights_md5": first["weights_md5"],
+        "same_weights_every_repeat": len({run["weights_md5"] for run in runs}) == 1,
+    })
+    return record
+
+
+def time_models(args, data):
+    """Every model x implementation, `repeats` times, alternating implementations within each repeat."""
+    implementations = args.implementation.split(",")
+    unknown = set(implementations) - set(IMPLEMENTATIONS)
+    if unknown:
+        raise SystemExit(f"--implementation: unknown {sorted(unknown)}; expected some of {list(IMPLEMENTATIONS)}")
+    runs = {}
+    for _ in range(args.repeats):
+        for name in args.models.split(","):
+            for implementation in implementations:
+                record = time_model(name, data, args.batch_size, args.epochs, implementation, args.layer_only)
+                runs.setdefault((name, implementation), []).append(record)
+    return [summarize(records) for records in runs.values()]
 
 
 def time_experiment(args):
@@ -116,6 +193,19 @@ def time_experiment(args):
     }]
 
 
+def machine():
+    """Where the numbers come from: host name, CPU model and cores."""
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores"
+
+
 def main(argv=None):
     args = parse_args(argv)
     from keras_lnn.data import load_dataset
@@ -128,7 +218,9 @@ def main(argv=None):
         from keras_lnn.runs import VOLUME_DTYPE
 
         data = load_dataset(args.dataset, data_dir=args.data_dir, verify=not args.no_verify, dtype=VOLUME_DTYPE)
-        records = [time_model(name, data, args.batch_size, args.epochs) for name in args.models.split(",")]
+        records = time_models(args, data)
+    stamp = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "command": " ".join(sys.argv)}
+    records = [{**record, **stamp} for record in records]
     if args.format == "json":
         print(json.dumps(records, indent=2))
     else:

@@ -152,3 +152,35 @@ def closed_port_url():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+# One model of each kind the registry builds: CNN, LTC (AutoNCP and FullyConnected), LSTM, CfC and
+# mixed-memory LTC, as `lnn-keras run` experiments.
+DEPLOY_RUNS = {"all": ("CNNExp1N4", "LiqExp1N2", "LiqExp2N2", "LSTMExp5N2"), "exp6": ("CfcExp6N1", "LiqExp6N5")}
+DEPLOY_MODELS = tuple(name for names in DEPLOY_RUNS.values() for name in names)
+
+
+def run_cli(*args, backend="tensorflow", timeout=1800):
+    """`lnn-keras ARGS` in a fresh interpreter; returns its stdout (asserting exit 0)."""
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-m", "keras_lnn.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=timeout)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.fixture(scope="session")
+def deployed_run(tmp_path_factory):
+    """A one-epoch run of DEPLOY_MODELS on the real AdrenalMNIST3D, exported to all three formats."""
+    shared = SHARED_MEDMNIST.resolve()
+    if not (shared / "adrenalmnist3d.npz").is_file():
+        pytest.skip(f"real MedMNIST files not found at {shared}")
+    out = tmp_path_factory.mktemp("deploy")
+    for experiment, names in DEPLOY_RUNS.items():
+        run_cli("run", experiment, "--dataset", "adrenal", "--data-dir", str(shared), "--models", ",".join(names),
+             "--max-epochs", "1", "--output", str(out), "--quiet")
+    run_dirs = sorted(p for p in out.iterdir() if p.is_dir())  # `all` writes one folder per experiment
+    printed = run_cli("export", *map(str, run_dirs), "--format", "onnx", "--format", "litert")
+    return run_dirs, shared / "adrenalmnist3d.npz", printed
+
+

@@ -6,7 +6,7 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from keras_lnn import audit, cli, models, paper
+from keras_lnn import audit, cli, models, paper, registry
 from tests.conftest import DOCUMENTED_DELTAS
 
 ROW_KEYS = {"model", "experiment", "paper_params", "trainable_params", "non_trainable_params", "delta", "reason"}
@@ -32,9 +32,8 @@ def full_table():
 @pytest.fixture
 def unexplained(monkeypatch):
     """CNNExp1N1 registered with a paper count of 1, a delta no documented reason explains."""
-    models.list_models()  # make sure the zoo is registered before patching it
-    architecture = models._REGISTRY["CNNExp1N1"]
-    monkeypatch.setitem(models._REGISTRY, "CNNExp1N1", dataclasses.replace(architecture, paper_params=1))
+    architecture = registry._REGISTRY["CNNExp1N1"]
+    monkeypatch.setitem(registry._REGISTRY, "CNNExp1N1", dataclasses.replace(architecture, paper_params=1))
 
 
 # ---------------------------------------------------------------- the library

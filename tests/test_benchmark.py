@@ -21,12 +21,30 @@ def test_per_model_benchmark_prints_timings(make_medmnist, tmp_path):
                          str(tmp_path / "data"), "--no-verify", "--epochs", "3", "--batch-size", "4")
     assert [r["model"] for r in records] == ["CNNExp1N4", "LiqExp1N2"]
     for record in records:
-        assert set(record) == {"model", "backend", "device", "first_epoch_s", "steady_epoch_s", "epochs", "samples",
-                               "deterministic_ops", "final_loss", "weights_md5"}
+        assert {"model", "implementation", "layer_only", "backend", "device", "first_epoch_s", "steady_epoch_s",
+                "steady_epoch_median_per_repeat_s", "repeats", "epochs", "samples", "deterministic_ops", "final_loss",
+                "weights_md5", "same_weights_every_repeat", "date", "machine", "command"} <= set(record)
         assert record["backend"] == "tensorflow" and record["device"] == "cpu"
-        assert record["samples"] == 10 and record["epochs"] == 3
-        assert record["first_epoch_s"] > 0 and record["steady_epoch_s"] > 0
+        assert record["samples"] == 10 and record["epochs"] == 3 and record["repeats"] == 1
+        assert record["implementation"] == "fast" and not record["layer_only"]
+        spread = record["steady_epoch_s"]
+        assert 0 < spread["min"] <= spread["median"] <= spread["max"]
         assert record["deterministic_ops"] is True and record["final_loss"] > 0
+
+
+def test_both_implementations_side_by_side_with_their_spread(make_medmnist, tmp_path):
+    make_medmnist("adrenal", counts=(10, 4, 4))
+    records = _benchmark("--models", "LiqExp1N2", "--dataset", "adrenal", "--data-dir", str(tmp_path / "data"),
+                         "--no-verify", "--epochs", "3", "--batch-size", "4", "--implementation", "fast,ncps",
+                         "--repeats", "2", "--layer-only", backend="jax")
+    assert [(r["model"], r["implementation"]) for r in records] == [("LiqExp1N2", "fast"), ("LiqExp1N2", "ncps")]
+    fast, ncps = records
+    for record in records:
+        assert record["repeats"] == 2 and record["layer_only"]
+        assert len(record["steady_epoch_median_per_repeat_s"]) == 2 and len(record["first_epoch_s"]) == 2
+        assert record["same_weights_every_repeat"]  # JAX on the CPU is deterministic
+    # The same function with the same weights: training follows the same path, up to float rounding.
+    assert abs(fast["final_loss"] - ncps["final_loss"]) < 1e-4
 
 
 def test_a_seed_trains_the_same_weights_in_two_processes(make_medmnist, tmp_path):

@@ -1,4 +1,10 @@
 """keras_lnn.layers: SliceWise against TimeDistributed, and the float-weight LTC/CfC."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import keras
 import ncps.keras
 import numpy as np
@@ -6,6 +12,7 @@ import pytest
 from ncps.wirings import AutoNCP, FullyConnected
 
 from keras_lnn import layers
+from tests import layer_equivalence
 
 
 def _encoder():
@@ -112,7 +119,7 @@ def test_cfc_weights_are_float32_after_build():
     assert {keras.backend.standardize_dtype(w.value.dtype) for w in layer.weights} == {"float32"}
 
 
-def test_ltc_is_the_ncps_layer():
+def test_ltc_is_the_ncps_layer_class():
     x = _random((2, 5, 8), seed=4)
     # Each layer gets its own (identically seeded) wiring: building a wiring draws its sensory synapses.
     ours = layers.LTC(AutoNCP(10, 2, seed=7), return_sequences=True)
@@ -142,3 +149,70 @@ def test_ltc_serializes_with_its_wiring():
     assert type(restored) is layers.LTC
     assert restored.return_sequences
     assert restored.cell.wiring.units == 10 and restored.cell.wiring.output_dim == 2
+
+
+# ---------------------------------------------------------------- the fast computation against ncps's
+def _assert_equivalent(report):
+    """Outputs and gradients within 1e-5 of ncps's computation (gradients of order 1; 1e-5 of the
+    largest gradient where they are larger), and the saved fixtures predicting what they did."""
+    assert set(report["cases"]) == set(layer_equivalence.cases())
+    for name, case in report["cases"].items():
+        assert "error" not in case, f"{report['backend']} {name}: {case.get('error')}"
+        assert case["output"] <= 1e-5, (report["backend"], name, case)
+        assert case["gradient"] <= 1e-5 * max(1.0, case["gradient_scale"]), (report["backend"], name, case)
+        assert case["gradient_scale"] > 0  # the probe reaches every layer
+    assert set(report["fixtures"]) == {"LiqExp1N2", "LiqExp1N5", "LiqExp6N5", "CfcExp6N1"}
+    for name, difference in report["fixtures"].items():
+        assert isinstance(difference, float), f"{report['backend']} {name}: {difference}"
+        assert difference <= 1e-5, (report["backend"], name, difference)
+
+
+def test_fast_ltc_and_cfc_compute_what_ncps_computes_on_tensorflow():
+    _assert_equivalent(layer_equivalence.main())
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_fast_ltc_and_cfc_compute_what_ncps_computes_on(backend):
+    script = Path(layer_equivalence.__file__)
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=1200)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert report["backend"] == backend
+    _assert_equivalent(report)
+
+
+def test_fast_path_matches_the_ncps_layer_itself():
+    """Beside the reference loop of our own class: ncps.keras.LTC, with the weights copied over."""
+    x = np.abs(_random((2, 6, 400), seed=5))
+    ours = layers.LTC(AutoNCP(21, 1, seed=3), return_sequences=True)
+    y = keras.ops.convert_to_numpy(ours(x))
+    theirs = ncps.keras.LTC(AutoNCP(21, 1, seed=3), return_sequences=True)
+    theirs.build(x.shape)
+    theirs.set_weights(ours.get_weights())
+    np.testing.assert_allclose(y, keras.ops.convert_to_numpy(theirs(x)), atol=1e-6)
+
+
+def test_ltc_neuron_states_end_in_the_outputs():
+    x = _random((2, 5, 8), seed=6)
+    layer = layers.LTC(AutoNCP(10, 2, seed=1), return_sequences=True)
+    outputs = keras.ops.convert_to_numpy(layer(x))
+    states = keras.ops.convert_to_numpy(layer.neuron_states(x))
+    assert states.shape == (2, 5, 10)
+    cell = layer.cell
+    motor = states[..., :2] * keras.ops.convert_to_numpy(cell._params["output_w"]) + keras.ops.convert_to_numpy(
+        cell._params["output_b"]
+    )
+    np.testing.assert_allclose(motor, outputs, atol=1e-6)
+
+
+def test_recurrent_graph_has_no_captured_constants_or_loops():
+    """What export needs: the traced layer reads only its input and its weights, and loops in Python."""
+    import tensorflow as tf
+
+    layer = layers.LTC(AutoNCP(21, 1), return_sequences=True)
+    layer.build((None, 28, 40))
+    graph = tf.function(lambda x: layer(x)).get_concrete_function(tf.TensorSpec((None, 28, 40))).graph
+    captured = {id(t) for t in graph.external_captures}
+    assert captured <= {id(w.value.handle) for w in layer.weights}
+    assert not [op.type for op in graph.get_operations() if op.type in ("While", "StatelessWhile")]

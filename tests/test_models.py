@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from keras_lnn import cli, models, paper
+from keras_lnn import architectures, cli, models, paper
 from keras_lnn.errors import KerasLnnError
 from keras_lnn.models import UnknownModelError
-from tests.conftest import DOCUMENTED_DELTAS
+from tests.conftest import DOCUMENTED_DELTAS, modules_imported_by
 
 # The 30 models of the paper's Table 1, in its order (ARCHITECTURES.md).
 PAPER_MODELS = [
@@ -98,6 +98,13 @@ def test_count_params_agrees_with_keras(zoo):
 def test_registered_paper_params_are_table1(zoo):
     table1 = paper.table1_parameters()
     assert {name: models.get_architecture(name).paper_params for name in PAPER_MODELS} == table1
+
+
+def test_imports_run_one_way():
+    # specs <- architectures <- registry <- models: the zoo is data, and the registry fills itself from it.
+    assert modules_imported_by("import keras_lnn.architectures", ("keras_lnn.registry", "keras_lnn.models")) == "[]"
+    assert modules_imported_by("import keras_lnn.registry", ("keras_lnn.models",)) == "[]"
+    assert models.list_models(experiment="exp6") == [a.name for a in architectures.ARCHITECTURES[-6:]]
 
 
 def test_pytorch_extra_params_are_the_documented_deltas():

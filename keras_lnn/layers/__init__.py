@@ -1,0 +1,16 @@
+"""The layers keras_lnn adds to Keras and ncps, all serializable once `keras_lnn` is imported.
+
+- `SliceWise`: one layer applied to every slice of a volume.
+- `LTC`, `CfC`: ncps's liquid layers with the same weights and function, computed
+  sparsely and for the whole sequence at once (faster; export to ONNX and LiteRT).
+"""
+from keras_lnn.layers.cfc import CfC
+from keras_lnn.layers.common import PACKAGE, FlatMixedMemory, reference_computation
+from keras_lnn.layers.ltc import LTC
+from keras_lnn.layers.slicewise import SliceWise
+
+# `.keras` files written before the layers became a package name the mixed-memory cell
+# `keras_lnn.layers._FlatMixedMemory`.
+_FlatMixedMemory = FlatMixedMemory
+
+__all__ = ["CfC", "LTC", "PACKAGE", "SliceWise", "reference_computation"]

@@ -1,0 +1,215 @@
+"""What the recurrent layers share: float weights on JAX, mixed memory, sparse synapses, the loop over slices.
+
+Everything here uses `keras.ops` only, so the layers run unchanged on the
+TensorFlow, JAX and PyTorch backends.
+"""
+import contextlib
+
+import keras
+import ncps.keras
+import numpy as np
+from keras import ops
+
+PACKAGE = "keras_lnn"
+_reference = {"on": False}
+
+
+@contextlib.contextmanager
+def reference_computation():
+    """Within it, `LTC` and `CfC` layers traced or called run ncps's own step-by-step loop.
+
+    The same weights and the same function, computed the way `ncps.keras` does:
+    what the tests compare the fast computation against and what
+    `scripts/benchmark.py --implementation ncps` times.
+
+    Example:
+
+    >>> with reference_computation():
+    ...     reference_outputs = layer(sequences)
+    """
+    previous, _reference["on"] = _reference["on"], True
+    try:
+        yield
+    finally:
+        _reference["on"] = previous
+
+
+def cast_to_declared_dtypes(layer):
+    """Makes every weight's value carry the dtype the weight declares.
+
+    ncps wirings initialize the reversal potentials (`erev`, `sensory_erev`)
+    with integer arrays. TensorFlow and PyTorch cast them to the declared
+    float32; Keras's JAX variables keep the integer values, so gradients fail
+    ("grad requires real- or complex-valued inputs ... got int32").
+    """
+    for weight in layer.weights:
+        if keras.backend.standardize_dtype(weight.value.dtype) != weight.dtype:
+            weight.assign(ops.cast(weight.value, weight.dtype))
+
+
+class FlatMixedMemory(ncps.keras.MixedMemoryRNN):
+    """ncps's mixed-memory wrapper, returning its states as one flat list.
+
+    ncps returns `[memory, [ode_state]]` although it receives `[memory, ode_state]`;
+    JAX's `scan` requires the same structure in and out of every step.
+    """
+
+    def call(self, sequences, initial_state=None, mask=None, training=False, **kwargs):
+        output, (memory, ode_state) = super().call(sequences, initial_state, mask, training, **kwargs)
+        if isinstance(ode_state, (list, tuple)) and len(ode_state) == 1:
+            ode_state = ode_state[0]
+        return output, [memory, ode_state]
+
+
+class Synapses:
+    """The wired (pre, post) pairs of an ncps adjacency matrix, laid out once when a layer is built.
+
+    ncps evaluates every entry of a dense `(pre, post)` synapse matrix and multiplies
+    the unwired ones by 0. This keeps only the wired entries, as "slots":
+    `take` picks a weight's wired entries, `pre_values` gives each slot its
+    pre-synaptic value, and `to_post` (a fixed 0/1 `(slots, post)` matrix) sums
+    the slots into their post-synaptic neurons. Index arrays stay numpy, so traced
+    graphs hold them as literals (an exported graph has no extra inputs).
+
+    Two layouts, chosen by what measures faster on a 2-core CPU:
+
+    - wide inputs (the encoder's hundreds of features, each wired to a few
+      neurons): `fanout` slots per pre-synaptic input, so its values are a
+      `repeat`, whose gradient is a sum (an index gather's gradient is a
+      scatter-add, 3x slower here). Inputs with fewer synapses get padding
+      slots, which `to_post` ignores;
+    - a few neurons: one slot per synapse, picked by a product with a 0/1
+      matrix (its gradient is a product too).
+
+    Args:
+        adjacency: the wiring's `(pre, post)` adjacency matrix (any non-zero is a synapse).
+    """
+
+    def __init__(self, adjacency):
+        wired = np.abs(np.asarray(adjacency)) > 0
+        n_pre, n_post = wired.shape
+        self.fanout = int(wired.sum(axis=1).max()) if wired.any() else 0
+        self.by_repeat = n_pre > 64 and n_pre * self.fanout <= 2 * wired.sum()
+        if self.by_repeat:
+            # Slot (i, k) is the k-th synapse of input i, or padding.
+            pre = np.repeat(np.arange(n_pre), self.fanout)
+            post = np.zeros(n_pre * self.fanout, "int64")
+            real = np.zeros(n_pre * self.fanout, bool)
+            for i in range(n_pre):
+                targets = np.flatnonzero(wired[i])
+                post[i * self.fanout: i * self.fanout + len(targets)] = targets
+                real[i * self.fanout: i * self.fanout + len(targets)] = True
+        else:
+            pre, post = np.nonzero(wired)
+            real = np.ones(len(pre), bool)
+        self.flat_index = (pre * n_post + post).astype("int32")
+        self.to_post = np.zeros((len(pre), n_post), "float32")
+        self.to_post[np.flatnonzero(real), post[real]] = 1.0
+        self.selector = np.zeros((n_pre, len(pre)), "float32")
+        self.selector[pre, np.arange(len(pre))] = 1.0
+
+    def take(self, matrix):
+        """The slots' entries `(slots,)` of a `(pre, post)` weight matrix."""
+        return ops.take(ops.reshape(matrix, (-1,)), ops.convert_to_tensor(self.flat_index))
+
+    def sum_to_post(self, slot_weights):
+        """`(slots, post)`: `to_post` with each slot's row scaled by `slot_weights`."""
+        return ops.expand_dims(slot_weights, -1) * ops.convert_to_tensor(self.to_post)
+
+    def pre_values(self, values):
+        """Each slot's pre-synaptic value: `(..., pre) -> (..., slots)`."""
+        if self.by_repeat:
+            return ops.repeat(values, self.fanout, axis=-1)
+        return ops.matmul(values, ops.convert_to_tensor(self.selector))
+
+
+def over_slices(step, inputs, state):
+    """Runs `step(inputs_t, state) -> (output_t, state)` over the slices (axis 1) of `inputs`.
+
+    `inputs` is a tensor or a tuple of tensors `(batch, slices, ...)`. On
+    TensorFlow and PyTorch this is a Python loop over the fixed number of slices
+    (28 or 64): the traced graph has no while-loop, so SavedModel, ONNX and
+    LiteRT exports (all traced by TensorFlow) hold builtin operations only. On
+    JAX it is one `scan`: XLA compiles the step once instead of 28 or 64 copies
+    of it (seconds instead of a minute), and runs as fast.
+
+    Returns:
+        the outputs stacked over slices `(batch, slices, ...)`, and the last state.
+    """
+    inputs = tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
+    if keras.backend.backend() == "jax":
+        def body(carry, slice_inputs):
+            output, carry = step(slice_inputs, carry)
+            return carry, output
+
+        time_major = tuple(ops.moveaxis(x, 1, 0) for x in inputs)
+        last, outputs = ops.scan(body, state, time_major)
+        return ops.moveaxis(outputs, 0, 1), last
+    outputs = []
+    for t in range(inputs[0].shape[1]):
+        output, state = step(tuple(x[:, t] for x in inputs), state)
+        outputs.append(output)
+    return ops.stack(outputs, axis=1), state
+
+
+def fast_path_applies(layer, sequences, mask):
+    """Whether a layer's whole-sequence computation applies; otherwise Keras's RNN loop runs.
+
+    It covers what the package's models use: regularly sampled sequences of a
+    known length, no mask, not stateful.
+    """
+    return (
+        not _reference["on"]
+        and not isinstance(sequences, (list, tuple))
+        and sequences.shape[1] is not None
+        and mask is None
+        and not layer.stateful
+        and not layer.go_backwards
+    )
+
+
+def rnn_result(layer, outputs, last_output, states):
+    """What `keras.layers.RNN` returns for these outputs, given the layer's options."""
+    output = outputs if layer.return_sequences else last_output
+    return [output, *states] if layer.return_state else output
+
+
+class MixedMemory:
+    """ncps's mixed-memory (LSTM-style) step, with the input product done for every slice at once.
+
+    Args:
+        cell: the layer's `FlatMixedMemory` cell (its `input_kernel`,
+            `recurrent_kernel`, `bias` and `forget_gate_bias`).
+        sequences: `(batch, time, features)`.
+    """
+
+    def __init__(self, cell, sequences):
+        self.cell = cell
+        # sequences @ input_kernel does not depend on the state: one product for all slices.
+        self.inputs = ops.matmul(sequences, cell.input_kernel)
+
+    def step(self, slice_inputs, memory, ode_state):
+        """Returns `(new_memory, ode_cell_input)` for one slice's `self.inputs`."""
+        z = slice_inputs + ops.matmul(ode_state, self.cell.recurrent_kernel) + self.cell.bias
+        i, input_gate, forget_gate, output_gate = ops.split(z, 4, axis=-1)
+        memory = memory * ops.sigmoid(forget_gate + self.cell.forget_gate_bias) + ops.tanh(i) * ops.sigmoid(
+            input_gate
+        )
+        return memory, ops.tanh(memory) * ops.sigmoid(output_gate)
+
+
+class FloatWeightsMixin:
+    """Float weights on every backend, and a JAX-compatible mixed-memory cell, for ncps RNN layers."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(units, **kwargs)
+        if isinstance(self.cell, ncps.keras.MixedMemoryRNN):
+            self.cell = FlatMixedMemory(self.cell.rnn_cell)
+
+    @property
+    def mixed_memory(self):
+        return isinstance(self.cell, ncps.keras.MixedMemoryRNN)
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        super().build(sequences_shape, initial_state_shape)
+        cast_to_declared_dtypes(self)

@@ -1,0 +1,186 @@
+"""LTC: ncps's liquid time-constant layer, computed sparsely and for the whole sequence at once."""
+import keras
+import ncps.keras
+from keras import ops
+
+from keras_lnn.layers.common import (
+    PACKAGE, FloatWeightsMixin, MixedMemory, Synapses, fast_path_applies, over_slices, rnn_result,
+)
+
+
+class SynapseCurrents:
+    """One call's wired synapses of one kind (sensory or inner), ready to apply to many inputs.
+
+    A synapse from `i` to `j` contributes `w * sigmoid(sigma * (v_i - mu))` to
+    the denominator of `j`'s update and that times `erev` to its numerator. The
+    wired entries and the sums into post-synaptic neurons are prepared once per
+    call; for a few pre-synaptic neurons `sigma` and `mu` are folded into the
+    product that picks each synapse's `v_i` (two fewer operations per ODE unfold).
+
+    Args:
+        synapses: the `Synapses` layout.
+        sigma, mu, w, erev: the cell's `(pre, post)` weights of this kind.
+    """
+
+    def __init__(self, synapses, sigma, mu, w, erev):
+        self.synapses = synapses
+        self.sigma, self.mu = synapses.take(sigma), synapses.take(mu)
+        w = synapses.take(w)
+        self.numerator_sums = synapses.sum_to_post(w * synapses.take(erev))
+        self.denominator_sums = synapses.sum_to_post(w)
+        if not synapses.by_repeat:
+            self.scaled_selector = ops.convert_to_tensor(synapses.selector) * self.sigma
+            self.offset = -(self.sigma * self.mu)
+
+    def __call__(self, values):
+        """`(numerator, denominator)` terms of every post neuron, for pre-synaptic values `(..., pre)`."""
+        if self.synapses.by_repeat:
+            activation = ops.sigmoid(self.sigma * (self.synapses.pre_values(values) - self.mu))
+        else:
+            activation = ops.sigmoid(ops.matmul(values, self.scaled_selector) + self.offset)
+        return ops.matmul(activation, self.numerator_sums), ops.matmul(activation, self.denominator_sums)
+
+
+class LtcEquations:
+    """One call's view of an `ncps.keras.LTCCell`: its ODE over the wired synapses only.
+
+    Everything that does not depend on the state (the wired entries of each
+    synapse matrix, `w * erev`, the leak terms) is computed here once per call,
+    not once per ODE unfold.
+
+    Args:
+        cell: a built `ncps.keras.LTCCell` (its weights are read, never copied).
+        sensory: `Synapses` of the wiring's sensory adjacency matrix.
+        inner: `Synapses` of the wiring's inner adjacency matrix.
+    """
+
+    def __init__(self, cell, sensory, inner):
+        p = cell._params
+        self.cell = cell
+        self.sensory = SynapseCurrents(sensory, p["sensory_sigma"], p["sensory_mu"], p["sensory_w"], p["sensory_erev"])
+        self.inner = SynapseCurrents(inner, p["sigma"], p["mu"], p["w"], p["erev"])
+        # ncps: cm / (elapsed_time / ode_unfolds), with one second between slices.
+        self.cm_t = p["cm"] / ops.cast(1.0 / cell._ode_unfolds, "float32")
+        self.leak_numerator = p["gleak"] * p["vleak"]
+        self.leak_denominator = self.cm_t + p["gleak"] + cell._epsilon
+
+    def map_inputs(self, inputs):
+        p, mapping = self.cell._params, self.cell._input_mapping
+        if mapping in ("affine", "linear"):
+            inputs = inputs * p["input_w"]
+        if mapping == "affine":
+            inputs = inputs + p["input_b"]
+        return inputs
+
+    def sensory_drive(self, inputs):
+        """The state-free terms of the update (sensory synapses and leak), for inputs `(..., sensory)`.
+
+        They depend on the input alone, so a whole sequence is done at once.
+        """
+        numerator, denominator = self.sensory(inputs)
+        return numerator + self.leak_numerator, denominator + self.leak_denominator
+
+    def solve(self, state, numerator, denominator):
+        """`ode_unfolds` fused semi-implicit Euler steps of one slice (ncps's `_ode_solver`)."""
+        for _ in range(self.cell._ode_unfolds):
+            inner_numerator, inner_denominator = self.inner(state)
+            state = (self.cm_t * state + inner_numerator + numerator) / (inner_denominator + denominator)
+        return state
+
+    def map_outputs(self, states):
+        p, mapping = self.cell._params, self.cell._output_mapping
+        outputs = states[..., : self.cell.motor_size]
+        if mapping in ("affine", "linear"):
+            outputs = outputs * p["output_w"]
+        if mapping == "affine":
+            outputs = outputs + p["output_b"]
+        return outputs
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class LTC(FloatWeightsMixin, ncps.keras.LTC):
+    """`ncps.keras.LTC`, computing the same function with the same weights, faster and exportable.
+
+    The arguments, weights (names, shapes, initializers, constraints), config
+    and saved files are ncps's; `layer.cell` is ncps's single-step cell. What
+    differs is how a sequence is computed:
+
+    - only the synapses that the wiring wires are evaluated (AutoNCP(21, 1)
+      over 400 features wires 29% of its sensory and 14% of its inner synapses);
+    - the sensory synapses, which depend on the input alone, are computed for
+      every slice at once before the recurrence;
+    - the recurrence over the fixed number of slices is a Python loop on
+      TensorFlow and PyTorch (no while-loop: the graph exports to ONNX and
+      LiteRT builtins) and one `scan` on JAX (see `over_slices`).
+
+    The weights also hold float values on JAX (ncps's integer reversal
+    potentials), and mixed memory keeps one state structure (see
+    `FlatMixedMemory`). Sequences of unknown length, masks, `stateful` and
+    `go_backwards` fall back to ncps's step-by-step loop.
+
+    Args:
+        units: an `ncps.wirings.Wiring` (e.g. `AutoNCP(21, 1)`) or a number of
+            fully connected neurons.
+        **kwargs: every other argument of `ncps.keras.LTC`, such as
+            `return_sequences` or `mixed_memory`.
+
+    Example:
+
+    >>> from ncps.wirings import AutoNCP
+    >>> layer = LTC(AutoNCP(21, 1), return_sequences=True)
+    >>> layer(keras.ops.zeros((2, 28, 400))).shape
+    (2, 28, 1)
+    """
+
+    @property
+    def ltc_cell(self):
+        return self.cell.rnn_cell if self.mixed_memory else self.cell
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        super().build(sequences_shape, initial_state_shape)
+        wiring = self.ltc_cell.wiring
+        self._sensory = Synapses(wiring.sensory_adjacency_matrix)
+        self._inner = Synapses(wiring.adjacency_matrix)
+
+    def equations(self):
+        """The cell's `LtcEquations` for one call (reads the current weights)."""
+        return LtcEquations(self.ltc_cell, self._sensory, self._inner)
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        if not fast_path_applies(self, sequences, mask):
+            return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
+        states, last = self.neuron_states(sequences, initial_state, return_last=True)
+        outputs = self.equations().map_outputs(states)
+        return rnn_result(self, outputs, outputs[:, -1], last)
+
+    def neuron_states(self, sequences, initial_state=None, return_last=False):
+        """The state of every neuron after each slice, `(batch, slices, units)`.
+
+        Motor neurons come first (`wiring.output_dim` of them); the layer's outputs
+        are their affine read-out. With `return_last`, also the final RNN states
+        (`[ode_state]`, or `[memory, ode_state]` with mixed memory).
+        """
+        equations = self.equations()
+        if self.mixed_memory:
+            memory_step = MixedMemory(self.cell, sequences)
+
+            def step(slice_inputs, state):
+                memory, ode_input = memory_step.step(slice_inputs[0], *state)
+                numerator, denominator = equations.sensory_drive(equations.map_inputs(ode_input))
+                ode_state = equations.solve(state[1], numerator, denominator)
+                return ode_state, [memory, ode_state]
+
+            zeros = ops.zeros_like(memory_step.inputs[:, 0, : self.ltc_cell.state_size])
+            state = list(initial_state) if initial_state is not None else [zeros, zeros]
+            inputs = memory_step.inputs
+        else:
+            numerators, denominators = equations.sensory_drive(equations.map_inputs(sequences))
+
+            def step(slice_inputs, state):
+                ode_state = equations.solve(state[0], *slice_inputs)
+                return ode_state, [ode_state]
+
+            state = list(initial_state) if initial_state is not None else [ops.zeros_like(numerators[:, 0])]
+            inputs = (numerators, denominators)
+        states, last = over_slices(step, inputs, state)
+        return (states, last) if return_last else states

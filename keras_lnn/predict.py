@@ -1,0 +1,180 @@
+"""Classifying new volumes with a trained model, from any of its deployable files.
+
+Example:
+
+>>> from keras_lnn.predict import predict
+>>> result = predict("saved_models/exp1_adrenal/LiqExp1N2", "scans.npy", fmt="onnx")
+>>> result.rows[0]
+{'index': 0, 'probability': 0.83, 'predicted': 1}
+"""
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from keras_lnn.errors import DataError, KerasLnnError
+from keras_lnn.export import ARTIFACTS, INPUT_NAME, OUTPUT_NAME
+
+FORMATS = ("keras", *ARTIFACTS)
+BATCH_SIZE = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class Prediction:
+    """What `predict` returns.
+
+    Args:
+        rows: one dict per volume: index, probability (binary) or probability_k
+            (one per class), predicted label, and label where the input has labels.
+        columns: the rows' keys, in order.
+        metrics: ACC, AUC and loss where the input has labels (`training.compute_metrics`), else None.
+    """
+
+    rows: list
+    columns: list
+    metrics: dict = None
+
+
+def read_volumes(path, split="test"):
+    """Volumes `(N, S, S, S, 1)` float32 (raw 0-255) and labels (or None) from a `.npy` or `.npz`.
+
+    Args:
+        path: a `.npy` of volumes `(N, S, S, S)` or `(N, S, S, S, 1)`, or a
+            MedMNIST-layout `.npz` (`<split>_images`, `<split>_labels`).
+        split: the `.npz` split to read.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    labels = None
+    try:
+        if path.suffix == ".npz":
+            with np.load(path) as archive:
+                key = f"{split}_images"
+                if key not in archive.files:
+                    raise DataError(f"{path}: no {key!r} array (it has {', '.join(archive.files)}); "
+                                    "a MedMNIST-layout file holds <split>_images and <split>_labels")
+                volumes = archive[key]
+                if f"{split}_labels" in archive.files:
+                    labels = archive[f"{split}_labels"].reshape(len(volumes), -1)[:, 0]
+        else:
+            volumes = np.load(path, allow_pickle=False)
+    except DataError:
+        raise
+    except Exception as error:
+        raise DataError(f"{path}: not a readable .npy or .npz file ({type(error).__name__}: {error})") from None
+    if not np.issubdtype(volumes.dtype, np.number):
+        raise DataError(f"{path}: volumes of dtype {volumes.dtype}; expected numbers (raw 0-255 values)")
+    if volumes.ndim == 4:
+        volumes = volumes[..., None]
+    if volumes.size and (volumes.min() < 0 or volumes.max() > 255):
+        raise DataError(f"{path}: values from {volumes.min()} to {volumes.max()}; the models take raw 0-255 values")
+    return volumes.astype("float32"), labels
+
+
+def check_shape(volumes, size, path, model_dir):
+    """Refuses volumes that do not fit a model of `size`^3 inputs, naming the expected shape."""
+    expected = (size, size, size, 1)
+    if volumes.ndim != 5 or volumes.shape[1:] != expected:
+        shown = volumes.shape if volumes.ndim != 5 or volumes.shape[-1] != 1 else volumes.shape[:-1]
+        raise DataError(f"{path}: volumes of shape {tuple(shown)} do not fit {model_dir} "
+                        f"(expected (N, {size}, {size}, {size}) or (N, {size}, {size}, {size}, 1))")
+
+
+def load_predictor(model_dir, fmt="keras"):
+    """A function `volumes (N, S, S, S, 1) -> probabilities (N, k)` running one of the model's files.
+
+    Args:
+        model_dir: a model folder of a run (`model.keras`, `1/`, `model.onnx`, `model.tflite`).
+        fmt: `keras` (the current Keras backend), `saved_model` (TensorFlow),
+            `onnx` (onnxruntime) or `litert` (ai-edge-litert's interpreter).
+
+    Returns:
+        `(predict, size)`: the function and the model's volume edge length S.
+    """
+    model_dir = Path(model_dir)
+    if fmt not in FORMATS:
+        raise KerasLnnError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    artifact = model_dir / ("model.keras" if fmt == "keras" else ARTIFACTS[fmt])
+    if not artifact.exists():
+        hint = "train it with `lnn-keras run`" if fmt == "keras" else f"write it with `lnn-keras export RUN_DIR --format {fmt}`"
+        raise KerasLnnError(f"{artifact}: not found; {hint}")
+    return _LOADERS[fmt](artifact)
+
+
+def _keras(artifact):
+    import keras_lnn
+
+    model = keras_lnn.load_model(artifact, compile=False)
+    return (lambda volumes: np.asarray(model.predict(volumes, batch_size=BATCH_SIZE, verbose=0))), model.input_shape[1]
+
+
+def _saved_model(artifact):
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(str(artifact)).signatures["serving_default"]
+    size = serve.structured_input_signature[1][INPUT_NAME].shape[1]
+    return (lambda volumes: serve(**{INPUT_NAME: tf.constant(volumes)})[OUTPUT_NAME].numpy()), size
+
+
+def _onnx(artifact):
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(artifact), providers=["CPUExecutionProvider"])
+    [volume_input] = session.get_inputs()
+    return (lambda volumes: session.run(None, {volume_input.name: volumes})[0]), volume_input.shape[1]
+
+
+def _litert(artifact):
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(artifact))
+    [volume_input] = interpreter.get_input_details()
+    output_index = interpreter.get_output_details()[0]["index"]
+
+    def run(volumes):
+        interpreter.resize_tensor_input(volume_input["index"], volumes.shape)
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(volume_input["index"], volumes)
+        interpreter.invoke()
+        return interpreter.get_tensor(output_index).copy()
+
+    return run, int(volume_input["shape"][1])
+
+
+_LOADERS = {"keras": _keras, "saved_model": _saved_model, "onnx": _onnx, "litert": _litert}
+
+
+def predict(model_dir, input_path, split="test", fmt="keras"):
+    """Classifies the volumes of `input_path` with the model of `model_dir`.
+
+    Args:
+        model_dir: a model folder of a run.
+        input_path: a `.npy` of volumes or a MedMNIST-layout `.npz` (see `read_volumes`).
+        split: the `.npz` split to classify (its labels give ACC and AUC).
+        fmt: which of the model's files runs it (see `load_predictor`).
+
+    Returns:
+        A `Prediction`.
+    """
+    volumes, labels = read_volumes(input_path, split)
+    run, size = load_predictor(model_dir, fmt)
+    check_shape(volumes, size, input_path, model_dir)
+    probabilities = np.concatenate(
+        [np.asarray(run(volumes[i: i + BATCH_SIZE]), "float64") for i in range(0, len(volumes), BATCH_SIZE)]
+    ) if len(volumes) else np.zeros((0, 1))
+    binary = probabilities.shape[1] == 1
+    predicted = (probabilities[:, 0] > 0.5).astype(int) if binary else probabilities.argmax(axis=1)
+    columns = ["index"] + (["probability"] if binary else [f"probability_{k}" for k in range(probabilities.shape[1])])
+    columns += ["predicted"] + (["label"] if labels is not None else [])
+    rows = []
+    for index, row in enumerate(probabilities):
+        values = [index, *(float(p) for p in row), int(predicted[index])]
+        values += [int(labels[index])] if labels is not None else []
+        rows.append(dict(zip(columns, values)))
+    metrics = None
+    if labels is not None and len(labels):
+        from keras_lnn.training import compute_metrics
+
+        metrics = compute_metrics(labels, probabilities.astype("float32"))
+    return Prediction(rows, columns, metrics)

@@ -1,0 +1,39 @@
+"""The training cost section: epochs to the early stop and seconds per epoch, per model."""
+from keras_lnn import stats
+from keras_lnn.report.collect import recorded_version
+from keras_lnn.report.markdown import table
+
+
+def training_cost_section(results):
+    """Epochs to the early stop and training time per model: what a study costs, and how the rule behaved."""
+    rows = []
+    for r in results:
+        epochs = [m["epochs"] for m in r.finished]
+        seconds = [m.get("train_seconds") or 0.0 for m in r.finished]
+        if not epochs:
+            continue
+        rows.append([r.dataset, r.model, len(epochs), f"{stats.mean(epochs):.0f}", f"{min(epochs)}-{max(epochs)}",
+                     _seconds_per_epoch(r.finished), f"{sum(seconds) / 60:.1f}"])
+    if not rows:
+        return []
+    headers = ["dataset", "model", "n", "mean epochs", "range", "s / epoch", "total minutes"]
+    return ["## Training cost", "",
+            "Epochs trained until the early-stopping rule fired (or the epoch limit), and wall time of the epochs "
+            "(training and validation). Seconds per epoch are given per device where a model's runs finished on "
+            "several (a run resumed on another device counts under the one that finished it).", "",
+            table(headers, rows, "llrrrrr"), ""]
+
+
+def _seconds_per_epoch(finished):
+    """Seconds per epoch over these runs, one figure per device that finished them ("0.45 gpu:X; 21.3 cpu")."""
+    by_device = {}
+    for m in finished:
+        device = recorded_version(m, "device")
+        seconds, epochs = by_device.get(device, (0.0, 0))
+        by_device[device] = (seconds + (m.get("train_seconds") or 0.0), epochs + m["epochs"])
+    figures = {device: seconds / epochs for device, (seconds, epochs) in by_device.items() if epochs}
+    if not figures:
+        return "-"
+    if len(figures) == 1:
+        return f"{next(iter(figures.values())):.2f}"
+    return "; ".join(f"{per_epoch:.2f} {device or 'unknown'}" for device, per_epoch in sorted(figures.items(), key=str))

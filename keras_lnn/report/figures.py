@@ -1,0 +1,93 @@
+"""The report's figures as PNG bytes: scores per model over seeds, validation loss per epoch.
+
+Figures are drawn without pyplot, so writing a report never touches a user's
+pyplot backend or state.
+"""
+import io
+
+from keras_lnn import stats
+from keras_lnn.paper import table2_results
+from keras_lnn.report.collect import read_val_losses
+
+
+def _new_figure(width, height):
+    # Figure without pyplot: always rendered by Agg, never touches a user's pyplot backend or state.
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+def _png_bytes(figure):
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
+
+
+def _colors(n):
+    import matplotlib
+
+    palette = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
+    return [palette[i % len(palette)] for i in range(n)]
+
+
+def scores_figure(results, constant_acc=None, title=""):
+    """PNG bytes: test and val ACC and AUC per model, mean ± std over seeds, seeds as dots, paper's test as stars."""
+    paper = table2_results()
+    figure = _new_figure(max(6.0, 1.2 * len(results) + 2.5), 3.8)
+    axes = figure.subplots(1, 2, sharey=False)
+    test_color, val_color = _colors(2)
+    x = list(range(len(results)))
+    for ax, key in zip(axes, ("acc", "auc")):
+        for offset, split, color, marker in ((-0.15, "test", test_color, "o"), (0.15, "val", val_color, "s")):
+            for i, result in enumerate(results):
+                values = [v for v in result.scores(split, key) if v is not None]
+                if not values:
+                    continue
+                # Seeds spread sideways a little so that they do not hide behind the mean's marker.
+                jitter = [0.07 * (k / max(len(values) - 1, 1) - 0.5) for k in range(len(values))]
+                ax.scatter([i + offset + j for j in jitter], values, s=12, color=color, alpha=0.5, linewidths=0)
+                spread = stats.std(values) or 0.0
+                ax.errorbar(i + offset, stats.mean(values), yerr=spread, fmt=marker, color=color, capsize=4,
+                            markersize=6, label=f"{split} (mean ± std)" if i == 0 else None)
+        starred = [(i, paper[r.model][r.dataset][key]) for i, r in enumerate(results)
+                   if r.model in paper and r.dataset in paper[r.model]]
+        if starred:
+            ax.scatter(*zip(*starred), marker="*", s=110, color="black", label="paper (test)", zorder=3)
+        baseline = constant_acc if key == "acc" else 0.5
+        if baseline is not None:
+            ax.axhline(baseline, color="gray", linestyle="--", linewidth=1,
+                       label="constant predictor" if key == "acc" else "chance (AUC 0.5)")
+        # At least 0.1 of range: a zoom onto a 0.001 spread would make seed noise look like a result.
+        low, high = ax.get_ylim()
+        centre, half = (low + high) / 2, max((high - low) / 2, 0.05)
+        ax.set_ylim(max(0.0, centre - half), min(1.02, centre + half))
+        ax.set_title(key.upper())
+        ax.set_xticks(x, [r.model for r in results], rotation=30, ha="right", fontsize=8)
+        ax.set_xlim(-0.6, len(results) - 0.4)
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    figure.suptitle(title, fontsize=10)
+    return _png_bytes(figure)
+
+
+def val_loss_figure(results, title=""):
+    """PNG bytes: validation loss per epoch, one line per seed, one color per model."""
+    figure = _new_figure(6.5, 3.8)
+    ax = figure.subplots()
+    for result, color in zip(results, _colors(len(results))):
+        for index, metrics in enumerate(result.runs):
+            curve = read_val_losses(metrics["_path"].parent)
+            if curve:
+                epochs, losses = zip(*curve)
+                ax.plot(epochs, losses, color=color, alpha=0.8, marker="." if len(curve) < 20 else None,
+                        label=result.model if index == 0 else None)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch (from 0)")
+    ax.set_ylabel("validation loss")
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
+    ax.set_title(title, fontsize=10)
+    return _png_bytes(figure)

@@ -1,0 +1,140 @@
+"""The paper's tables beside these runs: Table 1 (parameter counts) and, per dataset, Table 2 (scores).
+
+A dataset's Table 2 section also holds its paper check, its figures and its
+seed-noise comparisons (`keras_lnn.report.statistics`).
+"""
+from keras_lnn import stats
+from keras_lnn.errors import KerasLnnError
+from keras_lnn.paper import table2_results
+from keras_lnn.report.constant import constant_predictor_acc
+from keras_lnn.report.figures import scores_figure, val_loss_figure
+from keras_lnn.report.markdown import dataset_title, join, table, thousands
+from keras_lnn.report.statistics import family, seed_noise_section
+
+BENCHMARK_PREFIXES = ("ResNet", "auto-sklearn", "AutoKeras")
+
+
+def table1_section(results):
+    """Table 1: the Keras counts recorded in metrics.json beside the paper's, with the documented deltas."""
+    from keras_lnn import audit
+    from keras_lnn.models import get_architecture
+    from keras_lnn.paper import table1_parameters
+
+    table1 = table1_parameters()
+    rows, seen_keys = [], set()
+    for r in results:
+        key = (r.model, r.size, r.n_classes)
+        params = next((m.get("params") for m in r.runs if m.get("params")), None)
+        if key in seen_keys or params is None:
+            continue
+        seen_keys.add(key)
+        trainable, non_trainable = params.get("trainable"), params.get("non_trainable") or 0
+        paper_count = table1.get(r.model)
+        try:
+            architecture = get_architecture(r.model)
+        except KerasLnnError:
+            rows.append([r.model, r.experiment, thousands(paper_count), thousands(trainable), thousands(non_trainable), "-", "-",
+                         "not a model of this keras_lnn version"])
+            continue
+        comparable = paper_count is not None and r.size == audit.TABLE1_SIZE and r.n_classes == 2
+        delta = trainable - paper_count if comparable and trainable is not None else None
+        if r.n_classes != 2 and paper_count is not None:
+            reason = f"Table 1 counts are for one-output (binary) models, not {r.n_classes} classes"
+        else:
+            reason = audit._reason(architecture, delta, non_trainable, r.size)
+        matches = delta is None or delta == audit.expected_delta(architecture)
+        rows.append([r.model, r.experiment, thousands(paper_count), thousands(trainable), thousands(non_trainable),
+                     "-" if delta is None else f"{delta:+,}" if delta else "0", "yes" if matches else "**NO**",
+                     reason or ""])
+    lines = ["## Table 1: parameters, paper vs Keras", "",
+             "Keras counts as recorded in metrics.json; paper counts from the paper's Table 1 (PyTorch's counts).", ""]
+    lines.append(table(["model", "exp", "paper", "keras trainable", "non-trainable", "delta", "as documented",
+                         "reason"], rows, "llrrrrll"))
+    return lines + [""]
+
+
+def dataset_section(dataset, size, results, data_dir, figures):
+    """Table 2 reproduction for one dataset, its figures, and the seed-noise comparisons."""
+    from keras_lnn.runs import run_name
+
+    paper = table2_results()
+    n_classes = results[0].n_classes
+    lines = [f"## Table 2: {dataset_title(dataset, size)}", ""]
+    test_sizes = {((m.get("data") or {}).get("n_samples") or {}).get("test") for r in results for m in r.runs} - {None}
+    if test_sizes:
+        lines += [f"Test split: {join(test_sizes)} volumes. Mean ± sample std over seeds (n: finished seeds).", ""]
+    in_paper = any(dataset in entry for entry in paper.values()) and size == 28 and n_classes == 2
+    rows = []
+    for r in results:
+        reference = paper.get(r.model, {}).get(dataset) if in_paper else None
+        rows.append([r.model, r.experiment]
+                    + [stats.format_mean_std(r.scores("test", key)) for key in ("acc", "auc")]
+                    + [stats.format_number(r.mean("val", key)) for key in ("acc", "auc")]
+                    + [stats.format_number(reference[key]) if reference else "-" for key in ("acc", "auc")])
+    constant, source = constant_predictor_acc(results, data_dir)
+    name = "always negative (constant)" if n_classes == 2 else "always the majority class (constant)"
+    rows.append([name, "-", stats.format_number(constant), "0.500", "-", "-", "-", "-"])
+    lines.append(table(["model", "exp", "test ACC", "test AUC", "val ACC", "val AUC", "paper ACC", "paper AUC"],
+                        rows, "llrrrrrr"))
+    lines += ["", f"Constant predictor's test ACC: {source}. Its AUC is 0.5 by definition; an ACC near it is no "
+              "evidence of learning on these imbalanced splits.", ""]
+    if in_paper:
+        benchmarks = [[method, stats.format_number(entry[dataset]["acc"]), stats.format_number(entry[dataset]["auc"]),
+                       entry["parameters"]] for method, entry in paper.items() if method.startswith(BENCHMARK_PREFIXES)]
+        lines += ["MedMNIST benchmarks, as listed in the paper's Table 2 (test split):", "",
+                  table(["method", "ACC", "AUC", "parameters"], benchmarks), ""]
+        lines += paper_check_section(dataset, results, paper)
+    elif n_classes == 2 and size != 28:
+        lines += [f"The paper's Table 2 is for 28^3 volumes; no paper values are shown for {size}^3.", ""]
+    else:
+        lines += [f"The paper's Table 2 has no {dataset} column.", ""]
+
+    by_experiment = {}
+    for r in results:
+        by_experiment.setdefault(r.experiment, []).append(r)
+    for experiment, group in by_experiment.items():
+        stem = run_name(experiment, dataset, size)
+        title = f"{experiment} on {dataset_title(dataset, size)}"
+        figures[f"figures/{stem}_scores.png"] = scores_figure(group, constant, title)
+        figures[f"figures/{stem}_val_loss.png"] = val_loss_figure(group, title)
+        lines += [f"### Figures: {experiment}", "",
+                  f"![Test and validation ACC and AUC per model, {title}](figures/{stem}_scores.png)", "",
+                  f"![Validation loss per epoch, one line per seed, {title}](figures/{stem}_val_loss.png)", ""]
+    return lines + seed_noise_section(results)
+
+
+def paper_check_section(dataset, results, paper):
+    """Whether each of the paper's single test scores lies where one run of ours would fall."""
+    rows, inside, tested = [], {"ACC": 0, "AUC": 0}, {"ACC": 0, "AUC": 0}
+    for r in results:
+        reference = paper.get(r.model, {}).get(dataset)
+        if not reference:
+            continue
+        name = f"{r.model} †" if family(r.model) == "LSTM/RNN" else r.model
+        for key in ("acc", "auc"):
+            ours, theirs, metric = r.scores("test", key), reference[key], key.upper()
+            row = [name, metric, stats.format_number(theirs), stats.format_mean_std(ours),
+                   stats.format_number(theirs - stats.mean(ours), signed=True) if ours else "-"]
+            if len(ours) < 2 or not stats.std(ours):
+                rows.append(row + ["-", f"not enough seeds (n={len(ours)})" if len(ours) < 2 else
+                                   "no verdict (no spread over seeds)"])
+                continue
+            low, high = (min(max(bound, 0.0), 1.0) for bound in stats.prediction_interval(ours))  # scores are in [0, 1]
+            consistent = low <= theirs <= high
+            tested[metric] += 1
+            inside[metric] += consistent
+            rows.append(row + [f"{low:.3f} to {high:.3f}", "inside" if consistent else "outside"])
+    if not rows:
+        return []
+    counts = ", ".join(f"{inside[k]} of {tested[k]} {k} values" for k in ("ACC", "AUC"))
+    return [
+        "### The paper's single runs beside these seeds", "",
+        "The paper trained each model once. Its test score is consistent with this reproduction when it lies "
+        "inside the 95% prediction interval for one run, mean ± t(n-1) · std · sqrt(1 + 1/n) over the seeds "
+        "here (clipped to 0-1); outside it, the gap is more than seed noise (framework, implementation or data "
+        "handling). With 2 seeds the interval is wide (t(1) = 12.7), so an \"inside\" there says little. "
+        f"Inside: {counts}.", "",
+        table(["model", "metric", "paper", "here", "paper - here", "95% interval for one run", "paper's value"],
+               rows, "llrrrrl"),
+        "", "† LSTM/RNN baseline: the paper's recurred across the batch, these across slices (see Notes).", "",
+    ]

@@ -1,0 +1,114 @@
+"""keras_lnn.export: SavedModel, ONNX and LiteRT files that their own runtimes run, and `.keras` reloads.
+
+The runtime checks run in fresh interpreters that import neither keras_lnn nor ncps
+(tests/deploy_checks.py), as a server or a device would.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from keras_lnn import export
+
+HERE = Path(__file__).parent
+from tests.conftest import DEPLOY_MODELS
+
+
+@pytest.fixture(scope="module")
+def runtime_report(deployed_run):
+    """deploy_checks.py's report per run folder, merged: {"models": ..., "serving": ..., ...}."""
+    run_dirs, data_file, _ = deployed_run
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    merged = {"models": {}, "serving": {}, "volumes": [], "imported_package": []}
+    for run_dir in run_dirs:
+        done = subprocess.run([sys.executable, str(HERE / "deploy_checks.py"), str(run_dir), str(data_file)],
+                              capture_output=True, text=True, env=env, timeout=900)
+        assert done.returncode == 0, done.stderr[-3000:]
+        report = json.loads(done.stdout.strip().splitlines()[-1])
+        merged["models"].update(report["models"])
+        merged["serving"].update(report["serving"])
+        merged["volumes"].append(report["volumes"])
+        merged["imported_package"] += report["imported_package"]
+    return merged
+
+
+def test_export_writes_onnx_and_litert_beside_the_savedmodel(deployed_run):
+    run_dirs, _, printed = deployed_run
+    exported = {p.parent.name for run_dir in run_dirs for p in run_dir.glob("*/model.onnx")}
+    assert exported == set(DEPLOY_MODELS)
+    for run_dir in run_dirs:
+        for model_dir in export.model_dirs(run_dir):
+            for artifact in ("1/saved_model.pb", "model.onnx", "model.tflite"):
+                assert (model_dir / artifact).is_file(), (model_dir, artifact)
+        assert not list(run_dir.glob("*/.*partial*"))  # no half-written files left behind
+    assert printed.count("onnx, litert and models.config written") == len(run_dirs)
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "litert", "saved_model"])
+def test_runtimes_reproduce_the_runs_test_probabilities(runtime_report, fmt):
+    assert runtime_report["imported_package"] == []
+    assert set(runtime_report["models"]) == set(DEPLOY_MODELS)
+    assert min(runtime_report["volumes"]) > 100
+    for name, result in runtime_report["models"].items():
+        assert isinstance(result[fmt], float), f"{name} {fmt}: {result[fmt]}"
+        assert result[fmt] <= 1e-5, (name, fmt, result[fmt])
+
+
+def test_models_config_is_what_tf_serving_reads(runtime_report):
+    serving = runtime_report["serving"]
+    assert set(serving) == set(DEPLOY_MODELS)
+    for name, entry in serving.items():
+        assert entry == {"absolute": True, "platform": "tensorflow", "versions": ["1"],
+                         "method": "tensorflow/serving/predict"}, name
+
+
+def test_export_skips_existing_files_and_overwrite_rewrites_them(deployed_run):
+    [onnx] = [p for run_dir in deployed_run[0] for p in run_dir.glob("CNNExp1N4/model.onnx")]
+    run_dir = onnx.parents[1]
+    before = onnx.stat().st_mtime_ns
+    written = export.export_run(run_dir, formats=("onnx",), echo=lambda *a: None)
+    assert written == [] and onnx.stat().st_mtime_ns == before
+
+
+def test_converter_form_unrolls_keras_recurrent_layers_with_the_same_function():
+    from keras_lnn import models
+
+    model = models.create_model("LSTMExp5N4")
+    clone = export.converter_form(model)
+    recurrent = [layer for layer in clone.layers if isinstance(layer, keras.layers.LSTM)]
+    assert len(recurrent) == 2 and all(layer.unroll for layer in recurrent)
+    x = np.random.default_rng(0).integers(0, 256, size=(2, 28, 28, 28, 1)).astype("float32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(clone(x)), keras.ops.convert_to_numpy(model(x)), atol=1e-6)
+
+
+def test_an_unknown_format_is_refused(tmp_path):
+    with pytest.raises(export.KerasLnnError, match="unknown export format 'pdf'"):
+        export.export_run(tmp_path, formats=("pdf",))
+
+
+RELOAD = """
+import sys
+{first}
+model = {load}({path!r})
+print(sorted(m for m in ("keras_lnn.layers", "keras_lnn.models") if m in sys.modules), model.name)
+"""
+
+
+@pytest.mark.parametrize("first, load", [
+    ("import keras_lnn\nimport keras", "keras.saving.load_model"),  # the README's order
+    ("import keras\nimport keras_lnn", "keras.saving.load_model"),
+    ("import keras_lnn", "keras_lnn.load_model"),
+])
+def test_import_keras_lnn_is_enough_to_load_its_keras_files(first, load):
+    """In a fresh interpreter: nothing of the package but `import keras_lnn`, in either order with keras."""
+    path = HERE / "fixtures" / "layers" / "LiqExp6N5.keras"
+    code = RELOAD.format(first=first, load=load, path=str(path))
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["['keras_lnn.layers']", "LiqExp6N5"]
