@@ -43,14 +43,23 @@ def _data_dir_option(func):
 
 
 class _DatasetType(click.ParamType):
-    """A MedMNIST 3D dataset by short name, medmnist flag or class name; converts to the short name."""
+    """A MedMNIST 3D dataset by short name, medmnist flag or class name; converts to the short name.
+
+    With `files=True`, a `.npz` path (a custom dataset, see `resolve_dataset_source`) passes as it is.
+    """
 
     name = "dataset"
 
+    def __init__(self, files=False):
+        self.files = files
+
     def convert(self, value, param, ctx):
+        from keras_lnn.data import is_dataset_file
         from keras_lnn.errors import DataError
         from keras_lnn.info import DATASET_NAMES, resolve_dataset
 
+        if self.files and is_dataset_file(value):
+            return value  # checked when loaded, with one-line errors naming the file
         try:
             return resolve_dataset(value).name
         except DataError:
@@ -225,9 +234,21 @@ def _shard(ctx, param, value):
         raise click.BadParameter(str(error)) from None
 
 
+def _size_for(ctx, dataset, size):
+    """`--size` as given, or None for a dataset file whose size was not given (the file's own is used)."""
+    from keras_lnn.data import is_dataset_file
+
+    given = ctx.get_parameter_source("size") is not click.core.ParameterSource.DEFAULT
+    return size if given or not is_dataset_file(dataset) else None
+
+
+_DATASET_HELP = "MedMNIST 3D dataset (e.g. nodule), or a .npz file in MedMNIST's layout (e.g. scans/myscans.npz)."
+_md5_option = click.option("--md5", default=None, help="MD5 a --dataset file must have (default: not checked).")
+
+
 @main.command()
 @click.argument("experiment")
-@click.option("--dataset", required=True, type=_DatasetType(), help="MedMNIST 3D dataset (e.g. nodule).")
+@click.option("--dataset", required=True, type=_DatasetType(files=True), help=_DATASET_HELP)
 @click.option("--models", "models_filter", type=_ModelsType(), default=None, help="Comma-separated subset of the experiment's models.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (weights, shuffling, dropout).")
 @click.option("--seeds", callback=_seeds, default=None, help="Several seeds, e.g. 0,1,2: one run folder per seed.")
@@ -239,6 +260,7 @@ def _shard(ctx, param, value):
 @_size_option
 @_data_dir_option
 @click.option("--no-verify", is_flag=True, help="Skip the MD5 and split-size checks (derived or custom files).")
+@_md5_option
 @click.option("--mirror", default=None, help="Base URL to download a missing data file from (env: KERAS_LNN_MEDMNIST_MIRROR).")
 @click.option("--output", type=click.Path(file_okay=False), default="saved_models", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace existing results that came from other settings.")
@@ -250,12 +272,13 @@ def _shard(ctx, param, value):
 @click.option("--deterministic/--nondeterministic", default=True, show_default=True,
               help="Deterministic GPU kernels: the same seed gives the same model on every run (slower on a GPU).")
 def run(experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size, learning_rate, patience,
-        min_delta, size, data_dir, no_verify, mirror, output, overwrite, quiet, jobs, shard, deterministic):
+        min_delta, size, data_dir, no_verify, md5, mirror, output, overwrite, quiet, jobs, shard, deterministic):
     """Train, evaluate and export the models of EXPERIMENT (exp1..exp6, all, or a model name).
 
     Defaults are the paper's protocol. Each model leaves a SavedModel (1/), model.keras,
     history.csv and metrics.json under OUTPUT/<experiment>_<dataset>/<model>/. Running the
-    same command again skips finished models and resumes an interrupted one.
+    same command again skips finished models and resumes an interrupted one. A --dataset
+    file trains as a dataset named after its stem (OUTPUT/exp1_myscans/).
     """
     from keras_lnn.models import UnknownModelError, list_experiments
     from keras_lnn.runs import RunConfig, run_experiment
@@ -273,9 +296,10 @@ def run(experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size,
             ) from None
     config = RunConfig(
         experiment, dataset, models=models_filter, seeds=seeds or [seed],
-        protocol=Protocol(max_epochs, batch_size, learning_rate, patience, min_delta), size=size, data_dir=data_dir,
-        verify=not no_verify, mirror=mirror, output=output, overwrite=overwrite, verbose=0 if quiet else 2,
-        jobs=jobs, shard=shard, deterministic=deterministic,
+        protocol=Protocol(max_epochs, batch_size, learning_rate, patience, min_delta),
+        size=_size_for(click.get_current_context(), dataset, size), data_dir=data_dir, verify=not no_verify, md5=md5,
+        mirror=mirror, output=output, overwrite=overwrite, verbose=0 if quiet else 2, jobs=jobs, shard=shard,
+        deterministic=deterministic,
     )
     try:
         results = run_experiment(config, echo=click.echo)
@@ -330,6 +354,34 @@ def predict(model_dir, input_path, split, fmt, output):
         auc = result.metrics["auc"]
         click.echo(f"ACC {result.metrics['acc']:.4f}  AUC {'n/a' if auc is None else f'{auc:.4f}'}  "
                    f"({len(result.rows)} labelled volumes, split {split})")
+
+
+@main.command()
+@click.argument("model_dir", type=click.Path(exists=True))
+@click.option("--split", type=click.Choice(["train", "val", "test"]), default="test", show_default=True)
+@click.option("--index", "indices", type=click.IntRange(min=0), multiple=True,
+              help="Volume to explain, by position in the split (repeatable; default: 0).")
+@click.option("--worst", type=click.IntRange(min=1), default=None, help="Explain the K most confident mistakes.")
+@click.option("--output", type=click.Path(file_okay=False), default=None,
+              help="Folder for the PNGs (default: MODEL_DIR/explain).")
+@click.option("--dataset", type=_DatasetType(files=True), default=None,
+              help="Data to read instead of the run's own: " + _DATASET_HELP)
+@_data_dir_option
+def explain(model_dir, split, indices, worst, output, dataset, data_dir):
+    """Draw why the model in MODEL_DIR decided: per volume, its slices, each slice's contribution to the logit
+    (bars that sum to the logit) and, for LTC/CfC models, every neuron's state over the slices; once, the
+    NCP wiring with the learned synapse strengths.
+
+    MODEL_DIR is a model folder of `lnn-keras run` (it holds model.keras and metrics.json).
+    """
+    from keras_lnn.explain import explain_model
+
+    if indices and worst is not None:
+        raise click.UsageError("pass either --index or --worst, not both")
+    result = explain_model(model_dir, split, list(indices) or None, worst, output, dataset, data_dir, echo=click.echo)
+    for item in result.explanations:
+        click.echo(f"{split} {item.index}: label {item.label}, predicted {item.predicted} (p = {item.probability:.3f}), "
+                   f"logit {item.logit:+.3f}, largest contribution from slice {int(abs(item.contributions).argmax())}")
 
 
 @main.command()

@@ -2,7 +2,8 @@
 
 Files keep medmnist's names and layout (`~/.medmnist/adrenalmnist3d.npz`, keys
 `train_images`, `train_labels`, ...), so a folder filled by `medmnist` works here
-and the other way round.
+and the other way round. A user's own file in that layout loads the same way
+(`load_dataset("scans/myscans.npz")`): see `resolve_dataset_source`.
 
 Example:
 
@@ -16,6 +17,7 @@ x_train, y_train = data.train            # (1188, 28, 28, 28, 1) float32, (1188,
 """
 import dataclasses
 import hashlib
+import json
 import os
 import urllib.error
 import zipfile
@@ -25,12 +27,14 @@ from pathlib import Path
 import numpy as np
 
 from keras_lnn.errors import DataError
-from keras_lnn.info import DATASET_NAMES, SIZES, DatasetInfo, resolve_dataset
+from keras_lnn.info import DATASET_NAMES, SIZES, DatasetInfo, custom_dataset_info, resolve_dataset
 
 DATA_DIR_ENV = "KERAS_LNN_DATA_DIR"
 MIRROR_ENV = "KERAS_LNN_MEDMNIST_MIRROR"
 SPLITS = ("train", "val", "test")
 KEYS = tuple(f"{split}_{kind}" for split in SPLITS for kind in ("images", "labels"))
+CLASSES_KEY = "classes"  # optional in a custom file: the class names, by class index
+CLASSES_SUFFIX = ".classes.json"  # or beside it: myscans.npz -> myscans.classes.json
 
 
 def default_data_dir():
@@ -180,26 +184,196 @@ class MedMNIST3D:
             raise DataError(f"Unknown split {name!r}: valid splits are {', '.join(SPLITS)}.")
         return getattr(self, name)
 
+    def provenance(self):
+        """What a run records about its data (metrics.json `data`): file, absolute path, MD5, split sizes.
 
-def load_dataset(name, size=28, data_dir=None, verify=True, dtype="float32", download=False, mirror=None):
-    """Loads and checks a MedMNIST 3D file.
+        A custom file adds `custom: true` and its class names, so that a report or `lnn-keras explain`
+        can find and describe it again.
+        """
+        record = {"file": self.path.name, "path": str(Path(self.path).resolve()), "md5": self.md5,
+                  "n_samples": {split: len(self.split(split)[1]) for split in SPLITS}}
+        if self.info.custom:
+            record.update(custom=True, classes=[self.info.labels[k] for k in range(self.info.n_classes)])
+        return record
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSource:
+    """Where a dataset's file is and what it is checked against: what `load_dataset` needs.
+
+    Attributes:
+        info: The dataset's `DatasetInfo`; for a custom file its name is the file's stem and
+            its classes come from the labels (see `resolve_dataset_source`).
+        size: Volume edge length, 28 or 64.
+        path: The `.npz` file (a MedMNIST file may not exist yet: `load_dataset(download=True)` fetches it).
+        md5: The MD5 the file must have when verified: the official one, or the one given for a
+            custom file (`None`: not checked).
+    """
+
+    info: DatasetInfo
+    size: int
+    path: Path
+    md5: str = None
+
+    @property
+    def custom(self):
+        return self.info.custom
+
+
+def is_dataset_file(name_or_path):
+    """Whether `--dataset` names a file (a path, or a name ending in `.npz`) rather than a MedMNIST dataset."""
+    text = os.fspath(name_or_path)
+    return text.lower().endswith(".npz") or "/" in text or os.sep in text
+
+
+def resolve_dataset_source(name_or_path, size=None, data_dir=None, md5=None):
+    """Resolves `--dataset`: a MedMNIST 3D name, or a `.npz` file in MedMNIST's layout.
+
+    A MedMNIST name (`"adrenal"`, `"AdrenalMNIST3D"`) is looked up in `data_dir` at `size`
+    (default 28). A path whose file name is an official one (`.../adrenalmnist3d_64.npz`) is
+    that dataset, with its size from the name. Any other `.npz` is a custom dataset: its name
+    is the file's stem (run folders `exp1_myscans`), its size the volumes' edge (28 or 64), its
+    number of classes `max(label) + 1` over the splits (or the number of class names, from a
+    `classes` string array in the file or a JSON list in `<stem>.classes.json` beside it).
+
+    Args:
+        name_or_path: e.g. `"adrenal"` or `"scans/myscans.npz"`.
+        size: Volume edge length; `None`: 28 for a name, the file's own for a file (a
+            different size given for a file is an error).
+        data_dir: MedMNIST root for names; `None` means `default_data_dir()`.
+        md5: The MD5 a custom file must have (checked by `load_dataset(verify=True)`); a
+            MedMNIST file is checked against the official MD5 unless another is given.
+
+    Returns:
+        A `DatasetSource`. Only a custom file's labels and array headers are read here.
+
+    Raises:
+        DataError: unknown name, missing or unreadable file, a custom file named like a
+            MedMNIST dataset, volumes not `(N, S, S, S)` with S = 28 or 64, bad class names.
+
+    Example:
+
+    ```python
+    source = resolve_dataset_source("scans/myscans.npz")
+    source.info.name, source.size, source.info.n_classes  # ("myscans", 64, 3)
+    data = load_dataset(source)
+    ```
+    """
+    if isinstance(name_or_path, DatasetSource):
+        return name_or_path
+    if not is_dataset_file(name_or_path):
+        info = resolve_dataset(name_or_path)
+        size = 28 if size is None else size
+        return DatasetSource(info, size, dataset_path(info.name, size, data_dir), md5 or expected_md5(info, size))
+    path = Path(name_or_path).expanduser()
+    official = _official_file(path)
+    if official:
+        info, file_size = official
+        _check_requested_size(path, file_size, size)
+        return DatasetSource(info, file_size, path, md5 or expected_md5(info, file_size))
+    if not path.is_file():
+        raise DataError(
+            f"Dataset file not found: {path} (--dataset takes a MedMNIST 3D name or a .npz file in MedMNIST's layout)."
+        )
+    info, file_size = _custom_info(path)
+    _check_requested_size(path, file_size, size)
+    return DatasetSource(info, file_size, path, md5)
+
+
+def _check_requested_size(path, file_size, size):
+    if size is not None and size != file_size:
+        raise DataError(f"{path} holds {file_size}^3 volumes, not the {size}^3 asked for (--size).")
+
+
+def _official_file(path):
+    """`(info, size)` when `path`'s name is a MedMNIST file name (adrenalmnist3d_64.npz); a custom file
+    named like a MedMNIST dataset is refused: run folders and reports tell datasets apart by name."""
+    stem = path.name[: -len(".npz")] if path.name.lower().endswith(".npz") else path.stem
+    try:
+        info = resolve_dataset(stem.removesuffix("_64"))
+    except DataError:
+        return None
+    for size in SIZES:
+        if path.name == info.filename(size):
+            return info, size
+    raise DataError(
+        f"{path}: a custom dataset needs a name of its own, not MedMNIST's {info.python_class} "
+        f"(the official files are named {info.filename(28)} and {info.filename(64)}); rename the file."
+    )
+
+
+def _custom_info(path):
+    """The `DatasetInfo` and size of a custom file, from its labels, class names and array headers."""
+    arrays, headers = _read_npz(path, load=[key for key in KEYS if key.endswith("_labels")], peek=KEYS[::2])
+    shape = headers["train_images"][0]
+    if len(shape) != 4 or len(set(shape[1:])) != 1 or shape[1] not in SIZES:
+        raise DataError(
+            f"{path}: train_images has shape {shape}, expected (N, S, S, S) volumes with S = "
+            f"{' or '.join(map(str, SIZES))}."
+        )
+    class_names, names_source = _class_names(path)
+    labels = [arrays[f"{split}_labels"] for split in SPLITS]
+    largest = max((int(np.max(y)) for y in labels if y.size and np.issubdtype(y.dtype, np.integer)), default=0)
+    n_classes = len(class_names) if class_names is not None else largest + 1
+    if largest >= n_classes:
+        raise DataError(f"{path}: the labels go up to {largest}, but {names_source} names only {n_classes} classes.")
+    if n_classes < 2:
+        raise DataError(
+            f"{path}: the labels hold a single class ({n_classes} class name{'s' * (n_classes != 1)} or "
+            "labels all 0); a classification needs at least 2 classes."
+        )
+    n_samples = {split: headers[f"{split}_images"][0][0] for split in SPLITS}
+    return custom_dataset_info(path.stem, n_classes, n_samples, class_names, f"custom dataset from {path}"), shape[1]
+
+
+def _class_names(path):
+    """`(names, where they came from)` for a custom file: its `classes` array, else `<stem>.classes.json`, else None."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            names = npz[CLASSES_KEY] if CLASSES_KEY in npz.files else None
+    except ValueError:  # an object array: pickles are never loaded
+        raise DataError(
+            f"{path}: {CLASSES_KEY} must be an array of strings, e.g. np.array(['benign', 'malignant']), "
+            "not an object array."
+        ) from None
+    source, beside = f"{path}: {CLASSES_KEY}", path.with_suffix(CLASSES_SUFFIX)
+    if names is None and beside.is_file():
+        source = str(beside)
+        try:
+            names = json.loads(beside.read_text())
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            raise DataError(f"{beside} is not readable JSON: {error}") from None
+    if names is None:
+        return None, None
+    names = np.asarray(names)
+    if names.ndim != 1 or names.dtype.kind not in "US":
+        raise DataError(f"{source} must be a list of class names (strings), one per class index; found {names!r}.")
+    return [str(name) for name in names.tolist()], source
+
+
+def load_dataset(name, size=None, data_dir=None, verify=True, dtype="float32", download=False, mirror=None, md5=None):
+    """Loads and checks a MedMNIST 3D file, or a custom file in MedMNIST's layout.
 
     Always checked: the file is a readable `.npz` with the six keys
     (`train_images`, `train_labels`, `val_images`, ...); images are uint8
     `(N, size, size, size)`; labels are integer `(N, 1)` with the same N and values
-    in `[0, n_classes)`; no split is empty. With `verify=True` (the default) the file must also be the
-    official one: its MD5 must match medmnist's and its split sizes must match
-    `info.n_samples`. Pass `verify=False` for derived or custom files (subsets,
-    re-splits) that keep the layout but not the bytes or the split sizes.
+    in `[0, n_classes)`; no split is empty. With `verify=True` (the default) a MedMNIST file must also be
+    the official one: its MD5 must match medmnist's and its split sizes must match
+    `info.n_samples`. Pass `verify=False` for derived files (subsets, re-splits) that
+    keep the layout but not the bytes or the split sizes. A custom file (see
+    `resolve_dataset_source`) has no official MD5 or split sizes: its MD5 is checked only
+    when `md5` is given.
 
     Args:
-        name: Short name, medmnist flag or class name, e.g. `"adrenal"`.
-        size: Volume edge length, 28 or 64.
+        name: Short name, medmnist flag or class name, e.g. `"adrenal"`; or a `.npz` path;
+            or a `DatasetSource` (then `size`, `data_dir` and `md5` are its own).
+        size: Volume edge length, 28 or 64 (`None`: 28, or a file's own size).
         data_dir: MedMNIST root; `None` means `default_data_dir()`.
-        verify: Check the MD5 and split sizes against medmnist's table.
+        verify: Check the MD5 and split sizes against medmnist's table (a custom file: against `md5`).
         dtype: dtype of the images. Values stay 0-255 (the models rescale).
-        download: Download the file first if it is missing (see `download`).
+        download: Download a missing MedMNIST file first (see `download`).
         mirror: Base URL for that download.
+        md5: The MD5 a custom file must have (`None`: not checked).
 
     Returns:
         A `MedMNIST3D`. Its `md5` is always computed, whatever `verify` says.
@@ -212,27 +386,32 @@ def load_dataset(name, size=28, data_dir=None, verify=True, dtype="float32", dow
     ```python
     data = load_dataset("vessel", data_dir="../shared/medmnist")
     x, y = data.split("val")  # (191, 28, 28, 28, 1) float32, (191, 1) int64
+    mine = load_dataset("scans/myscans.npz")  # mine.info.name == "myscans"
     ```
     """
-    info = resolve_dataset(name)
-    path = dataset_path(info.name, size, data_dir)
-    if download and not path.is_file():
-        _download(info.name, size, data_dir, mirror)
+    source = resolve_dataset_source(name, size, data_dir, md5)
+    info, size, path = source.info, source.size, source.path
+    if download and not source.custom and not path.is_file():
+        _download(info.name, size, path.parent, mirror)
     if not path.is_file():
         raise DataError(
             f"MedMNIST file not found: {path}. Download it with `lnn-keras download {info.name}"
             f"{'' if size == 28 else f' --size {size}'}` (add --data-dir to use another folder), "
             f"or fetch {info.url(size)} and save it as {path}."
         )
-    arrays = _read_npz(path)
+    arrays = _read_npz(path)[0]
     md5 = file_md5(path)
-    if verify and md5 != expected_md5(info, size):
+    if verify and source.md5 and md5 != source.md5:
+        if source.custom:
+            raise DataError(f"{path} has MD5 {md5}, expected {source.md5} (--md5).")
         raise DataError(
-            f"{path} has MD5 {md5}, expected {expected_md5(info, size)} (the official {info.filename(size)}). "
+            f"{path} has MD5 {md5}, expected {source.md5} (the official {info.filename(size)}). "
             "If this is a derived or custom file, load it with --no-verify (verify=False)."
         )
     for split in SPLITS:
-        _check_split(path, info, size, split, arrays[f"{split}_images"], arrays[f"{split}_labels"], verify)
+        # A custom file's split sizes are its own (info.n_samples was read from it).
+        _check_split(path, info, size, split, arrays[f"{split}_images"], arrays[f"{split}_labels"],
+                     verify and not source.custom)
     splits = {}
     for split in SPLITS:
         # pop: the uint8 array is freed once converted; [..., None] is a view, not a copy.
@@ -244,25 +423,42 @@ def load_dataset(name, size=28, data_dir=None, verify=True, dtype="float32", dow
 _download = download  # load_dataset's `download` argument shadows the function.
 
 
-def _read_npz(path):
+def _read_npz(path, load=KEYS, peek=()):
+    """`({key: array} for `load`, {key: (shape, dtype)} for `peek`)`, reading only the headers of the latter.
+
+    Every key of MedMNIST's layout must be there, whichever are read.
+    """
     try:
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
             raise ValueError("it holds a single array, not an .npz archive")
         with loaded as npz:
             found = list(npz.files)
-            arrays = {key: npz[key] for key in KEYS if key in found}
+            arrays = {key: npz[key] for key in load if key in found}
+            headers = {key: _array_header(npz, key) for key in peek if key in found}
     except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as error:
         raise DataError(
             f"{path} is not a readable .npz file (truncated or corrupted?): {type(error).__name__}: {error}"
         ) from None
-    missing = [key for key in KEYS if key not in arrays]
+    missing = [key for key in KEYS if key not in found]
     if missing:
         raise DataError(
             f"{path} lacks the key(s) {', '.join(missing)}: a MedMNIST file has {', '.join(KEYS)}; "
             f"found {', '.join(found) or 'no arrays'}."
         )
-    return arrays
+    return arrays, headers
+
+
+def _array_header(npz, key):
+    """`(shape, dtype)` of an array in an open `.npz`, from its header alone (a 64^3 split is not decompressed)."""
+    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    with npz.zip.open(f"{key}.npy") as handle:
+        reader = readers.get(np.lib.format.read_magic(handle))
+        if reader is None:  # a newer format version: read the array itself
+            array = npz[key]
+            return array.shape, array.dtype
+        shape, _, dtype = reader(handle)
+    return shape, dtype
 
 
 def _check_split(path, info, size, split, images, labels, verify):

@@ -61,6 +61,8 @@ class DatasetInfo:
         description: medmnist's description of the dataset.
         urls: Volume size (28 or 64) -> official download URL.
         md5s: Volume size (28 or 64) -> MD5 of the official file.
+        custom: True for a user's own file in MedMNIST's layout (see `custom_dataset_info`):
+            no official URL, MD5 or split sizes.
     """
 
     name: str
@@ -75,6 +77,7 @@ class DatasetInfo:
     description: str = dataclasses.field(repr=False)
     urls: dict = dataclasses.field(repr=False)
     md5s: dict = dataclasses.field(repr=False)
+    custom: bool = False
 
     def filename(self, size=28):
         """File name medmnist uses, e.g. `nodulemnist3d.npz` (28) or `nodulemnist3d_64.npz` (64)."""
@@ -83,11 +86,17 @@ class DatasetInfo:
 
     def url(self, size=28):
         """Official download URL of the file for `size`."""
+        self._check_official("download URL")
         return self.urls[_check_size(size)]
 
     def md5(self, size=28):
         """MD5 of the official file for `size`."""
+        self._check_official("MD5")
         return self.md5s[_check_size(size)]
+
+    def _check_official(self, what):
+        if self.custom:
+            raise DataError(f"{self.name} is a custom dataset: it has no official {what}.")
 
 
 def _dataset_info(name, entry):
@@ -136,4 +145,41 @@ def resolve_dataset(name):
     raise DataError(
         f"Unknown MedMNIST 3D dataset {name!r}: valid names are {', '.join(DATASET_NAMES)} "
         "(or their medmnist flags / class names, e.g. adrenalmnist3d, AdrenalMNIST3D)."
+    )
+
+
+def custom_dataset_info(name, n_classes, n_samples, class_names=None, description=""):
+    """The facts of a user's own dataset, read from its file (see `keras_lnn.data.resolve_dataset_source`).
+
+    Args:
+        name: the dataset's name: its file's stem, e.g. `"myscans"` for `myscans.npz`.
+        n_classes: number of classes (2: binary, sigmoid output; more: softmax).
+        n_samples: split name -> number of volumes in the file.
+        class_names: optional names of the classes, by class index (default: "0", "1", ...).
+        description: one line on where the data came from.
+
+    Returns:
+        A `DatasetInfo` with `custom=True` and no URLs or MD5s.
+
+    Example:
+
+    ```python
+    info = custom_dataset_info("myscans", 3, {"train": 90, "val": 20, "test": 30}, ["a", "b", "c"])
+    info.task, info.labels[2]  # ("multi-class", "c")
+    ```
+    """
+    names = list(class_names) if class_names is not None else [str(index) for index in range(n_classes)]
+    return DatasetInfo(
+        name=name,
+        flag=name,
+        python_class=name,
+        task="binary-class" if n_classes == 2 else "multi-class",
+        labels=dict(enumerate(names)),
+        n_classes=n_classes,
+        n_samples=dict(n_samples),
+        license="unknown",
+        description=description,
+        urls={},
+        md5s={},
+        custom=True,
     )

@@ -15,13 +15,14 @@ def _umask_mode(mode):
     return mode & ~umask
 
 
-def atomic_write_text(path, text):
+def atomic_write_bytes(path, data):
+    """Writes `data` (bytes, e.g. a PNG) to `path` atomically, with the user's umask."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, _umask_mode(0o666))
@@ -29,6 +30,10 @@ def atomic_write_text(path, text):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path, text):
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def atomic_write_json(path, data):

@@ -55,13 +55,15 @@ class RunConfig:
 
     Args:
         experiment: exp1..exp6, `all` (the paper's five), or one model name.
-        dataset: MedMNIST 3D dataset, by short name (e.g. "nodule").
+        dataset: MedMNIST 3D dataset, by short name (e.g. "nodule"), or a `.npz` file in MedMNIST's
+            layout (see `keras_lnn.data.resolve_dataset_source`; its run folders take the file's stem).
         models: optional subset of the experiment's models (names, experiments, wildcards).
         seeds: one run folder per seed (with one seed, no `_seed` suffix).
         protocol: the training `Protocol` (default: the paper's).
-        size: volume edge length, 28 or 64.
+        size: volume edge length, 28 or 64 (None: 28 for a name, a file's own size for a file).
         data_dir: MedMNIST root (None: `$KERAS_LNN_DATA_DIR` or `~/.medmnist`).
-        verify: check the data file's MD5 and split sizes.
+        verify: check the data file's MD5 and split sizes (a custom file: its MD5, where `md5` is given).
+        md5: the MD5 a custom data file must have (default: not checked).
         mirror: base URL to download a missing data file from (default: the official URL).
         output: folder the run folders go in.
         overwrite: replace results that came from other settings (otherwise they are refused).
@@ -83,9 +85,10 @@ class RunConfig:
     models: Optional[tuple] = None
     seeds: tuple = (0,)
     protocol: Protocol = Protocol()
-    size: int = 28
+    size: Optional[int] = None
     data_dir: Optional[str] = None
     verify: bool = True
+    md5: Optional[str] = None
     mirror: Optional[str] = None
     output: str = "saved_models"
     overwrite: bool = False
@@ -286,7 +289,7 @@ def run_model(plan, model_name, data, config, echo=print):
         "train_seconds": round(sum(row.get("epoch_seconds", 0.0) for row in history), 3),
         "protocol": protocol.as_dict(),
         "evaluated_weights": "stopping epoch (the paper's protocol)",
-        "data": {"file": data.path.name, "md5": data.md5, "n_samples": {s: len(data.split(s)[1]) for s in ("train", "val", "test")}},
+        "data": data.provenance(),
         "data_md5": data.md5,
         # The constant majority-class predictor's test ACC: the floor to read test ACC against.
         "test_majority_acc": float(np.bincount(data.test[1].ravel()).max() / len(data.test[1])),
@@ -426,7 +429,7 @@ def load_run_data(config):
     from keras_lnn.data import load_dataset
 
     return load_dataset(config.dataset, size=config.size, data_dir=config.data_dir, verify=config.verify,
-                        download=True, mirror=config.mirror, dtype=VOLUME_DTYPE)
+                        download=True, mirror=config.mirror, dtype=VOLUME_DTYPE, md5=config.md5)
 
 
 _WORKER_DATA = {}
@@ -472,6 +475,7 @@ def run_experiment(experiment, dataset=None, echo=print, **settings):
     """
     import keras
 
+    from keras_lnn.data import resolve_dataset_source
     from keras_lnn.training import configure_backend
 
     if isinstance(experiment, RunConfig):
@@ -481,7 +485,9 @@ def run_experiment(experiment, dataset=None, echo=print, **settings):
     else:
         config = RunConfig(experiment, dataset, **settings)
     configure_backend(deterministic=config.deterministic)
-    plans = plan_runs(config.experiment, config.dataset, config.models, config.seeds, config.size, config.output)
+    source = resolve_dataset_source(config.dataset, config.size, config.data_dir, config.md5)
+    config = dataclasses.replace(config, size=source.size)  # a file's own size, for the workers too
+    plans = plan_runs(config.experiment, source.info.name, config.models, config.seeds, config.size, config.output)
     data = load_run_data(config)
     check_settings(plans, data, config)
     tasks = []

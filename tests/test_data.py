@@ -358,6 +358,81 @@ def test_cli_import_stays_light():
     assert modules_imported_by("import keras_lnn.cli", ("keras", "tensorflow", "torch", "medmnist", "jax")) == "[]"
 
 
+# Custom files (--dataset PATH.npz) -----------------------------------------------------------------
+
+
+def test_custom_file_takes_name_size_and_classes_from_itself(tmp_path):
+    from tests.conftest import write_medmnist_npz
+
+    path = write_medmnist_npz(tmp_path / "my scans.npz", size=64, counts=(5, 2, 3), n_classes=4)
+    source = data.resolve_dataset_source(str(path))
+    assert (source.info.name, source.size, source.info.n_classes, source.custom) == ("my scans", 64, 4, True)
+    assert source.info.n_samples == {"train": 5, "val": 2, "test": 3} and source.md5 is None
+    dataset = load_dataset(str(path), dtype="uint8")  # verify=True: no MD5 to check against
+    assert dataset.info.task == "multi-class" and dataset.test[0].shape == (3, 64, 64, 64, 1)
+    record = dataset.provenance()
+    assert record["path"] == str(path.resolve()) and record["md5"] == file_md5(path) and record["custom"] is True
+    assert record["classes"] == ["0", "1", "2", "3"]
+    # The class names: a `classes` array in the file, else a JSON list beside it.
+    (tmp_path / "my scans.classes.json").write_text(json.dumps(["a", "b", "c", "d", "e"]))
+    assert load_dataset(str(path)).info.labels == {0: "a", 1: "b", 2: "c", 3: "d", 4: "e"}
+
+
+def test_custom_file_md5_checked_only_when_given(tmp_path):
+    from tests.conftest import write_medmnist_npz
+
+    path = write_medmnist_npz(tmp_path / "mine.npz")
+    assert load_dataset(str(path), md5=file_md5(path)).md5 == file_md5(path)
+    message = _error(load_dataset, str(path), md5="0" * 32)
+    assert str(path) in message and "expected " + "0" * 32 + " (--md5)" in message
+    assert load_dataset(str(path), md5="0" * 32, verify=False).md5 == file_md5(path)
+
+
+def test_official_file_name_is_the_official_dataset(make_official):
+    path = make_official("vessel", size=64, counts=(2, 1, 1))
+    source = data.resolve_dataset_source(str(path))
+    assert source.info is DATASETS["vessel"] and source.size == 64 and not source.custom
+    assert load_dataset(str(path)).md5 == file_md5(path)  # checked against the official MD5
+
+
+@pytest.mark.parametrize("name, kwargs, expected", [
+    ("adrenal.npz", {}, "needs a name of its own, not MedMNIST's AdrenalMNIST3D"),
+    ("one.npz", {"n_classes": 1}, "the labels hold a single class"),
+    ("flat.npz", {"overrides": {"train_images": np.zeros((4, 28, 28), np.uint8)}}, "expected (N, S, S, S) volumes"),
+    ("odd.npz", {"size": 28, "overrides": {"train_images": np.zeros((4, 32, 32, 32), np.uint8)}},
+     "S = 28 or 64"),
+    ("names.npz", {"n_classes": 3, "overrides": {"classes": np.array(["a", "b"])}},
+     "the labels go up to 2, but"),
+    ("keys.npz", {"drop": ("val_labels",)}, "lacks the key(s) val_labels"),
+    ("labels.npz", {"overrides": {"test_labels": np.full((2, 1), 0.5)}}, "test_labels has dtype float64"),
+])
+def test_custom_file_errors_name_the_file(tmp_path, name, kwargs, expected):
+    from tests.conftest import write_medmnist_npz
+
+    path = write_medmnist_npz(tmp_path / name, **kwargs)
+    message = _error(load_dataset, str(path))
+    assert str(path) in message and expected in message and "\n" not in message
+
+
+def test_custom_file_errors_without_a_file(tmp_path):
+    from tests.conftest import write_medmnist_npz
+
+    assert "Dataset file not found: " + str(tmp_path / "gone.npz") in _error(load_dataset, str(tmp_path / "gone.npz"))
+    path = write_medmnist_npz(tmp_path / "small.npz")
+    assert "holds 28^3 volumes, not the 64^3 asked for" in _error(load_dataset, str(path), 64)
+    np.savez(tmp_path / "objects.npz", **dict(np.load(path)), classes=np.array(["a", 1], dtype=object))
+    assert "classes must be an array of strings" in _error(load_dataset, str(tmp_path / "objects.npz"))
+
+
+def test_cli_run_refuses_a_bad_custom_file(tmp_path):
+    from tests.conftest import write_medmnist_npz
+
+    path = write_medmnist_npz(tmp_path / "flat.npz", n_classes=1)
+    result = CliRunner().invoke(main, ["run", "exp1", "--dataset", str(path), "--output", str(tmp_path / "out")])
+    assert result.exit_code == 1 and f"Error: {path}: the labels hold a single class" in result.output
+    assert not (tmp_path / "out").exists()
+
+
 # The real files in ../shared/medmnist --------------------------------------------------------------
 
 

@@ -329,7 +329,9 @@ def test_real_adrenal_two_epochs(shared_medmnist, tmp_path):
         recomputed = compute_metrics(keras_lnn.load_dataset("adrenal", data_dir=shared_medmnist).test[1],
                                      np.array(served["probability"]))
         assert recomputed["acc"] == pytest.approx(metrics["test"]["acc"])
-        assert recomputed["auc"] == pytest.approx(metrics["test"]["auc"])
+        # TensorFlow's CPU last-bit noise between the SavedModel and the in-process model can swap one
+        # near-tied positive/negative pair: 1 / (69 * 229) of the AUC.
+        assert recomputed["auc"] == pytest.approx(metrics["test"]["auc"], abs=1.5 / (69 * 229))
 
 
 @pytest.mark.parametrize("backend, determinism", [("jax", "--deterministic"), ("torch", "--nondeterministic")])

@@ -87,6 +87,7 @@ class Synapses:
 
     def __init__(self, adjacency):
         wired = np.abs(np.asarray(adjacency)) > 0
+        self.mask = wired.astype("float32")
         n_pre, n_post = wired.shape
         self.fanout = int(wired.sum(axis=1).max()) if wired.any() else 0
         self.by_repeat = n_pre > 64 and n_pre * self.fanout <= 2 * wired.sum()

@@ -12,10 +12,18 @@ class SynapseCurrents:
     """One call's wired synapses of one kind (sensory or inner), ready to apply to many inputs.
 
     A synapse from `i` to `j` contributes `w * sigmoid(sigma * (v_i - mu))` to
-    the denominator of `j`'s update and that times `erev` to its numerator. The
-    wired entries and the sums into post-synaptic neurons are prepared once per
-    call; for a few pre-synaptic neurons `sigma` and `mu` are folded into the
-    product that picks each synapse's `v_i` (two fewer operations per ODE unfold).
+    the denominator of `j`'s update and that times `erev` to its numerator.
+    Three forms of the same sums, each where it measures fastest:
+
+    - wide inputs (`Synapses.by_repeat`): the wired synapses only, each input
+      repeated over its synapses, summed into post neurons by one product;
+    - a few neurons on TensorFlow and PyTorch: the wired synapses only, with
+      `sigma` and `mu` folded into the product that picks each synapse's `v_i`
+      (few operations per ODE unfold: each costs a dispatch on the CPU);
+    - a few neurons on JAX: the dense `(pre, post)` matrices with `w * mask` and
+      `w * mask * erev` folded once per call, so each unfold is elementwise work
+      and two sums that XLA fuses into one GPU kernel (products of small
+      matrices are separate kernels, a dozen per slice).
 
     Args:
         synapses: the `Synapses` layout.
@@ -24,6 +32,13 @@ class SynapseCurrents:
 
     def __init__(self, synapses, sigma, mu, w, erev):
         self.synapses = synapses
+        self.dense = not synapses.by_repeat and keras.backend.backend() == "jax"
+        if self.dense:
+            mask = ops.convert_to_tensor(synapses.mask)
+            self.sigma, self.mu = sigma, mu
+            self.numerator_weights = w * mask * erev
+            self.denominator_weights = w * mask
+            return
         self.sigma, self.mu = synapses.take(sigma), synapses.take(mu)
         w = synapses.take(w)
         self.numerator_sums = synapses.sum_to_post(w * synapses.take(erev))
@@ -34,6 +49,10 @@ class SynapseCurrents:
 
     def __call__(self, values):
         """`(numerator, denominator)` terms of every post neuron, for pre-synaptic values `(..., pre)`."""
+        if self.dense:
+            activation = ops.sigmoid(self.sigma * (ops.expand_dims(values, -1) - self.mu))
+            return (ops.sum(activation * self.numerator_weights, axis=-2),
+                    ops.sum(activation * self.denominator_weights, axis=-2))
         if self.synapses.by_repeat:
             activation = ops.sigmoid(self.sigma * (self.synapses.pre_values(values) - self.mu))
         else:

@@ -5,7 +5,7 @@ import time
 from keras_lnn import __version__
 from keras_lnn.errors import KerasLnnError
 from keras_lnn.report.collect import model_order, recorded_version
-from keras_lnn.report.markdown import dataset_title, join
+from keras_lnn.report.markdown import custom_file, dataset_title, join
 
 
 def _protocol_changes(protocol):
@@ -41,7 +41,8 @@ def _reproduce_commands(all_metrics):
             targets = [("all", seen)] + [(e, ms) for e, ms in targets if e not in PAPER_EXPERIMENTS]
         for experiment, models in targets:
             parts = [f"KERAS_BACKEND={backend}"] if backend else []
-            parts += ["lnn-keras", "run", experiment, "--dataset", dataset]
+            custom = custom_file(runs)
+            parts += ["lnn-keras", "run", experiment, "--dataset", custom or dataset]
             try:
                 planned = (set(experiment_models(experiment)) if experiment != "all"
                            else {n for e in PAPER_EXPERIMENTS for n in experiment_models(e)})
@@ -54,10 +55,10 @@ def _reproduce_commands(all_metrics):
                 parts += ["--seed", str(seeds[0])]
             for option, value, _ in _protocol_changes(json.loads(protocol)):
                 parts += [f"--{option.replace('_', '-')}", str(value)]
-            parts += [] if size == 28 else ["--size", str(size)]
-            if any(m.get("data_md5") not in (None, resolve_dataset(dataset).md5(size)) for m in runs):
-                parts.append("--no-verify")  # the runs used a custom data file
-            parts += ["--data-dir", "DATA_DIR", "--output", output]
+            parts += [] if size == 28 or custom else ["--size", str(size)]
+            if not custom and any(m.get("data_md5") not in (None, resolve_dataset(dataset).md5(size)) for m in runs):
+                parts.append("--no-verify")  # the runs used a derived data file
+            parts += ([] if custom else ["--data-dir", "DATA_DIR"]) + ["--output", output]
             commands.append(" ".join(parts))
     return commands
 

@@ -31,7 +31,16 @@ def join(values):
 
 
 def dataset_title(dataset, size):
-    """"vessel (VesselMNIST3D, 28^3)": short name, medmnist class and volume size."""
+    """"vessel (VesselMNIST3D, 28^3)": short name, medmnist class and volume size ("myscans (custom, 28^3)")."""
+    from keras_lnn.errors import DataError
     from keras_lnn.info import resolve_dataset
 
-    return f"{dataset} ({resolve_dataset(dataset).python_class}, {size}^3)"
+    try:
+        return f"{dataset} ({resolve_dataset(dataset).python_class}, {size}^3)"
+    except DataError:  # a custom file (`--dataset PATH.npz`), named after its stem
+        return f"{dataset} (custom, {size}^3)"
+
+
+def custom_file(runs):
+    """The data file of runs on a custom dataset (`--dataset PATH.npz`), or None for a MedMNIST dataset."""
+    return next((m["data"].get("path") for m in runs if (m.get("data") or {}).get("custom")), None)

@@ -8,7 +8,7 @@ from keras_lnn.errors import KerasLnnError
 from keras_lnn.paper import table2_results
 from keras_lnn.report.constant import constant_predictor_acc
 from keras_lnn.report.figures import scores_figure, val_loss_figure
-from keras_lnn.report.markdown import dataset_title, join, table, thousands
+from keras_lnn.report.markdown import custom_file, dataset_title, join, table, thousands
 from keras_lnn.report.statistics import family, seed_noise_section
 
 BENCHMARK_PREFIXES = ("ResNet", "auto-sklearn", "AutoKeras")
@@ -64,18 +64,20 @@ def dataset_section(dataset, size, results, data_dir, figures):
     if test_sizes:
         lines += [f"Test split: {join(test_sizes)} volumes. Mean ± sample std over seeds (n: finished seeds).", ""]
     in_paper = any(dataset in entry for entry in paper.values()) and size == 28 and n_classes == 2
+    custom = custom_file([m for r in results for m in r.runs])
+    columns = 6 if custom else 8  # the paper has nothing on a user's own data: no paper columns
     rows = []
     for r in results:
         reference = paper.get(r.model, {}).get(dataset) if in_paper else None
         rows.append([r.model, r.experiment]
                     + [stats.format_mean_std(r.scores("test", key)) for key in ("acc", "auc")]
                     + [stats.format_number(r.mean("val", key)) for key in ("acc", "auc")]
-                    + [stats.format_number(reference[key]) if reference else "-" for key in ("acc", "auc")])
+                    + [stats.format_number(reference[key]) if reference else "-" for key in ("acc", "auc")][:columns - 6])
     constant, source = constant_predictor_acc(results, data_dir)
     name = "always negative (constant)" if n_classes == 2 else "always the majority class (constant)"
-    rows.append([name, "-", stats.format_number(constant), "0.500", "-", "-", "-", "-"])
-    lines.append(table(["model", "exp", "test ACC", "test AUC", "val ACC", "val AUC", "paper ACC", "paper AUC"],
-                        rows, "llrrrrrr"))
+    rows.append([name, "-", stats.format_number(constant), "0.500", "-", "-", "-", "-"][:columns])
+    lines.append(table(["model", "exp", "test ACC", "test AUC", "val ACC", "val AUC", "paper ACC", "paper AUC"][:columns],
+                       rows, "llrrrrrr"[:columns]))
     lines += ["", f"Constant predictor's test ACC: {source}. Its AUC is 0.5 by definition; an ACC near it is no "
               "evidence of learning on these imbalanced splits.", ""]
     if in_paper:
@@ -84,6 +86,8 @@ def dataset_section(dataset, size, results, data_dir, figures):
         lines += ["MedMNIST benchmarks, as listed in the paper's Table 2 (test split):", "",
                   table(["method", "ACC", "AUC", "parameters"], benchmarks), ""]
         lines += paper_check_section(dataset, results, paper)
+    elif custom:
+        lines += [f"{dataset} is a custom dataset (`{custom}`): the paper has no results on it.", ""]
     elif n_classes == 2 and size != 28:
         lines += [f"The paper's Table 2 is for 28^3 volumes; no paper values are shown for {size}^3.", ""]
     else:
@@ -100,6 +104,9 @@ def dataset_section(dataset, size, results, data_dir, figures):
         lines += [f"### Figures: {experiment}", "",
                   f"![Test and validation ACC and AUC per model, {title}](figures/{stem}_scores.png)", "",
                   f"![Validation loss per epoch, one line per seed, {title}](figures/{stem}_val_loss.png)", ""]
+    from keras_lnn.explain import slice_profile_section  # which slices each family's best model reads
+
+    lines += slice_profile_section(dataset, size, results, data_dir, figures, family)
     return lines + seed_noise_section(results)
 
 
