@@ -357,7 +357,7 @@ def load_dataset(name, size=None, data_dir=None, verify=True, dtype="float32", d
     Always checked: the file is a readable `.npz` with the six keys
     (`train_images`, `train_labels`, `val_images`, ...); images are uint8
     `(N, size, size, size)`; labels are integer `(N, 1)` with the same N and values
-    in `[0, n_classes)`. With `verify=True` (the default) a MedMNIST file must also be
+    in `[0, n_classes)`; no split is empty. With `verify=True` (the default) a MedMNIST file must also be
     the official one: its MD5 must match medmnist's and its split sizes must match
     `info.n_samples`. Pass `verify=False` for derived files (subsets, re-splits) that
     keep the layout but not the bytes or the split sizes. A custom file (see
@@ -468,6 +468,11 @@ def _check_split(path, info, size, split, images, labels, verify):
     if images.ndim != 4 or images.shape[1:] != (size,) * 3:
         raise DataError(f"{path}: {split}_images has shape {images.shape}, expected {expected_shape} for size {size}.")
     n = images.shape[0]
+    if n == 0:
+        raise DataError(
+            f"{path}: the {split} split is empty: training, early stopping and evaluation need at least one "
+            "volume in each of train, val and test."
+        )
     if labels.shape != (n, 1):
         raise DataError(
             f"{path}: {split}_labels has shape {labels.shape}, expected ({n}, 1) to match {split}_images."

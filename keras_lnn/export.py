@@ -23,6 +23,7 @@ import numpy as np
 
 from keras_lnn.errors import KerasLnnError
 from keras_lnn.io import atomic_replace_dir, atomic_write_text
+from keras_lnn.locks import ModelBusy, model_lock
 
 SERVING_VERSION = "1"
 INPUT_NAME, OUTPUT_NAME = "volume", "probability"
@@ -121,10 +122,11 @@ def model_dirs(run_dir):
 
 
 def export_run(run_dir, formats=("saved_model",), overwrite=False, echo=print):
-    """Writes a run's missing deployable files from its `.keras` files, then its `models.config`.
+    """Writes a run's finished models' missing deployable files from their `.keras` files, then its `models.config`.
 
     On a backend other than TensorFlow this runs `lnn-keras export` in a
-    subprocess with `KERAS_BACKEND=tensorflow`.
+    subprocess with `KERAS_BACKEND=tensorflow`. Each model is exported holding its
+    lock (see `keras_lnn.locks`); one another process holds is skipped with a line.
 
     Args:
         run_dir: a run folder (its model folders hold `model.keras`).
@@ -145,27 +147,46 @@ def export_run(run_dir, formats=("saved_model",), overwrite=False, echo=print):
     unknown = [fmt for fmt in formats if fmt not in ARTIFACTS]
     if unknown:
         raise KerasLnnError(f"unknown export format {unknown[0]!r}; expected one of {', '.join(FORMATS)}")
-    todo = [(d, fmt) for d in model_dirs(run_dir) for fmt in formats if overwrite or not (d / ARTIFACTS[fmt]).exists()]
+    # A model.keras without metrics.json is an interrupted attempt's: its model is trained again.
+    finished = [d for d in model_dirs(run_dir) if (d / "metrics.json").exists()]
+    todo = [(d, fmt) for d in finished for fmt in formats if overwrite or not (d / ARTIFACTS[fmt]).exists()]
     if todo and keras.backend.backend() != "tensorflow":
         _export_in_tensorflow_process(run_dir, formats, overwrite)
         return todo
     import keras_lnn.layers  # noqa: F401  (registers the custom layers for loading)
 
-    failed, models = [], {}
-    for model_dir, fmt in todo:
-        # compile=False: the optimizer state is not served, and restoring a torch-trained
-        # optimizer imports torch beside TensorFlow, which crashes the process.
-        if model_dir not in models:
-            models = {model_dir: keras.saving.load_model(model_dir / "model.keras", compile=False)}
+    failed, written = [], []
+    for model_dir in dict.fromkeys(d for d, _ in todo):
         try:
-            echo(f"exported {export_model(models[model_dir], model_dir, fmt)}")
-        except Exception as error:  # a converter's failure names neither the model nor the format
-            failed.append(f"{model_dir.name} ({fmt}): {type(error).__name__}: {str(error).splitlines()[0][:300]}")
-            echo(f"could not export {failed[-1]}")
+            with model_lock(model_dir):
+                # Not written by another process meanwhile.
+                wanted = [f for d, f in todo if d == model_dir and (overwrite or not (d / ARTIFACTS[f]).exists())]
+                if wanted:
+                    failed += _export_formats(model_dir, wanted, echo)
+                    written += [(model_dir, f) for f in wanted]
+        except ModelBusy as busy:
+            echo(f"skipped: {busy}")
     write_models_config(run_dir)
     if failed:
         raise KerasLnnError(f"{run_dir}: {len(failed)} export(s) failed: " + "; ".join(failed))
-    return todo
+    return written
+
+
+def _export_formats(model_dir, formats, echo):
+    """Exports `model_dir`'s model.keras to `formats`; returns the failures, one line each."""
+    import keras
+
+    # compile=False: the optimizer state is not served, and restoring a torch-trained
+    # optimizer imports torch beside TensorFlow, which crashes the process.
+    model = keras.saving.load_model(model_dir / "model.keras", compile=False)
+    failed = []
+    for fmt in formats:
+        try:
+            echo(f"exported {export_model(model, model_dir, fmt)}")
+        except Exception as error:  # a converter's failure names neither the model nor the format
+            failed.append(f"{model_dir.name} ({fmt}): {type(error).__name__}: {str(error).splitlines()[0][:300]}")
+            echo(f"could not export {failed[-1]}")
+    return failed
 
 
 def _export_in_tensorflow_process(run_dir, formats, overwrite):

@@ -13,6 +13,7 @@ Layout, for `run_experiment("exp3", "nodule")`::
             metrics.json                 written last: its presence means the model is done
             settings.json                what the folder's results come from (checked on rerun)
             sessions.json                while training: which machine trains from which epoch
+        .CNNExp3N1.lock(.json)           while a process trains the model: its lock and who holds it
 
 Example:
 
@@ -22,16 +23,19 @@ Example:
 >>> results = run_experiment(config)
 """
 import dataclasses
+import os
 import shutil
+import socket
 import time
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
-from keras_lnn import export, models
+from keras_lnn import artifacts, export, models
 from keras_lnn.errors import KerasLnnError, RunError
-from keras_lnn.io import atomic_write_csv, atomic_write_json, read_json
+from keras_lnn.io import atomic_write_csv, atomic_write_json
+from keras_lnn.locks import ModelBusy, model_lock
 from keras_lnn.training import Protocol
 
 SESSIONS_FILE = "sessions.json"  # while a model trains; then part of metrics.json
@@ -177,7 +181,9 @@ def model_settings(plan, model_name, data, protocol):
 
 
 def check_settings(plans, data, config):
-    """Refuses, before any training, results in the output folders that came from other settings.
+    """Refuses, before any training, results in the output folders that came from other settings or are unreadable.
+
+    Models another process holds are left to it (it checks them).
 
     Args:
         config: the `RunConfig`; its protocol is compared, and with `overwrite` clashes are returned, not refused.
@@ -185,10 +191,23 @@ def check_settings(plans, data, config):
     clashes = []
     for plan in plans:
         for name in plan.models:
-            path = plan.run_dir / name / "settings.json"
+            model_dir = plan.run_dir / name
+            path = model_dir / "settings.json"
+            if not model_dir.exists():
+                continue
+            try:
+                with model_lock(model_dir):
+                    artifacts.check_model_dir(model_dir)
+            except ModelBusy:
+                continue
+            except RunError as error:
+                if not config.overwrite:
+                    raise
+                clashes.append(f"{model_dir} ({error})")
+                continue
             if not path.exists():
                 continue
-            old, new = read_json(path), model_settings(plan, name, data, config.protocol)
+            old, new = artifacts.read_settings(model_dir), model_settings(plan, name, data, config.protocol)
             if old != new:
                 diff = ", ".join(
                     f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)
@@ -202,8 +221,16 @@ def check_settings(plans, data, config):
     return clashes
 
 
+def run_model_locked(plan, model_name, data, config, echo=print):
+    """`run_model` while holding the model's lock (see `keras_lnn.locks`); raises `ModelBusy` if another holds it."""
+    with model_lock(plan.run_dir / model_name):
+        return run_model(plan, model_name, data, config, echo)
+
+
 def run_model(plan, model_name, data, config, echo=print):
     """Trains, evaluates and saves one model; returns its metrics dict (read back if already done).
+
+    Call it holding the model's lock (`run_model_locked`): it reads and rewrites the whole folder.
 
     Args:
         plan: the `RunPlan` the model belongs to (its folder and seed).
@@ -219,14 +246,15 @@ def run_model(plan, model_name, data, config, echo=print):
     protocol = config.protocol
     model_dir = plan.run_dir / model_name
     settings = model_settings(plan, model_name, data, protocol)
-    if config.overwrite and model_dir.exists() and (
-        not (model_dir / "settings.json").exists() or read_json(model_dir / "settings.json") != settings
-    ):
+    if config.overwrite and model_dir.exists() and not _holds_results_of(model_dir, settings):
         shutil.rmtree(model_dir)
+    artifacts.check_model_dir(model_dir)
     if (model_dir / "metrics.json").exists():
-        metrics = read_json(model_dir / "metrics.json")
+        metrics = artifacts.read_metrics(model_dir)
+        (model_dir / SESSIONS_FILE).unlink(missing_ok=True)  # left by a kill right after metrics.json
         echo(f"    already {metrics['status']}: {model_dir / 'metrics.json'}")
         return metrics
+    _remove_unfinished_outputs(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     if not (model_dir / "settings.json").exists():
         atomic_write_json(model_dir / "settings.json", settings)
@@ -282,9 +310,31 @@ def run_model(plan, model_name, data, config, echo=print):
         if keras.backend.backend() == "tensorflow":
             export.export_saved_model(model, model_dir / export.SERVING_VERSION)
     atomic_write_json(model_dir / "metrics.json", metrics)  # last: marks the model done
-    (model_dir / SESSIONS_FILE).unlink()  # now in metrics.json
+    (model_dir / SESSIONS_FILE).unlink(missing_ok=True)  # now in metrics.json (a kill may come in between)
     keras.backend.clear_session()
     return metrics
+
+
+def _holds_results_of(model_dir, settings):
+    """Whether `model_dir` is readable and comes from `settings` (else `--overwrite` replaces it)."""
+    try:
+        artifacts.check_model_dir(model_dir)
+        return (model_dir / "settings.json").exists() and artifacts.read_settings(model_dir) == settings
+    except RunError:
+        return False
+
+
+def _remove_unfinished_outputs(model_dir):
+    """Outputs of an attempt killed before its metrics.json: the model is trained again and they are rewritten.
+
+    Left in place, a SavedModel of that attempt would never be replaced (exports only fill gaps).
+    """
+    shutil.rmtree(model_dir / export.SERVING_VERSION, ignore_errors=True)
+    for leftover in [model_dir / "model.keras", model_dir / "predictions.csv", *model_dir.glob(".*")]:
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)  # atomic_replace_dir's temporary folders
+        else:
+            leftover.unlink(missing_ok=True)  # atomic writes' temporary files
 
 
 def _start_session(model_dir, first_epoch, environment):
@@ -297,13 +347,15 @@ def _start_session(model_dir, first_epoch, environment):
         environment: `provenance.environment()` of this process.
 
     Returns:
-        The sessions so far, this one last (`first_epoch`, `started_at`, device, versions).
+        The sessions so far, this one last (`first_epoch`, `started_at`, host, pid, device, versions).
     """
     path = model_dir / SESSIONS_FILE
-    sessions = [s for s in (read_json(path) if path.exists() else []) if s["first_epoch"] < first_epoch]
+    sessions = [s for s in (artifacts.read_sessions(model_dir) if path.exists() else []) if s["first_epoch"] < first_epoch]
     sessions.append({
         "first_epoch": first_epoch,
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
         **{key: environment[key] for key in ("device", "backend_version", "deterministic_ops", "platform")},
     })
     atomic_write_json(path, sessions)
@@ -334,7 +386,7 @@ def summary_rows(run_dir):
     """One row per finished or failed model of a run folder, from the metrics files."""
     rows = []
     for path in sorted(Path(run_dir).glob("*/metrics.json")):
-        m = read_json(path)
+        m = artifacts.read_metrics(path.parent)
         row = {k: m.get(k) for k in ("model", "status", "epochs", "stopped_early", "best_val_epoch", "train_seconds", "error")}
         row["trainable_params"] = m["params"]["trainable"]
         for split in ("val", "test"):
@@ -384,11 +436,18 @@ _WORKER_DATA = {}
 
 
 def _train_in_worker(plan, name, config):
-    """Trains one model in a worker process (data loaded once per worker), without per-epoch output."""
+    """Trains one model in a worker process (data loaded once per worker), without per-epoch output.
+
+    Returns:
+        Its metrics dict, or the `ModelBusy` error when another process holds it.
+    """
     if config not in _WORKER_DATA:
         _WORKER_DATA[config] = load_run_data(config)
     quiet = dataclasses.replace(config, verbose=0)
-    return run_model(plan, name, _WORKER_DATA[config], quiet, echo=lambda *a: None)
+    try:
+        return run_model_locked(plan, name, _WORKER_DATA[config], quiet, echo=lambda *a: None)
+    except ModelBusy as busy:
+        return busy
 
 
 def run_experiment(experiment, dataset=None, echo=print, **settings):
@@ -396,7 +455,8 @@ def run_experiment(experiment, dataset=None, echo=print, **settings):
 
     Models already finished are skipped, an interrupted model resumes from its
     last finished epoch, and existing results from other settings are refused
-    unless `overwrite`.
+    unless `overwrite`. A model another live process trains (see `keras_lnn.locks`)
+    is skipped with a line saying who holds it; the others go on.
 
     Args:
         experiment: a `RunConfig`; or the experiment name, with `dataset` and any other
@@ -404,7 +464,8 @@ def run_experiment(experiment, dataset=None, echo=print, **settings):
         echo: prints a line of progress (the command line's `click.echo`).
 
     Returns:
-        A list of `(RunPlan, [metrics dict, ...])` for the runs this call trained models of.
+        A list of `(RunPlan, [metrics dict, ...])` for the runs this call trained models of
+        (busy models left out).
 
     Example:
 
@@ -442,8 +503,14 @@ def run_experiment(experiment, dataset=None, echo=print, **settings):
     else:
         for index, (plan, name) in enumerate(tasks, 1):
             echo(f"[{index}/{len(tasks)}] {name} (seed {plan.seed}, {plan.run_dir}) ...")
-            metrics_by_task[plan.run_dir, name] = run_model(plan, name, data, config, echo)
+            try:
+                metrics_by_task[plan.run_dir, name] = run_model_locked(plan, name, data, config, echo)
+            except ModelBusy as busy:
+                metrics_by_task[plan.run_dir, name] = busy
+                echo(f"    skipped: {busy}")
             write_summary(plan.run_dir)
+    busy = [error for error in metrics_by_task.values() if isinstance(error, ModelBusy)]
+    metrics_by_task = {task: m for task, m in metrics_by_task.items() if not isinstance(m, ModelBusy)}
     results = []
     for plan in plans:
         trained = [metrics_by_task[plan.run_dir, name] for name in plan.models if (plan.run_dir, name) in metrics_by_task]
@@ -451,6 +518,9 @@ def run_experiment(experiment, dataset=None, echo=print, **settings):
             write_summary(plan.run_dir)
             _finish_exports(plan.run_dir, keras.backend.backend(), echo)
             results.append((plan, trained))
+    if busy:
+        echo(f"\nSkipped {len(busy)} model(s) that other processes train (run the same command again after they "
+             "end to train any they leave unfinished):\n" + "\n".join(f"    {error}" for error in busy))
     return results
 
 
@@ -468,7 +538,14 @@ def _train_in_pool(tasks, config, echo):
         futures = {pool.submit(_train_in_worker, plan, name, config): (plan, name) for plan, name in tasks}
         for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
             plan, name = futures[future]
-            metrics = results[plan.run_dir, name] = future.result()
+            try:
+                metrics = results[plan.run_dir, name] = future.result()
+            except BaseException:
+                pool.shutdown(cancel_futures=True)  # an error ends the run now, not after the queued models
+                raise
+            if isinstance(metrics, ModelBusy):
+                echo(f"[{done}/{len(tasks)}] {name} (seed {plan.seed}) skipped: {metrics}")
+                continue
             test = metrics.get("test") or {}
             echo(f"[{done}/{len(tasks)}] {name} (seed {plan.seed}): {metrics['status']}, {metrics['epochs']} epochs, "
                  f"test ACC {test.get('acc', float('nan')):.3f} AUC {test.get('auc') or float('nan'):.3f}")

@@ -10,6 +10,7 @@ import csv
 import dataclasses
 import math
 import os
+import shutil
 import time
 import warnings
 from pathlib import Path
@@ -110,6 +111,24 @@ class EpochTimer(keras.callbacks.Callback):
             logs["epoch_seconds"] = time.perf_counter() - self._start
 
 
+class EpochSeeds(keras.callbacks.Callback):
+    """Sets every random layer's seed state (dropout) at each epoch's start from (seed, epoch) alone.
+
+    A backup holds weights and optimizer state but not the layers' seed generators, so without
+    this a resumed run would draw other dropout masks than an uninterrupted one.
+    """
+
+    def __init__(self, seed=0):
+        super().__init__()
+        self.seed = seed
+
+    def on_epoch_begin(self, epoch, logs=None):
+        generators = [g for layer in self.model._flatten_layers() for g in getattr(layer, "_seed_generators", ())]
+        for index, generator in enumerate(generators):
+            start = np.random.default_rng((self.seed, epoch, index)).integers(2**31)
+            generator.state.assign(np.array([start, 0], dtype=generator.state.dtype))
+
+
 # ---------------------------------------------------------------- metrics
 def compute_metrics(labels, probabilities):
     """Accuracy, ROC AUC and cross-entropy of predicted probabilities.
@@ -157,49 +176,63 @@ def compile_model(model, protocol, n_classes=2):
 
 
 # ---------------------------------------------------------------- batching
-class PaddedBatches(keras.utils.PyDataset):
-    """Shuffled mini-batches that all have one static shape.
+class EpochBatches(keras.utils.PyDataset):
+    """Mini-batches of the epochs `first_epoch..epochs-1`, shuffled as a function of (seed, epoch) alone.
 
-    The last partial batch of `k` samples is filled up to `batch_size` with
-    copies of one of its samples at sample weight 0, and its `k` real samples
-    get weight `batch_size / k`. With Keras's "sum over batch size" loss
-    reduction the batch's loss and gradients are then exactly those of the
-    unpadded batch, every training sample is used every epoch, and XLA
-    compiles one training step instead of two (JAX and XLA compile per shape).
+    Batch `i` belongs to epoch `first_epoch + i // batches_per_epoch`, and that epoch's order
+    is `default_rng((seed, epoch)).permutation(N)`: no random state carries from one epoch to
+    the next, so a run resumed at any epoch sees the very batches an uninterrupted run would
+    (Keras's own shuffling draws from a process's random state, which a restart loses). Fit
+    with `steps_per_epoch=batches_per_epoch`, so one pass over this dataset spans all epochs.
 
-    Not for models with BatchNormalization: the copies would enter its batch
-    statistics (`wants_padding` says when to use it).
+    With `pad=True` the last partial batch of `k` samples is filled up to `batch_size` with
+    copies of one of its samples at sample weight 0, and its `k` real samples get weight
+    `batch_size / k`. With Keras's "sum over batch size" loss reduction the batch's loss and
+    gradients are then exactly those of the unpadded batch, and XLA compiles one training step
+    instead of two (JAX and XLA compile per shape). Not for models with BatchNormalization:
+    the copies would enter its batch statistics (`wants_padding` says when to pad).
 
     Args:
         x, y: training arrays.
-        batch_size: the static batch size.
+        batch_size: the batch size.
         seed: seed of the per-epoch shuffle.
+        epochs: the epoch to stop before.
+        first_epoch: the epoch the first batch belongs to (a resumed run's).
+        pad: pad the last batch to `batch_size` (see above).
 
     Example:
 
-    >>> batches = PaddedBatches(x, y, batch_size=64, seed=0)
-    >>> model.fit(batches, epochs=2)
+    >>> batches = EpochBatches(x, y, batch_size=64, seed=0, epochs=2)
+    >>> model.fit(batches, steps_per_epoch=batches.batches_per_epoch, epochs=2)
     """
 
-    def __init__(self, x, y, batch_size, seed=0):
+    def __init__(self, x, y, batch_size, seed=0, epochs=1, first_epoch=0, pad=False):
         super().__init__()
         self.x, self.y, self.batch_size = x, y, batch_size
-        self._rng = np.random.default_rng(seed)
-        self._order = self._rng.permutation(len(y))
+        self.seed, self.epochs, self.first_epoch, self.pad = seed, epochs, first_epoch, pad
+        self.batches_per_epoch = math.ceil(len(y) / batch_size)
+        self._orders = {}
 
     def __len__(self):
-        return math.ceil(len(self.y) / self.batch_size)
+        # At least one batch: a resumed run with nothing left to train still calls fit to restore weights.
+        return self.batches_per_epoch * max(1, self.epochs - self.first_epoch)
+
+    def epoch_order(self, epoch):
+        """The sample order of `epoch`."""
+        if epoch not in self._orders:
+            self._orders = {epoch: np.random.default_rng((self.seed, epoch)).permutation(len(self.y))}
+        return self._orders[epoch]
 
     def __getitem__(self, index):
-        indices = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+        epoch, batch = divmod(index, self.batches_per_epoch)
+        indices = self.epoch_order(self.first_epoch + epoch)[batch * self.batch_size : (batch + 1) * self.batch_size]
+        if not self.pad:
+            return self.x[indices], self.y[indices]
         real = len(indices)
         weights = np.full(self.batch_size, self.batch_size / real, dtype="float32")
         weights[real:] = 0.0
         indices = np.concatenate([indices, np.repeat(indices[:1], self.batch_size - real)])
         return self.x[indices], self.y[indices], weights
-
-    def on_epoch_end(self):
-        self._order = self._rng.permutation(len(self.y))
 
 
 def wants_padding(model):
@@ -208,12 +241,13 @@ def wants_padding(model):
     return keras.backend.backend() == "jax" and not has_batch_norm
 
 
-def training_inputs(model, train, protocol, seed=0):
-    """The `model.fit` keyword arguments that feed the training split: arrays, or `PaddedBatches`."""
+def training_inputs(model, train, protocol, seed=0, first_epoch=0):
+    """The `model.fit` keyword arguments that feed the training split from `first_epoch` on (see `EpochBatches`)."""
     x, y = train
-    if wants_padding(model) and len(y) % protocol.batch_size:
-        return {"x": PaddedBatches(x, y, protocol.batch_size, seed)}
-    return {"x": x, "y": y, "batch_size": protocol.batch_size, "shuffle": True}
+    pad = wants_padding(model) and len(y) % protocol.batch_size != 0
+    batches = EpochBatches(x, y, protocol.batch_size, seed, protocol.max_epochs, first_epoch, pad)
+    # shuffle=False: Keras would otherwise shuffle the batches' order from the process's random state.
+    return {"x": batches, "steps_per_epoch": batches.batches_per_epoch, "shuffle": False}
 
 
 def configure_backend(cache_dir=None, deterministic=True):
@@ -329,15 +363,54 @@ def _truncate_history(path, epochs):
 
 def resume_epoch(work_dir):
     """The epoch `fit` on `work_dir` would start from: the finished epochs its backup holds (0 if none)."""
-    return _backup_epoch(Path(work_dir) / "backup")
+    from keras_lnn.artifacts import backup_epoch
+
+    return backup_epoch(work_dir)
 
 
-def _backup_epoch(backup_dir):
-    """The number of finished epochs a `BackupAndRestore` folder holds (0 if none)."""
-    from keras_lnn.io import read_json
+class EpochBackup(keras.callbacks.Callback):
+    """Keeps the last finished epoch's weights and optimizer state in `backup_dir`; restores them on train begin.
 
-    metadata = Path(backup_dir) / "training_metadata.json"
-    return int(read_json(metadata)["epoch"]) if metadata.exists() else 0
+    Like `keras.callbacks.BackupAndRestore`, but a kill at any moment leaves a consistent
+    backup: each epoch's weights go to a file of their own, then `training_metadata.json`
+    (written atomically) is switched to them. Keras's callback writes its weights and its
+    epoch count in place one after the other, so a kill between the two resumes new weights
+    at an old epoch. The folder is deleted when training ends.
+    """
+
+    METADATA = "training_metadata.json"
+
+    def __init__(self, backup_dir):
+        super().__init__()
+        self.backup_dir = Path(backup_dir)
+
+    def on_train_begin(self, logs=None):
+        from keras_lnn.io import read_json
+
+        metadata = self.backup_dir / self.METADATA
+        if not metadata.exists():
+            return
+        saved = read_json(metadata)
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)  # its variables must exist to be loaded
+        self.model.load_weights(self.backup_dir / saved["weights"])
+        self.model._initial_epoch = saved["epoch"]  # what BackupAndRestore sets: fit starts there
+
+    def on_epoch_end(self, epoch, logs=None):
+        from keras_lnn.io import atomic_write_json
+
+        self.backup_dir.mkdir(parents=True, exist_ok=True)
+        weights = f"epoch-{epoch + 1}.weights.h5"
+        self.model.save_weights(self.backup_dir / weights, overwrite=True)
+        with open(self.backup_dir / weights, "rb+") as handle:
+            os.fsync(handle.fileno())  # on disk before the metadata points at it
+        atomic_write_json(self.backup_dir / self.METADATA, {"epoch": epoch + 1, "weights": weights})
+        for old in self.backup_dir.glob("epoch-*.weights.h5"):
+            if old.name != weights:
+                old.unlink()
+
+    def on_train_end(self, logs=None):
+        shutil.rmtree(self.backup_dir, ignore_errors=True)
 
 
 @dataclasses.dataclass
@@ -353,7 +426,7 @@ def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=(), seed=
     """Trains `model` on `dataset` under `protocol`, resumable from `work_dir`.
 
     `work_dir` receives `history.csv` (one row per epoch, `epoch` from 0) and a
-    `backup/` folder (`keras.callbacks.BackupAndRestore`) that lets a killed run
+    `backup/` folder (`EpochBackup`) that lets a killed run
     resume from its last finished epoch; it is deleted when training ends.
 
     Returns:
@@ -361,7 +434,7 @@ def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=(), seed=
     """
     work_dir = Path(work_dir)
     history_path, backup_dir = work_dir / "history.csv", work_dir / "backup"
-    done = _backup_epoch(backup_dir)
+    done = resume_epoch(work_dir)
     _truncate_history(history_path, done)
     previous = [row["val_loss"] for row in read_history(history_path)]
     stopping = PaperEarlyStopping(protocol.patience, protocol.min_delta, previous=previous)
@@ -371,12 +444,13 @@ def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=(), seed=
         EpochTimer(),
         keras.callbacks.CSVLogger(str(history_path), append=True),
         stopping,
-        keras.callbacks.BackupAndRestore(str(backup_dir), double_checkpoint=True),
+        EpochBackup(backup_dir),
         keras.callbacks.TerminateOnNaN(),
+        EpochSeeds(seed),
         *extra_callbacks,
     ]
     model.fit(
-        **training_inputs(model, dataset.train, protocol, seed + done),
+        **training_inputs(model, dataset.train, protocol, seed, first_epoch=done),
         # A resumed run whose rule had already fired trains no further epoch.
         epochs=done if stopping.should_stop else protocol.max_epochs,
         validation_data=dataset.val,

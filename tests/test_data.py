@@ -201,6 +201,19 @@ def test_split_size_mismatch_only_when_verified(make_medmnist, patch_info):
     assert load_dataset("adrenal", data_dir=path.parent, verify=False).train[0].shape[0] == 4
 
 
+@pytest.mark.parametrize("split", ["train", "val", "test"])
+def test_an_empty_split_is_refused_at_load_time(make_medmnist, split):
+    counts = {"train": (0, 2, 2), "val": (4, 0, 2), "test": (4, 2, 0)}[split]
+    path = make_medmnist("adrenal", counts=counts)
+    message = _error(load_dataset, "adrenal", data_dir=path.parent, verify=False)
+    assert message.startswith(f"{path}: the {split} split is empty") and "at least one volume" in message
+
+
+def test_one_volume_per_split_loads(make_medmnist):
+    path = make_medmnist("adrenal", counts=(1, 1, 1))
+    assert [len(s[1]) for s in (load_dataset("adrenal", data_dir=path.parent, verify=False).split(n) for n in ("train", "val", "test"))] == [1, 1, 1]
+
+
 # dataset_table -------------------------------------------------------------------------------------
 
 

@@ -247,8 +247,8 @@ KILL_DRIVER = textwrap.dedent(
     import keras
     from keras_lnn import training
     where, epoch = sys.argv[1], int(sys.argv[2])
-    target = {"mid-epoch": training.EpochTimer, "before-backup": keras.callbacks.BackupAndRestore,
-              "ctrl-c": keras.callbacks.BackupAndRestore}[where]
+    target = {"mid-epoch": training.EpochTimer, "before-backup": training.EpochBackup,
+              "ctrl-c": training.EpochBackup}[where]
     original = target.on_epoch_end
     def on_epoch_end(self, e, logs=None):
         if e == epoch and where == "ctrl-c":
@@ -520,3 +520,40 @@ def test_run_offline_says_where_to_put_the_file(closed_port_url, tmp_path):
     assert result.exit_code == 1
     assert closed_port_url in result.output and str(data_dir / "adrenalmnist3d.npz") in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_busy_model_is_skipped_naming_its_holder_and_the_others_train(tiny_data, tmp_path):
+    from keras_lnn.locks import model_lock
+
+    out = tmp_path / "out"
+    with model_lock(out / "exp1_adrenal" / "CNNExp1N4"):  # another holder: a lock is per open file, not per process
+        result = _invoke(_run_args(tiny_data, out, MODELS, 1))
+    assert result.exit_code == 0, result.output
+    busy = f"exp1_adrenal/CNNExp1N4 is busy: trained by pid {os.getpid()} on "
+    assert f"skipped: {out}/{busy}" in result.output
+    assert result.output.split("\nSkipped 1 model(s)")[1].count(busy) == 1  # listed again at the end
+    assert (out / "exp1_adrenal" / "LiqExp1N2" / "metrics.json").exists()
+    assert not (out / "exp1_adrenal" / "CNNExp1N4").exists()
+
+
+def test_a_damaged_metrics_file_is_one_line_then_overwrite_retrains(tiny_data, tmp_path):
+    out = tmp_path / "out"
+    args = _run_args(tiny_data, out, "CNNExp1N4", 1)
+    assert _invoke(args).exit_code == 0
+    metrics = out / "exp1_adrenal" / "CNNExp1N4" / "metrics.json"
+    metrics.write_text(metrics.read_text()[:100])
+    result = _invoke(args)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    [line] = result.output.strip().splitlines()
+    assert line.startswith(f"Error: {metrics} is unreadable (JSONDecodeError") and "--overwrite" in line
+    result = _invoke([*args, "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(metrics.read_text())["status"] == "finished"
+
+
+def test_an_empty_val_split_fails_before_training(make_medmnist, tmp_path):
+    path = make_medmnist("adrenal", counts=(24, 0, 8))
+    result = _invoke(_run_args(path.parent, tmp_path / "out", "CNNExp1N4", 1))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{path}: the val split is empty" in result.output
+    assert not (tmp_path / "out").exists()

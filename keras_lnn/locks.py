@@ -1,0 +1,90 @@
+"""One process per model: a lock beside each model folder, held while the model trains, evaluates and exports.
+
+`filelock` takes an OS lock (`flock`) on `<run_dir>/.<model>.lock`. The OS drops it when its
+holder dies (a kill -9; on a network file system, when a lost node's lease runs out), so the
+same command run again takes a dead holder's model over with nothing to clean up. The lock
+sits beside the model folder, not in it, so `--overwrite` can delete the folder while holding
+it. Who holds it (host, pid, since when) is written next to it, `.<model>.lock.json`, for the
+message of a process that finds the model busy.
+
+Example:
+
+>>> with model_lock(Path("saved_models/exp1_adrenal/CNNExp1N4")):
+...     train()          # raises ModelBusy at once if another live process holds the model
+"""
+import contextlib
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+import filelock
+
+from keras_lnn.errors import RunError
+from keras_lnn.io import atomic_write_json
+
+
+class ModelBusy(RunError):
+    """Another live process holds a model's lock (see `model_lock`)."""
+
+    def __init__(self, model_dir, holder=None):
+        self.model_dir, self.holder = str(model_dir), holder
+        super().__init__(f"{model_dir} is busy: {describe_holder(holder)}")
+
+    def __reduce__(self):  # pickled back from --jobs workers
+        return type(self), (self.model_dir, self.holder)
+
+
+def lock_path(model_dir):
+    """`<run_dir>/.<model>.lock`: the file `filelock` locks."""
+    model_dir = Path(model_dir)
+    return model_dir.parent / f".{model_dir.name}.lock"
+
+
+def holder_path(model_dir):
+    """`<run_dir>/.<model>.lock.json`: host, pid and start time of the lock's holder."""
+    return lock_path(model_dir).with_suffix(".lock.json")
+
+
+def read_holder(model_dir):
+    """The holder record, or None when there is none (or it is being rewritten)."""
+    try:
+        return json.loads(holder_path(model_dir).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def describe_holder(holder):
+    if not holder:
+        return "another process holds its lock (it has not recorded who it is yet)"
+    return f"trained by pid {holder['pid']} on {holder['host']} since {holder['since']}"
+
+
+@contextlib.contextmanager
+def model_lock(model_dir):
+    """Holds the lock of `model_dir` for the block.
+
+    Raises:
+        ModelBusy: at once, when another live process holds it.
+        RunError: the file system of the run folder supports no lock.
+    """
+    model_dir = Path(model_dir)
+    model_dir.parent.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(lock_path(model_dir), timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise ModelBusy(model_dir, read_holder(model_dir)) from None
+    except NotImplementedError:  # filelock < 4 on a file system without flock
+        raise RunError(
+            f"the file system of {model_dir.parent} supports no file locks (flock), which keep two processes from "
+            "training one model: use an --output on a file system that does (see the README's 'Running at once')"
+        ) from None
+    try:
+        holder = {"host": socket.gethostname(), "pid": os.getpid(), "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        atomic_write_json(holder_path(model_dir), holder)
+        yield holder
+    finally:
+        holder_path(model_dir).unlink(missing_ok=True)
+        lock.release()

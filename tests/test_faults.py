@@ -1,0 +1,198 @@
+"""Fault injection: `lnn-keras run` SIGKILLed at random moments and resumed, and two identical commands at once.
+
+Every run here is a subprocess on TensorFlow with one CPU thread, which is bit for bit
+reproducible from process to process (README, Reproducibility), so an interrupted run can be
+compared with an uninterrupted one exactly.
+"""
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from keras_lnn.training import read_history
+
+MODELS = ("CNNExp1N1", "CNNExp1N4")  # the order they train in
+EPOCHS = 3
+ENV = {
+    **os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3",
+    "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
+}
+
+# argv: mode, argument, then `lnn-keras` arguments. Modes:
+#   clock SECONDS   SIGKILL itself SECONDS after its first model starts (a random moment of the work);
+#   hook POINT      SIGKILL itself at POINT (see HOOKS) the first time it is reached;
+#   none -          no kill; prints how long the work took after the first model started.
+DRIVER = textwrap.dedent(
+    """
+    import atexit, os, signal, sys, threading, time
+    from keras_lnn import export, io, runs
+    mode, argument = sys.argv[1], sys.argv[2]
+
+    def die(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def wrap(owner, name, before=None, after=None):
+        original = getattr(owner, name)
+        def wrapper(*args, **kwargs):
+            if before and before(*args):
+                die()
+            result = original(*args, **kwargs)
+            if after and after(*args):
+                die()
+            return result
+        setattr(owner, name, wrapper)
+
+    named = lambda file_name: lambda path, *rest: os.path.basename(path) == file_name
+    always = lambda *args: True
+    HOOKS = {
+        # saving a backup: the epoch's weights written, the metadata not yet switched to them
+        "backup": lambda: wrap(io, "atomic_write_json", before=named("training_metadata.json")),
+        "save-keras": lambda: wrap(runs, "_save_keras", after=always),  # model.keras written, nothing after it
+        "export": lambda: wrap(export, "atomic_replace_dir", before=always),  # the SavedModel being written
+        "metrics": lambda: wrap(runs, "atomic_write_json", after=named("metrics.json")),  # sessions.json still there
+    }
+    if mode == "hook":
+        HOOKS[argument]()
+    started = []
+    def run_model(*args, original=runs.run_model, **kwargs):
+        if not started:
+            started.append(time.monotonic())
+            if mode == "clock":
+                threading.Timer(float(argument), die).start()
+        return original(*args, **kwargs)
+    runs.run_model = run_model
+    atexit.register(lambda: started and print(f"WORK_SECONDS={time.monotonic() - started[0]:.3f}"))
+    from keras_lnn.cli import main
+    main(sys.argv[3:])
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    from tests.conftest import write_medmnist_npz
+
+    root = tmp_path_factory.mktemp("faults")
+    write_medmnist_npz(root / "adrenalmnist3d.npz", counts=(24, 8, 8), seed=1)
+    return root
+
+
+def _run(data_dir, out, mode="none", argument="-"):
+    args = [
+        "run", "exp1", "--dataset", "adrenal", "--models", ",".join(MODELS), "--data-dir", str(data_dir),
+        "--no-verify", "--max-epochs", str(EPOCHS), "--batch-size", "16", "--seed", "2", "--output", str(out), "--quiet",
+    ]
+    return [sys.executable, "-c", DRIVER, mode, argument, *args]
+
+
+def _finish(command, timeout=300):
+    done = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=timeout)
+    return done.returncode, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def reference(data_dir, tmp_path_factory):
+    """An uninterrupted run: its folder and how long its work took."""
+    out = tmp_path_factory.mktemp("reference")
+    code, output = _finish(_run(data_dir, out))
+    assert code == 0, output[-3000:]
+    seconds = float(output.split("WORK_SECONDS=")[1].split()[0])
+    return out / "exp1_adrenal", seconds
+
+
+def _kill_schedule(rng, work_seconds):
+    """Four kills at random moments early in the work and three at named points, shuffled; then one after metrics.
+
+    Kills at the named points before metrics.json lose the model's training (it runs again), so
+    the schedule reaches its end before the work does.
+    """
+    kills = [("clock", f"{rng.uniform(0.05, 0.3) * work_seconds:.2f}") for _ in range(4)]
+    kills += [("hook", point) for point in ("backup", "save-keras", "export")]
+    rng.shuffle(kills)
+    return kills + [("hook", "metrics")]
+
+
+def _history_columns(model_dir):
+    """history.csv without its timing column (the only one that differs between two identical runs)."""
+    return [{k: v for k, v in row.items() if k != "epoch_seconds"} for row in read_history(model_dir / "history.csv")]
+
+
+def _predictions(model_dir):
+    with open(model_dir / "predictions.csv") as handle:
+        return [row for row in csv.DictReader(handle)]
+
+
+def _assert_one_clean_finished_result(run_dir):
+    summary = (run_dir / "summary.csv").read_text().splitlines()
+    assert sorted(line.split(",")[:2] for line in summary[1:]) == sorted([name, "finished"] for name in MODELS)
+    for name in MODELS:
+        model_dir = run_dir / name
+        metrics = json.loads((model_dir / "metrics.json").read_text())
+        assert metrics["status"] == "finished" and metrics["epochs"] == EPOCHS
+        assert [row["epoch"] for row in read_history(model_dir / "history.csv")] == list(range(EPOCHS))
+        sessions = metrics["sessions"]
+        assert sessions[0]["first_epoch"] == 0 and sum(s["epochs"] for s in sessions) == EPOCHS
+        assert all(a["first_epoch"] + a["epochs"] == b["first_epoch"] for a, b in zip(sessions, sessions[1:]))
+        # Nothing of an interrupted attempt left: no backup, session record, lock record or temporary file.
+        assert sorted(p.name for p in model_dir.iterdir()) == [
+            "1", "history.csv", "metrics.json", "model.keras", "predictions.csv", "settings.json",
+        ]
+    assert not list(run_dir.glob(".*.json"))
+
+
+def test_sigkilled_at_random_moments_and_resumed_gives_the_uninterrupted_results(data_dir, reference, tmp_path):
+    import tensorflow as tf
+
+    reference_dir, work_seconds = reference
+    out = tmp_path / "out"
+    delivered = []
+    for mode, argument in _kill_schedule(random.Random(14), work_seconds):
+        code, output = _finish(_run(data_dir, out, mode, argument))
+        assert code in (0, -9), output[-3000:]
+        if code == 0:
+            break  # the kill came after the work: all done
+        delivered.append((mode, argument))
+    # Every named point was reached, and most clocks struck mid-work.
+    assert {argument for mode, argument in delivered if mode == "hook"} == {"backup", "save-keras", "export", "metrics"}
+    assert len(delivered) >= 6, delivered
+    code, output = _finish(_run(data_dir, out))  # the same command again finishes the rest
+    assert code == 0, output[-3000:]
+    run_dir = out / "exp1_adrenal"
+    _assert_one_clean_finished_result(run_dir)
+    test_x = np.load(data_dir / "adrenalmnist3d.npz")["test_images"][..., None].astype("float32")
+    for name in MODELS:
+        metrics = json.loads((run_dir / name / "metrics.json").read_text())
+        expected = json.loads((reference_dir / name / "metrics.json").read_text())
+        assert {k: metrics[k] for k in ("val", "test", "best_val_epoch", "best_val")} == \
+            {k: expected[k] for k in ("val", "test", "best_val_epoch", "best_val")}, (name, delivered)
+        assert _history_columns(run_dir / name) == _history_columns(reference_dir / name)
+        assert _predictions(run_dir / name) == _predictions(reference_dir / name)
+        served = tf.saved_model.load(str(run_dir / name / "1")).signatures["serving_default"]
+        probabilities = served(volume=tf.constant(test_x))["probability"].numpy()[:, 0]
+        written = [float(row["probability"]) for row in _predictions(run_dir / name) if row["split"] == "test"]
+        np.testing.assert_allclose(probabilities, written, atol=1e-5)
+
+
+def test_two_identical_commands_at_once_both_finish_and_share_the_models(data_dir, reference, tmp_path):
+    out = tmp_path / "out"
+    command = _run(data_dir, out)
+    first, second = (subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
+                     for _ in range(2))
+    outputs = {process.pid: process.communicate(timeout=300)[0] for process in (first, second)}
+    assert first.returncode == 0 and second.returncode == 0, outputs
+    run_dir = out / "exp1_adrenal"
+    _assert_one_clean_finished_result(run_dir)
+    for name in MODELS:
+        [session] = json.loads((run_dir / name / "metrics.json").read_text())["sessions"]  # one writer, start to end
+        trainer = session["pid"]
+        assert trainer in outputs
+        other = next(pid for pid in outputs if pid != trainer)
+        assert f"{name} is busy: trained by pid {trainer}" in outputs[other] or \
+            f"already finished: {run_dir / name}" in outputs[other], outputs[other]
+        assert _history_columns(run_dir / name) == _history_columns(reference[0] / name)

@@ -1,0 +1,85 @@
+"""Model locks: one live holder per model, a busy model named with its holder, a dead holder's lock taken over."""
+import os
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from keras_lnn.locks import ModelBusy, holder_path, lock_path, model_lock, read_holder
+
+HOLD = textwrap.dedent(
+    """
+    import sys
+    from keras_lnn.locks import model_lock
+    with model_lock(sys.argv[1]):
+        print("held", flush=True)
+        sys.stdin.read()
+    """
+)
+
+
+@pytest.fixture
+def holder_process(tmp_path):
+    """start(model_dir) -> a process that holds model_dir's lock until its stdin closes (killed at teardown)."""
+    started = []
+
+    def start(model_dir):
+        process = subprocess.Popen([sys.executable, "-c", HOLD, str(model_dir)], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, text=True)
+        started.append(process)
+        assert process.stdout.readline().strip() == "held"
+        return process
+
+    yield start
+    for process in started:
+        process.kill()
+        process.wait()
+
+
+def test_a_model_held_by_a_live_process_is_busy_with_its_holder(tmp_path, holder_process):
+    model_dir = tmp_path / "exp1_adrenal" / "CNNExp1N4"
+    holder = holder_process(model_dir)
+    with pytest.raises(ModelBusy) as busy:
+        with model_lock(model_dir):
+            pytest.fail("two holders")
+    message = str(busy.value)
+    assert f"pid {holder.pid} on {socket.gethostname()} since 20" in message and str(model_dir) in message
+    assert busy.value.holder["pid"] == holder.pid
+
+
+def test_a_dead_holders_lock_is_taken_over(tmp_path, holder_process):
+    model_dir = tmp_path / "run" / "LiqExp1N2"
+    holder = holder_process(model_dir)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    assert read_holder(model_dir)["pid"] == holder.pid  # a kill -9 leaves its record...
+    with model_lock(model_dir) as record:  # ...but not its lock
+        assert record["pid"] == os.getpid() and read_holder(model_dir) == record
+    assert not holder_path(model_dir).exists()
+
+
+def test_the_lock_sits_beside_the_model_folder_so_overwrite_can_delete_it(tmp_path):
+    model_dir = tmp_path / "run" / "CNNExp1N4"
+    with model_lock(model_dir):
+        assert lock_path(model_dir).parent == model_dir.parent and not model_dir.exists()
+        model_dir.mkdir()
+        (model_dir / "metrics.json").write_text("{}")
+        import shutil
+
+        shutil.rmtree(model_dir)
+        with pytest.raises(ModelBusy):  # still held: the folder's removal did not free it
+            with model_lock(model_dir):
+                pass
+    with model_lock(model_dir):
+        pass
+
+
+def test_busy_errors_survive_the_trip_back_from_a_worker(tmp_path):
+    error = ModelBusy(tmp_path / "m", {"host": "node7", "pid": 12, "since": "2026-11-28T10:00:00+0000"})
+    copy = pickle.loads(pickle.dumps(error))
+    assert str(copy) == str(error) and "pid 12 on node7 since 2026-11-28T10:00:00+0000" in str(copy)
+    assert "has not recorded" in str(ModelBusy(tmp_path / "m"))
