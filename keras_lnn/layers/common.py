@@ -106,8 +106,12 @@ class Synapses:
         self.flat_index = (pre * n_post + post).astype("int32")
         self.to_post = np.zeros((len(pre), n_post), "float32")
         self.to_post[np.flatnonzero(real), post[real]] = 1.0
-        self.selector = np.zeros((n_pre, len(pre)), "float32")
-        self.selector[pre, np.arange(len(pre))] = 1.0
+        # Picks each slot's pre-synaptic value by a product (unused, so not built, for wide inputs:
+        # 400 x 8,400 floats for a fully connected layer).
+        self.selector = None
+        if not self.by_repeat:
+            self.selector = np.zeros((n_pre, len(pre)), "float32")
+            self.selector[pre, np.arange(len(pre))] = 1.0
 
     def take(self, matrix):
         """The slots' entries `(slots,)` of a `(pre, post)` weight matrix."""
