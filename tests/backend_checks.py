@@ -125,7 +125,7 @@ def check_roundtrip(keras, np, models, rng, directory):
             results[name] = {
                 "before": before.tolist(),
                 "after": after.tolist(),
-                "loaded_classes": sorted({f"{type(layer).__module__}.{type(layer).__name__}" for layer in loaded.layers}),
+                "loaded_classes": sorted({keras.saving.get_registered_name(type(layer)) for layer in loaded.layers}),
                 "same_weight_count": len(loaded.weights) == len(model.weights),
             }
         except Exception:

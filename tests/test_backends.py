@@ -91,11 +91,11 @@ def test_keras_files_round_trip_with_identical_predictions(report):
         assert np.all((before > 0) & (before < 1)), f"{name}: saturated predictions test nothing"
         np.testing.assert_allclose(after, before, atol=1e-6, rtol=0, err_msg=name)
         assert result["same_weight_count"], name
-        assert "keras_lnn.layers.SliceWise" in result["loaded_classes"], name
-    assert "keras_lnn.layers.LTC" in roundtrip["LiqExp1N5"]["loaded_classes"]
-    assert "keras_lnn.layers.LTC" in roundtrip["LiqExp3N3"]["loaded_classes"]
+        assert "keras_lnn>SliceWise" in result["loaded_classes"], name
+    assert "keras_lnn>LTC" in roundtrip["LiqExp1N5"]["loaded_classes"]
+    assert "keras_lnn>LTC" in roundtrip["LiqExp3N3"]["loaded_classes"]
     if "CfcExp6N1" in roundtrip:
-        assert "keras_lnn.layers.CfC" in roundtrip["CfcExp6N1"]["loaded_classes"]
+        assert "keras_lnn>CfC" in roundtrip["CfcExp6N1"]["loaded_classes"]
 
 
 def test_ltc_weights_are_float32(report):
