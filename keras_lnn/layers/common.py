@@ -66,20 +66,24 @@ class Synapses:
 
     ncps evaluates every entry of a dense `(pre, post)` synapse matrix and multiplies
     the unwired ones by 0. This keeps only the wired entries, as "slots":
-    `take` picks a weight's wired entries, `pre_values` gives each slot its
-    pre-synaptic value, and `to_post` (a fixed 0/1 `(slots, post)` matrix) sums
-    the slots into their post-synaptic neurons. Index arrays stay numpy, so traced
-    graphs hold them as literals (an exported graph has no extra inputs).
+    `take` picks a weight's wired entries, and `to_post` (a fixed 0/1
+    `(slots, receivers)` matrix) sums the slots into the post-synaptic neurons
+    that have synapses of this kind (`receivers`; `from_receivers` places them
+    among all neurons). Index arrays stay numpy, so traced graphs hold them as
+    literals (an exported graph has no extra inputs).
 
     Two layouts, chosen by what measures faster on a 2-core CPU:
 
     - wide inputs (the encoder's hundreds of features, each wired to a few
-      neurons): `fanout` slots per pre-synaptic input, so its values are a
-      `repeat`, whose gradient is a sum (an index gather's gradient is a
-      scatter-add, 3x slower here). Inputs with fewer synapses get padding
-      slots, which `to_post` ignores;
-    - a few neurons: one slot per synapse, picked by a product with a 0/1
-      matrix (its gradient is a product too).
+      neurons, only some of which receive sensory synapses): `fanout` blocks of
+      `pre` slots, block `k` holding every input's `k`-th synapse, so the
+      inputs reach their slots by tiling (`tile`; its gradient is a sum of the
+      blocks, where an index gather's is a scatter-add, 3x slower here, and a
+      broadcast over a trailing axis of `fanout` is 1.5x slower). Inputs with
+      fewer synapses get padding slots, which `to_post` ignores; neurons
+      without synapses of this kind get no column;
+    - a few neurons: one slot per synapse, picked by a product with the 0/1
+      `selector` matrix (its gradient is a product too); every neuron has a column.
 
     Args:
         adjacency: the wiring's `(pre, post)` adjacency matrix (any non-zero is a synapse).
@@ -91,41 +95,48 @@ class Synapses:
         n_pre, n_post = wired.shape
         self.fanout = int(wired.sum(axis=1).max()) if wired.any() else 0
         self.by_repeat = n_pre > 64 and n_pre * self.fanout <= 2 * wired.sum()
+        self.receivers = np.flatnonzero(wired.any(axis=0)) if self.by_repeat else np.arange(n_post)
         if self.by_repeat:
-            # Slot (i, k) is the k-th synapse of input i, or padding.
-            pre = np.repeat(np.arange(n_pre), self.fanout)
-            post = np.zeros(n_pre * self.fanout, "int64")
-            real = np.zeros(n_pre * self.fanout, bool)
+            # Slot k * n_pre + i is the k-th synapse of input i, or padding.
+            post = np.zeros((self.fanout, n_pre), "int64")
+            real = np.zeros((self.fanout, n_pre), bool)
             for i in range(n_pre):
                 targets = np.flatnonzero(wired[i])
-                post[i * self.fanout: i * self.fanout + len(targets)] = targets
-                real[i * self.fanout: i * self.fanout + len(targets)] = True
+                post[: len(targets), i] = targets
+                real[: len(targets), i] = True
+            pre, post, real = np.tile(np.arange(n_pre), self.fanout), post.reshape(-1), real.reshape(-1)
         else:
             pre, post = np.nonzero(wired)
             real = np.ones(len(pre), bool)
         self.flat_index = (pre * n_post + post).astype("int32")
-        self.to_post = np.zeros((len(pre), n_post), "float32")
-        self.to_post[np.flatnonzero(real), post[real]] = 1.0
-        # Picks each slot's pre-synaptic value by a product (unused, so not built, for wide inputs:
+        column = np.full(n_post, -1)
+        column[self.receivers] = np.arange(len(self.receivers))
+        self.to_post = np.zeros((len(pre), len(self.receivers)), "float32")
+        self.to_post[np.flatnonzero(real), column[post[real]]] = 1.0
+        self.from_receivers = np.zeros((len(self.receivers), n_post), "float32")
+        self.from_receivers[np.arange(len(self.receivers)), self.receivers] = 1.0
+        # Picks each slot's pre-synaptic value by a product (not built for wide inputs:
         # 400 x 8,400 floats for a fully connected layer).
         self.selector = None
         if not self.by_repeat:
             self.selector = np.zeros((n_pre, len(pre)), "float32")
             self.selector[pre, np.arange(len(pre))] = 1.0
 
+    @property
+    def all_receive(self):
+        return len(self.receivers) == self.mask.shape[1]
+
     def take(self, matrix):
         """The slots' entries `(slots,)` of a `(pre, post)` weight matrix."""
         return ops.take(ops.reshape(matrix, (-1,)), ops.convert_to_tensor(self.flat_index))
 
-    def sum_to_post(self, slot_weights):
-        """`(slots, post)`: `to_post` with each slot's row scaled by `slot_weights`."""
-        return ops.expand_dims(slot_weights, -1) * ops.convert_to_tensor(self.to_post)
+    def tile(self, values):
+        """Each slot's pre-synaptic value, for wide inputs: `(..., pre) -> (..., slots)`."""
+        return ops.tile(values, (1,) * (len(values.shape) - 1) + (self.fanout,))
 
-    def pre_values(self, values):
-        """Each slot's pre-synaptic value: `(..., pre) -> (..., slots)`."""
-        if self.by_repeat:
-            return ops.repeat(values, self.fanout, axis=-1)
-        return ops.matmul(values, ops.convert_to_tensor(self.selector))
+    def sum_to_post(self, slot_weights):
+        """`(slots, receivers)`: `to_post` with each slot's row scaled by `slot_weights`."""
+        return ops.reshape(slot_weights, (-1, 1)) * ops.convert_to_tensor(self.to_post)
 
 
 def over_slices(step, inputs, state):
@@ -151,8 +162,9 @@ def over_slices(step, inputs, state):
         last, outputs = ops.scan(body, state, time_major)
         return ops.moveaxis(outputs, 0, 1), last
     outputs = []
-    for t in range(inputs[0].shape[1]):
-        output, state = step(tuple(x[:, t] for x in inputs), state)
+    # unstack, not x[:, t]: the gradient of 28 slices is one stack, not 28 zero-padded copies added up.
+    for slice_inputs in zip(*(ops.unstack(x, axis=1) for x in inputs)):
+        output, state = step(slice_inputs, state)
         outputs.append(output)
     return ops.stack(outputs, axis=1), state
 

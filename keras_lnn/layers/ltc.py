@@ -1,6 +1,7 @@
 """LTC: ncps's liquid time-constant layer, computed sparsely and for the whole sequence at once."""
 import keras
 import ncps.keras
+import numpy as np
 from keras import ops
 
 from keras_lnn.layers.common import (
@@ -13,10 +14,12 @@ class SynapseCurrents:
 
     A synapse from `i` to `j` contributes `w * sigmoid(sigma * (v_i - mu))` to
     the denominator of `j`'s update and that times `erev` to its numerator.
-    Three forms of the same sums, each where it measures fastest:
+    Both sums come out of one product, as `[numerator | denominator]`. Three
+    forms of the same sums, each where it measures fastest:
 
     - wide inputs (`Synapses.by_repeat`): the wired synapses only, each input
-      repeated over its synapses, summed into post neurons by one product;
+      tiled over its synapses, summed by one product into the neurons that
+      receive synapses of this kind (12 of AutoNCP(21, 1)'s 21 get sensory ones);
     - a few neurons on TensorFlow and PyTorch: the wired synapses only, with
       `sigma` and `mu` folded into the product that picks each synapse's `v_i`
       (few operations per ODE unfold: each costs a dispatch on the CPU);
@@ -39,25 +42,30 @@ class SynapseCurrents:
             self.numerator_weights = w * mask * erev
             self.denominator_weights = w * mask
             return
-        self.sigma, self.mu = synapses.take(sigma), synapses.take(mu)
-        w = synapses.take(w)
-        self.numerator_sums = synapses.sum_to_post(w * synapses.take(erev))
-        self.denominator_sums = synapses.sum_to_post(w)
+        sigma, w = synapses.take(sigma), synapses.take(w)
+        # sigma * (v - mu) as v * sigma + offset: the offset is folded on the weights, not on every value.
+        self.sigma, self.offset = sigma, -(sigma * synapses.take(mu))
+        self.weights = ops.concatenate(
+            [synapses.sum_to_post(w * synapses.take(erev)), synapses.sum_to_post(w)], axis=-1)
+        if not synapses.all_receive:
+            spread = synapses.from_receivers
+            zeros = np.zeros_like(spread)
+            self.spread = ops.convert_to_tensor(np.block([[spread, zeros], [zeros, spread]]))
         if not synapses.by_repeat:
             self.scaled_selector = ops.convert_to_tensor(synapses.selector) * self.sigma
-            self.offset = -(self.sigma * self.mu)
 
     def __call__(self, values):
-        """`(numerator, denominator)` terms of every post neuron, for pre-synaptic values `(..., pre)`."""
+        """`[numerator | denominator]` terms of every post neuron `(..., 2 * post)`, for values `(..., pre)`."""
         if self.dense:
             activation = ops.sigmoid(self.sigma * (ops.expand_dims(values, -1) - self.mu))
-            return (ops.sum(activation * self.numerator_weights, axis=-2),
-                    ops.sum(activation * self.denominator_weights, axis=-2))
+            return ops.concatenate([ops.sum(activation * self.numerator_weights, axis=-2),
+                                    ops.sum(activation * self.denominator_weights, axis=-2)], axis=-1)
         if self.synapses.by_repeat:
-            activation = ops.sigmoid(self.sigma * (self.synapses.pre_values(values) - self.mu))
+            activation = ops.sigmoid(self.synapses.tile(values) * self.sigma + self.offset)
         else:
             activation = ops.sigmoid(ops.matmul(values, self.scaled_selector) + self.offset)
-        return ops.matmul(activation, self.numerator_sums), ops.matmul(activation, self.denominator_sums)
+        terms = ops.matmul(activation, self.weights)
+        return terms if self.synapses.all_receive else ops.matmul(terms, self.spread)
 
 
 class LtcEquations:
@@ -65,7 +73,8 @@ class LtcEquations:
 
     Everything that does not depend on the state (the wired entries of each
     synapse matrix, `w * erev`, the leak terms) is computed here once per call,
-    not once per ODE unfold.
+    not once per ODE unfold. Numerator and denominator terms travel together,
+    as `[numerator | denominator]` ("drive" when they are state-free).
 
     Args:
         cell: a built `ncps.keras.LTCCell` (its weights are read, never copied).
@@ -80,8 +89,7 @@ class LtcEquations:
         self.inner = SynapseCurrents(inner, p["sigma"], p["mu"], p["w"], p["erev"])
         # ncps: cm / (elapsed_time / ode_unfolds), with one second between slices.
         self.cm_t = p["cm"] / ops.cast(1.0 / cell._ode_unfolds, "float32")
-        self.leak_numerator = p["gleak"] * p["vleak"]
-        self.leak_denominator = self.cm_t + p["gleak"] + cell._epsilon
+        self.leak = ops.concatenate([p["gleak"] * p["vleak"], self.cm_t + p["gleak"] + cell._epsilon], axis=-1)
 
     def map_inputs(self, inputs):
         p, mapping = self.cell._params, self.cell._input_mapping
@@ -96,14 +104,13 @@ class LtcEquations:
 
         They depend on the input alone, so a whole sequence is done at once.
         """
-        numerator, denominator = self.sensory(inputs)
-        return numerator + self.leak_numerator, denominator + self.leak_denominator
+        return self.sensory(inputs) + self.leak
 
-    def solve(self, state, numerator, denominator):
+    def solve(self, state, drive):
         """`ode_unfolds` fused semi-implicit Euler steps of one slice (ncps's `_ode_solver`)."""
         for _ in range(self.cell._ode_unfolds):
-            inner_numerator, inner_denominator = self.inner(state)
-            state = (self.cm_t * state + inner_numerator + numerator) / (inner_denominator + denominator)
+            numerator, denominator = ops.split(self.inner(state) + drive, 2, axis=-1)
+            state = (self.cm_t * state + numerator) / denominator
         return state
 
     def map_outputs(self, states):
@@ -185,21 +192,21 @@ class LTC(FloatWeightsMixin, ncps.keras.LTC):
 
             def step(slice_inputs, state):
                 memory, ode_input = memory_step.step(slice_inputs[0], *state)
-                numerator, denominator = equations.sensory_drive(equations.map_inputs(ode_input))
-                ode_state = equations.solve(state[1], numerator, denominator)
+                drive = equations.sensory_drive(equations.map_inputs(ode_input))
+                ode_state = equations.solve(state[1], drive)
                 return ode_state, [memory, ode_state]
 
             zeros = ops.zeros_like(memory_step.inputs[:, 0, : self.ltc_cell.state_size])
             state = list(initial_state) if initial_state is not None else [zeros, zeros]
             inputs = memory_step.inputs
         else:
-            numerators, denominators = equations.sensory_drive(equations.map_inputs(sequences))
+            inputs = equations.sensory_drive(equations.map_inputs(sequences))
 
             def step(slice_inputs, state):
-                ode_state = equations.solve(state[0], *slice_inputs)
+                ode_state = equations.solve(state[0], slice_inputs[0])
                 return ode_state, [ode_state]
 
-            state = list(initial_state) if initial_state is not None else [ops.zeros_like(numerators[:, 0])]
-            inputs = (numerators, denominators)
+            state = list(initial_state) if initial_state is not None else [
+                ops.zeros_like(inputs[:, 0, : self.ltc_cell.state_size])]
         states, last = over_slices(step, inputs, state)
         return (states, last) if return_last else states
