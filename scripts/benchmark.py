@@ -5,7 +5,8 @@ Per-model mode times training epochs on the train split (no validation), the
 way `lnn-keras run` trains (same compile, batching and padding). Each model is
 trained `--repeats` times with each `--implementation` of the liquid layers,
 alternating, so old and new see the same machine load; a record gives the spread
-(min, median, max) of the steady epochs (every epoch after each repeat's first):
+(min, median, max) of the steady epochs (every epoch after each repeat's first).
+Each training runs in a fresh process (`--in-process` to share one):
 
     python scripts/benchmark.py --models CNNExp1N1,LiqExp1N2 --dataset adrenal --data-dir ../shared/medmnist \
         --implementation fast,ncps --repeats 3 --epochs 5
@@ -50,6 +51,9 @@ def parse_args(argv=None):
                              "(ncps's step-by-step loop, same weights: keras_lnn.layers.reference_computation)")
     parser.add_argument("--repeats", type=int, default=1, help="per-model mode: trainings per model and implementation")
     parser.add_argument("--layer-only", action="store_true", help="per-model mode: time the model's head alone")
+    parser.add_argument("--in-process", action="store_true",
+                        help="per-model mode: train every model in this process, not each in a fresh one")
+    parser.add_argument("--raw", action="store_true", help=argparse.SUPPRESS)  # one training's record (a child's)
     parser.add_argument("--format", choices=["json", "table"], default="json")
     args = parser.parse_args(argv)
     if bool(args.models) == bool(args.experiment):
@@ -146,7 +150,12 @@ def summarize(runs):
 
 
 def time_models(args, data):
-    """Every model x implementation, `repeats` times, alternating implementations within each repeat."""
+    """Every model x implementation, `repeats` times, alternating implementations within each repeat.
+
+    Each training runs in a fresh process unless `--in-process`: in one process a
+    trained model leaves state behind that slows the next (ncps's loop measured
+    6.1 s per epoch after the fast layer, 4.1 s before it, 2026-11-28).
+    """
     implementations = args.implementation.split(",")
     unknown = set(implementations) - set(IMPLEMENTATIONS)
     if unknown:
@@ -155,9 +164,30 @@ def time_models(args, data):
     for _ in range(args.repeats):
         for name in args.models.split(","):
             for implementation in implementations:
-                record = time_model(name, data, args.batch_size, args.epochs, implementation, args.layer_only)
+                if args.in_process or args.raw:
+                    record = time_model(name, data, args.batch_size, args.epochs, implementation, args.layer_only)
+                else:
+                    record = time_in_child(args, name, implementation)
                 runs.setdefault((name, implementation), []).append(record)
+    if args.raw:
+        return [record for records in runs.values() for record in records]
     return [summarize(records) for records in runs.values()]
+
+
+def time_in_child(args, name, implementation):
+    """`time_model` in a fresh interpreter with the same settings; its record."""
+    import subprocess
+
+    child = [sys.executable, os.path.abspath(__file__), "--raw", "--models", name, "--implementation", implementation,
+             "--dataset", args.dataset, "--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
+    child += ["--data-dir", args.data_dir] if args.data_dir else []
+    child += [flag for flag, on in (("--no-verify", args.no_verify), ("--layer-only", args.layer_only),
+                                    ("--nondeterministic", args.nondeterministic)) if on]
+    done = subprocess.run(child, stdout=subprocess.PIPE, text=True)
+    if done.returncode:
+        raise SystemExit(f"benchmark of {name} ({implementation}) failed with exit status {done.returncode}")
+    [record] = json.loads(done.stdout)
+    return record
 
 
 def time_experiment(args):
@@ -208,17 +238,25 @@ def machine():
 
 def main(argv=None):
     args = parse_args(argv)
-    from keras_lnn.data import load_dataset
-    from keras_lnn.training import configure_backend
+    # Models train here, or (per-model mode, by default) each in a child process.
+    trains_here = args.experiment or args.in_process or args.raw
+    if trains_here:
+        from keras_lnn.training import configure_backend
 
-    configure_backend(deterministic=not args.nondeterministic)
+        configure_backend(deterministic=not args.nondeterministic)
     if args.experiment:
         records = time_experiment(args)
     else:
-        from keras_lnn.runs import VOLUME_DTYPE
+        data = None
+        if trains_here:
+            from keras_lnn.data import load_dataset
+            from keras_lnn.runs import VOLUME_DTYPE
 
-        data = load_dataset(args.dataset, data_dir=args.data_dir, verify=not args.no_verify, dtype=VOLUME_DTYPE)
+            data = load_dataset(args.dataset, data_dir=args.data_dir, verify=not args.no_verify, dtype=VOLUME_DTYPE)
         records = time_models(args, data)
+    if args.raw:
+        print(json.dumps(records))
+        return 0
     stamp = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "command": " ".join(sys.argv)}
     records = [{**record, **stamp} for record in records]
     if args.format == "json":
