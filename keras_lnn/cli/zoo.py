@@ -1,0 +1,64 @@
+"""`lnn-keras list`, `summary` and `audit`: the registered models."""
+import json
+import sys
+
+import click
+
+from keras_lnn.cli.group import main
+from keras_lnn.cli.options import echo_rows, format_option, ModelsType, size_option
+
+
+@main.command("list")
+@click.argument("pattern", required=False)
+@format_option
+def list_command(pattern, fmt):
+    """List the models (optionally matching PATTERN, e.g. 'Liq*' or 'exp3') and experiments."""
+    from keras_lnn.models import experiment_models, get_architecture, list_experiments, list_models
+
+    if pattern in list_experiments():
+        names = experiment_models(pattern)
+    else:
+        names = list_models(pattern)
+    if not names:
+        raise click.BadParameter(f"no model matches {pattern!r}", param_hint="PATTERN")
+    rows = []
+    for name in names:
+        arch = get_architecture(name)
+        rows.append({"model": name, "experiment": arch.experiment, "encoder": arch.encoder,
+                     "paper_params": arch.paper_params, "note": arch.note})
+    echo_rows(rows, fmt, ["model", "experiment", "encoder", "paper_params", "note"])
+    if fmt == "table" and pattern is None:
+        click.echo(f"\n{len(rows)} models; experiments: {', '.join(list_experiments())}")
+
+
+@main.command()
+@click.argument("model", type=ModelsType())
+@size_option
+def summary(model, size):
+    """Print `model.summary()` of MODEL."""
+    from keras_lnn.models import create_model, resolve_models
+
+    for name in resolve_models(model):
+        create_model(name, input_size=size).summary(print_fn=click.echo)
+
+
+@main.command()
+@click.argument("names", nargs=-1, type=ModelsType())
+@size_option
+@format_option
+def audit(names, size, fmt):
+    """Compare each model's Keras parameter counts with the paper's Table 1.
+
+    NAMES are experiments or models (default: all 30). Exits 1 when a count differs
+    from Table 1 by anything but a documented delta.
+    """
+    from keras_lnn.audit import audit_models, format_audit_table
+
+    flat = [n for group in names for n in group]
+    rows = audit_models(flat or None, input_size=size)
+    if fmt == "json":
+        click.echo(json.dumps([{k: v for k, v in row.items() if k != "matches"} for row in rows], indent=2))
+    else:
+        click.echo(format_audit_table(rows))
+    if not all(row["matches"] for row in rows):
+        sys.exit(1)
