@@ -221,7 +221,8 @@ def test_dataset_table(make_medmnist, make_official, tmp_path, monkeypatch):
     make_medmnist("nodule", size=64)  # present, not the official bytes
     make_official("vessel")
     calls = []
-    monkeypatch.setattr(data, "file_md5", lambda path: calls.append(path) or file_md5(path))
+    # dataset_table looks file_md5 up in keras_lnn.data.files, where it is defined.
+    monkeypatch.setattr(data.files, "file_md5", lambda path: calls.append(path) or file_md5(path))
     rows = dataset_table(tmp_path / "data")
     assert len(rows) == 12 and len(calls) == 2  # MD5 only for the two present files
     assert [(row["name"], row["size"]) for row in rows[:3]] == [("nodule", 28), ("nodule", 64), ("adrenal", 28)]
