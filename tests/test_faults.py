@@ -31,7 +31,8 @@ ENV = {
 DRIVER = textwrap.dedent(
     """
     import atexit, os, signal, sys, threading, time
-    from keras_lnn import export, io, runs
+    from keras_lnn import export, io
+    from keras_lnn.runs import model_run
     mode, argument = sys.argv[1], sys.argv[2]
 
     def die(*args, **kwargs):
@@ -53,20 +54,20 @@ DRIVER = textwrap.dedent(
     HOOKS = {
         # saving a backup: the epoch's weights written, the metadata not yet switched to them
         "backup": lambda: wrap(io, "atomic_write_json", before=named("training_metadata.json")),
-        "save-keras": lambda: wrap(runs, "_save_keras", after=always),  # model.keras written, nothing after it
+        "save-keras": lambda: wrap(model_run, "_save_keras", after=always),  # model.keras written, nothing after it
         "export": lambda: wrap(export, "atomic_replace_dir", before=always),  # the SavedModel being written
-        "metrics": lambda: wrap(runs, "atomic_write_json", after=named("metrics.json")),  # sessions.json still there
+        "metrics": lambda: wrap(model_run, "atomic_write_json", after=named("metrics.json")),  # sessions.json still there
     }
     if mode == "hook":
         HOOKS[argument]()
     started = []
-    def run_model(*args, original=runs.run_model, **kwargs):
+    def run_model(*args, original=model_run.run_model, **kwargs):
         if not started:
             started.append(time.monotonic())
             if mode == "clock":
                 threading.Timer(float(argument), die).start()
         return original(*args, **kwargs)
-    runs.run_model = run_model
+    model_run.run_model = run_model  # what run_model_locked calls
     atexit.register(lambda: started and print(f"WORK_SECONDS={time.monotonic() - started[0]:.3f}"))
     from keras_lnn.cli import main
     main(sys.argv[3:])

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 import keras_lnn
-from keras_lnn import runs
+from keras_lnn import models, runs
 from keras_lnn.cli import main
 from keras_lnn.training import compute_metrics, read_history
 
@@ -221,7 +221,7 @@ def _run_once(data_dir, out):
 
 
 def test_nan_model_is_recorded_as_failed_and_others_still_run(tiny_data, tmp_path, monkeypatch):
-    create = runs.models.create_model
+    create = models.create_model
 
     def poisoned(name, **kwargs):
         model = create(name, **kwargs)
@@ -230,7 +230,7 @@ def test_nan_model_is_recorded_as_failed_and_others_still_run(tiny_data, tmp_pat
             kernel.assign(np.full(kernel.shape, np.nan, dtype="float32"))
         return model
 
-    monkeypatch.setattr(runs.models, "create_model", poisoned)
+    monkeypatch.setattr(models, "create_model", poisoned)
     result = _invoke(_run_args(tiny_data, tmp_path / "out"))
     assert result.exit_code == 0, result.output
     run_dir = tmp_path / "out" / "exp1_adrenal"

@@ -1,0 +1,46 @@
+"""Running experiments: every model of an experiment trained, evaluated and saved, resumably.
+
+Layout, for `run_experiment("exp3", "nodule")`::
+
+    saved_models/exp3_nodule/            one folder per run ("_64" for 64^3, "_seed<k>" with several seeds)
+        summary.csv                      a row per model (finished or failed)
+        models.config                    TF Serving config serving the run's models by name
+        CNNExp3N1/
+            1/                           SavedModel (serving_default: volume -> probability)
+            model.keras
+            history.csv                  a row per epoch, `epoch` from 0
+            predictions.csv              val and test probabilities, a row per volume (for paired tests, ROC curves)
+            metrics.json                 written last: its presence means the model is done
+            settings.json                what the folder's results come from (checked on rerun)
+            sessions.json                while training: which machine trains from which epoch
+        .CNNExp3N1.lock(.json)           while a process trains the model: its lock and who holds it
+
+The modules follow a run's parts:
+
+    config       `RunConfig`, every setting of a run, and the dataset it names
+    plan         run folders per experiment and seed (`plan_runs`), and shards of the models to train
+    settings     what a model folder's results come from; results from other settings refused
+    model_run    one model trained, evaluated and saved under its lock (`run_model`)
+    workers      models trained at once in worker processes (`jobs`)
+    summary      a run folder's summary.csv
+    experiment   `run_experiment`: all of the above in order, then the exports
+
+Example:
+
+>>> from keras_lnn.runs import RunConfig, run_experiment
+>>> results = run_experiment("exp1", "adrenal", models=["CNNExp1N4"], data_dir="../shared/medmnist")
+>>> config = RunConfig("exp1", "adrenal", models=("CNNExp1N4",), seeds=(0, 1), data_dir="../shared/medmnist")
+>>> results = run_experiment(config)
+"""
+from keras_lnn.runs.config import VOLUME_DTYPE, RunConfig, load_run_data
+from keras_lnn.runs.experiment import run_experiment
+from keras_lnn.runs.model_run import SESSIONS_FILE, prediction_rows, run_model, run_model_locked
+from keras_lnn.runs.plan import RunPlan, parse_shard, plan_runs, plan_tasks, run_name
+from keras_lnn.runs.settings import check_settings, model_settings
+from keras_lnn.runs.summary import SUMMARY_COLUMNS, summary_rows, write_summary
+
+__all__ = [
+    "SESSIONS_FILE", "SUMMARY_COLUMNS", "VOLUME_DTYPE", "RunConfig", "RunPlan", "check_settings", "load_run_data",
+    "model_settings", "parse_shard", "plan_runs", "plan_tasks", "prediction_rows", "run_experiment", "run_model",
+    "run_model_locked", "run_name", "summary_rows", "write_summary",
+]

@@ -1,0 +1,176 @@
+"""One model's run: trained, evaluated and saved in its folder, resumably, under its lock."""
+import os
+import shutil
+import socket
+import time
+
+import numpy as np
+
+from keras_lnn import artifacts, export, models
+from keras_lnn.errors import RunError
+from keras_lnn.io import atomic_write_csv, atomic_write_json
+from keras_lnn.locks import model_lock
+from keras_lnn.runs.settings import model_settings
+
+SESSIONS_FILE = "sessions.json"  # while a model trains; then part of metrics.json
+
+
+def run_model_locked(plan, model_name, data, config, echo=print):
+    """`run_model` while holding the model's lock (see `keras_lnn.locks`); raises `ModelBusy` if another holds it."""
+    with model_lock(plan.run_dir / model_name):
+        return run_model(plan, model_name, data, config, echo)
+
+
+def run_model(plan, model_name, data, config, echo=print):
+    """Trains, evaluates and saves one model; returns its metrics dict (read back if already done).
+
+    Call it holding the model's lock (`run_model_locked`): it reads and rewrites the whole folder.
+
+    Args:
+        plan: the `RunPlan` the model belongs to (its folder and seed).
+        model_name: a registered model name.
+        data: the loaded dataset.
+        config: the `RunConfig` (protocol, verbose, overwrite).
+        echo: prints a line of progress.
+    """
+    import keras
+
+    from keras_lnn import provenance, training
+
+    protocol = config.protocol
+    model_dir = plan.run_dir / model_name
+    settings = model_settings(plan, model_name, data, protocol)
+    if config.overwrite and model_dir.exists() and not _holds_results_of(model_dir, settings):
+        shutil.rmtree(model_dir)
+    artifacts.check_model_dir(model_dir)
+    if (model_dir / "metrics.json").exists():
+        metrics = artifacts.read_metrics(model_dir)
+        (model_dir / SESSIONS_FILE).unlink(missing_ok=True)  # left by a kill right after metrics.json
+        echo(f"    already {metrics['status']}: {model_dir / 'metrics.json'}")
+        return metrics
+    _remove_unfinished_outputs(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    if not (model_dir / "settings.json").exists():
+        atomic_write_json(model_dir / "settings.json", settings)
+
+    environment = provenance.environment()  # this process: the session's record and, if it finishes, the run's
+    sessions = _start_session(model_dir, training.resume_epoch(model_dir), environment)
+    keras.utils.set_random_seed(plan.seed)
+    n_classes = data.info.n_classes
+    model = models.create_model(model_name, input_size=data.size, n_classes=n_classes)
+    training.compile_model(model, protocol, n_classes)
+    result = training.fit(model, data, protocol, model_dir, verbose=config.verbose, seed=plan.seed)
+    history = result.history
+    for session, following in zip(sessions, [*sessions[1:], {"first_epoch": len(history)}]):
+        session["epochs"] = following["first_epoch"] - session["first_epoch"]
+    trainable, non_trainable = models.count_params(model)
+    best_epoch, best_metrics = training.best_epoch_summary(history)
+    metrics = {
+        **{k: settings[k] for k in ("model", "experiment", "dataset", "size", "n_classes", "seed", "backend")},
+        "status": "failed" if result.nan_loss else "finished",
+        "error": "loss became NaN" if result.nan_loss else None,
+        "epochs": len(history),
+        "stopped_early": result.stopped_early,
+        "val": None,
+        "test": None,
+        "best_val_epoch": best_epoch,
+        "best_val": best_metrics,
+        "params": {
+            "trainable": trainable,
+            "non_trainable": non_trainable,
+            "paper": models.get_architecture(model_name).paper_params,
+        },
+        "train_seconds": round(sum(row.get("epoch_seconds", 0.0) for row in history), 3),
+        "protocol": protocol.as_dict(),
+        "evaluated_weights": "stopping epoch (the paper's protocol)",
+        "data": data.provenance(),
+        "data_md5": data.md5,
+        # The constant majority-class predictor's test ACC: the floor to read test ACC against.
+        "test_majority_acc": float(np.bincount(data.test[1].ravel()).max() / len(data.test[1])),
+        "versions": environment,
+        # More than one where the run was interrupted and resumed, possibly on another machine.
+        "sessions": sessions,
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    if not result.nan_loss:
+        predictions = []
+        for split in ("val", "test"):
+            x, y = data.split(split)
+            probabilities = training.predict(model, x, protocol.batch_size)
+            metrics[split] = training.compute_metrics(y, probabilities)
+            predictions += prediction_rows(split, y, probabilities)
+        atomic_write_csv(model_dir / "predictions.csv", predictions, list(predictions[0]))
+        _save_keras(model, model_dir / "model.keras")
+        if keras.backend.backend() == "tensorflow":
+            export.export_saved_model(model, model_dir / export.SERVING_VERSION)
+    atomic_write_json(model_dir / "metrics.json", metrics)  # last: marks the model done
+    (model_dir / SESSIONS_FILE).unlink(missing_ok=True)  # now in metrics.json (a kill may come in between)
+    keras.backend.clear_session()
+    return metrics
+
+
+def _holds_results_of(model_dir, settings):
+    """Whether `model_dir` is readable and comes from `settings` (else `--overwrite` replaces it)."""
+    try:
+        artifacts.check_model_dir(model_dir)
+        return (model_dir / "settings.json").exists() and artifacts.read_settings(model_dir) == settings
+    except RunError:
+        return False
+
+
+def _remove_unfinished_outputs(model_dir):
+    """Outputs of an attempt killed before its metrics.json: the model is trained again and they are rewritten.
+
+    Left in place, a SavedModel of that attempt would never be replaced (exports only fill gaps).
+    """
+    shutil.rmtree(model_dir / export.SERVING_VERSION, ignore_errors=True)
+    for leftover in [model_dir / "model.keras", model_dir / "predictions.csv", *model_dir.glob(".*")]:
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)  # atomic_replace_dir's temporary folders
+        else:
+            leftover.unlink(missing_ok=True)  # atomic writes' temporary files
+
+
+def _start_session(model_dir, first_epoch, environment):
+    """Records, in `sessions.json`, which machine and software train a model from `first_epoch` on.
+
+    An interrupted run resumes wherever it is started again (a GPU call, then a CPU), so one
+    model can be trained by several. Sessions that left no finished epoch are dropped.
+
+    Args:
+        environment: `provenance.environment()` of this process.
+
+    Returns:
+        The sessions so far, this one last (`first_epoch`, `started_at`, host, pid, device, versions).
+    """
+    path = model_dir / SESSIONS_FILE
+    sessions = [s for s in (artifacts.read_sessions(model_dir) if path.exists() else []) if s["first_epoch"] < first_epoch]
+    sessions.append({
+        "first_epoch": first_epoch,
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        **{key: environment[key] for key in ("device", "backend_version", "deterministic_ops", "platform")},
+    })
+    atomic_write_json(path, sessions)
+    return sessions
+
+
+def prediction_rows(split, labels, probabilities):
+    """Rows of predictions.csv: split, index (position in the split's arrays), label, probability.
+
+    Binary models give one `probability` column (of the positive class); multi-class models one
+    `probability_<k>` column per class.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    columns = ["probability"] if probabilities.shape[-1] == 1 else [f"probability_{k}" for k in range(probabilities.shape[-1])]
+    return [
+        {"split": split, "index": i, "label": int(label), **{c: float(p) for c, p in zip(columns, row)}}
+        for i, (label, row) in enumerate(zip(np.asarray(labels).reshape(-1), probabilities))
+    ]
+
+
+def _save_keras(model, path):
+    tmp = path.with_name(f".tmp-{path.name}")  # Keras wants the .keras suffix
+    model.save(tmp)
+    tmp.replace(path)

@@ -1,0 +1,62 @@
+"""What a model folder's results come from, and the refusal of results from other settings."""
+from keras_lnn import artifacts
+from keras_lnn.errors import RunError
+from keras_lnn.locks import ModelBusy, model_lock
+
+
+def model_settings(plan, model_name, data, protocol):
+    """What a model folder's results depend on; a rerun with other settings is refused."""
+    import keras
+
+    return {
+        "model": model_name,
+        "experiment": plan.experiment,
+        "dataset": data.info.name,
+        "size": data.size,
+        "n_classes": data.info.n_classes,
+        "seed": plan.seed,
+        "backend": keras.backend.backend(),
+        "data_md5": data.md5,
+        "protocol": protocol.as_dict(),
+    }
+
+
+def check_settings(plans, data, config):
+    """Refuses, before any training, results in the output folders that came from other settings or are unreadable.
+
+    Models another process holds are left to it (it checks them).
+
+    Args:
+        config: the `RunConfig`; its protocol is compared, and with `overwrite` clashes are returned, not refused.
+    """
+    clashes = []
+    for plan in plans:
+        for name in plan.models:
+            model_dir = plan.run_dir / name
+            path = model_dir / "settings.json"
+            if not model_dir.exists():
+                continue
+            try:
+                with model_lock(model_dir):
+                    artifacts.check_model_dir(model_dir)
+            except ModelBusy:
+                continue
+            except RunError as error:
+                if not config.overwrite:
+                    raise
+                clashes.append(f"{model_dir} ({error})")
+                continue
+            if not path.exists():
+                continue
+            old, new = artifacts.read_settings(model_dir), model_settings(plan, name, data, config.protocol)
+            if old != new:
+                diff = ", ".join(
+                    f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)
+                )
+                clashes.append(f"{path.parent} ({diff})")
+    if clashes and not config.overwrite:
+        raise RunError(
+            "existing results come from other settings; use another --output, or --overwrite to replace them: "
+            + "; ".join(clashes)
+        )
+    return clashes

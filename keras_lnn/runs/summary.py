@@ -1,0 +1,28 @@
+"""A run folder's summary.csv: a row per finished or failed model, from the metrics files."""
+from pathlib import Path
+
+from keras_lnn import artifacts
+from keras_lnn.io import atomic_write_csv
+
+SUMMARY_COLUMNS = [
+    "model", "status", "epochs", "stopped_early", "best_val_epoch", "val_acc", "val_auc", "val_loss",
+    "test_acc", "test_auc", "test_loss", "trainable_params", "train_seconds", "error",
+]
+
+
+def summary_rows(run_dir):
+    """One row per finished or failed model of a run folder, from the metrics files."""
+    rows = []
+    for path in sorted(Path(run_dir).glob("*/metrics.json")):
+        m = artifacts.read_metrics(path.parent)
+        row = {k: m.get(k) for k in ("model", "status", "epochs", "stopped_early", "best_val_epoch", "train_seconds", "error")}
+        row["trainable_params"] = m["params"]["trainable"]
+        for split in ("val", "test"):
+            for key in ("acc", "auc", "loss"):
+                row[f"{split}_{key}"] = (m.get(split) or {}).get(key)
+        rows.append(row)
+    return rows
+
+
+def write_summary(run_dir):
+    atomic_write_csv(Path(run_dir) / "summary.csv", summary_rows(run_dir), SUMMARY_COLUMNS)

@@ -1,0 +1,52 @@
+"""Models trained at once in worker processes (`RunConfig.jobs`), each worker loading the data once."""
+import dataclasses
+
+from keras_lnn.locks import ModelBusy
+from keras_lnn.runs.config import load_run_data
+from keras_lnn.runs.model_run import run_model_locked
+
+_WORKER_DATA = {}
+
+
+def _train_in_worker(plan, name, config):
+    """Trains one model in a worker process (data loaded once per worker), without per-epoch output.
+
+    Returns:
+        Its metrics dict, or the `ModelBusy` error when another process holds it.
+    """
+    if config not in _WORKER_DATA:
+        _WORKER_DATA[config] = load_run_data(config)
+    quiet = dataclasses.replace(config, verbose=0)
+    try:
+        return run_model_locked(plan, name, _WORKER_DATA[config], quiet, echo=lambda *a: None)
+    except ModelBusy as busy:
+        return busy
+
+
+def train_in_pool(tasks, config, echo):
+    """Trains `tasks` in `config.jobs` fresh worker processes; returns `{(run_dir, name): metrics dict or ModelBusy}`."""
+    import concurrent.futures
+    import functools
+    import multiprocessing
+
+    from keras_lnn.training import configure_backend
+
+    results = {}
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited backend state
+    initializer = functools.partial(configure_backend, deterministic=config.deterministic)
+    with concurrent.futures.ProcessPoolExecutor(config.jobs, mp_context=context, initializer=initializer) as pool:
+        futures = {pool.submit(_train_in_worker, plan, name, config): (plan, name) for plan, name in tasks}
+        for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
+            plan, name = futures[future]
+            try:
+                metrics = results[plan.run_dir, name] = future.result()
+            except BaseException:
+                pool.shutdown(cancel_futures=True)  # an error ends the run now, not after the queued models
+                raise
+            if isinstance(metrics, ModelBusy):
+                echo(f"[{done}/{len(tasks)}] {name} (seed {plan.seed}) skipped: {metrics}")
+                continue
+            test = metrics.get("test") or {}
+            echo(f"[{done}/{len(tasks)}] {name} (seed {plan.seed}): {metrics['status']}, {metrics['epochs']} epochs, "
+                 f"test ACC {test.get('acc', float('nan')):.3f} AUC {test.get('auc') or float('nan'):.3f}")
+    return results
