@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from keras_lnn import training
-from keras_lnn.training import PaperEarlyStopping, compute_metrics
+from keras_lnn.training import PaperEarlyStopping, backend, compute_metrics, resume
 
 
 class _Model:
@@ -99,9 +99,9 @@ def test_multiclass_metrics_are_argmax_accuracy_and_macro_ovr_auc():
 def test_truncate_history_drops_rows_after_the_backup(tmp_path):
     path = tmp_path / "history.csv"
     path.write_text("epoch,loss,val_loss\n0,1.0,1.0\n1,0.9,0.95\n2,0.8,0.9\n")
-    training._truncate_history(path, 2)
+    resume._truncate_history(path, 2)
     assert [row["epoch"] for row in training.read_history(path)] == [0, 1]
-    training._truncate_history(path, 0)
+    resume._truncate_history(path, 0)
     assert not path.exists()
 
 
@@ -229,16 +229,16 @@ def test_uint8_volumes_train_exactly_like_float32():
 
 def test_jax_determinism_flag_is_added_once_beside_other_flags(monkeypatch):
     monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")
-    monkeypatch.setattr(training, "_jax_started", lambda: False)
-    training._enable_determinism("jax")
-    training._enable_determinism("jax")
+    monkeypatch.setattr(backend, "_jax_started", lambda: False)
+    backend._enable_determinism("jax")
+    backend._enable_determinism("jax")
     assert os.environ["XLA_FLAGS"] == "--xla_dump_to=/tmp/x --xla_gpu_deterministic_ops=true"
 
 
 def test_jax_determinism_too_late_warns_and_is_not_claimed(monkeypatch):
     # XLA reads its flags once, when JAX starts: a flag set later would be recorded but not obeyed.
     monkeypatch.delenv("XLA_FLAGS", raising=False)
-    monkeypatch.setattr(training, "_jax_started", lambda: True)
+    monkeypatch.setattr(backend, "_jax_started", lambda: True)
     with pytest.warns(UserWarning, match="before the first JAX computation"):
-        training._enable_determinism("jax")
+        backend._enable_determinism("jax")
     assert "XLA_FLAGS" not in os.environ

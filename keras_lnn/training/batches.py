@@ -1,0 +1,97 @@
+"""What each epoch feeds the model, from (seed, epoch) alone: shuffled, optionally padded batches and dropout seeds."""
+import math
+
+import keras
+import numpy as np
+
+
+class EpochBatches(keras.utils.PyDataset):
+    """Mini-batches of the epochs `first_epoch..epochs-1`, shuffled as a function of (seed, epoch) alone.
+
+    Batch `i` belongs to epoch `first_epoch + i // batches_per_epoch`, and that epoch's order
+    is `default_rng((seed, epoch)).permutation(N)`: no random state carries from one epoch to
+    the next, so a run resumed at any epoch sees the very batches an uninterrupted run would
+    (Keras's own shuffling draws from a process's random state, which a restart loses). Fit
+    with `steps_per_epoch=batches_per_epoch`, so one pass over this dataset spans all epochs.
+
+    With `pad=True` the last partial batch of `k` samples is filled up to `batch_size` with
+    copies of one of its samples at sample weight 0, and its `k` real samples get weight
+    `batch_size / k`. With Keras's "sum over batch size" loss reduction the batch's loss and
+    gradients are then exactly those of the unpadded batch, and XLA compiles one training step
+    instead of two (JAX and XLA compile per shape). Not for models with BatchNormalization:
+    the copies would enter its batch statistics (`wants_padding` says when to pad).
+
+    Args:
+        x, y: training arrays.
+        batch_size: the batch size.
+        seed: seed of the per-epoch shuffle.
+        epochs: the epoch to stop before.
+        first_epoch: the epoch the first batch belongs to (a resumed run's).
+        pad: pad the last batch to `batch_size` (see above).
+
+    Example:
+
+    >>> batches = EpochBatches(x, y, batch_size=64, seed=0, epochs=2)
+    >>> model.fit(batches, steps_per_epoch=batches.batches_per_epoch, epochs=2)
+    """
+
+    def __init__(self, x, y, batch_size, seed=0, epochs=1, first_epoch=0, pad=False):
+        super().__init__()
+        self.x, self.y, self.batch_size = x, y, batch_size
+        self.seed, self.epochs, self.first_epoch, self.pad = seed, epochs, first_epoch, pad
+        self.batches_per_epoch = math.ceil(len(y) / batch_size)
+        self._orders = {}
+
+    def __len__(self):
+        # At least one batch: a resumed run with nothing left to train still calls fit to restore weights.
+        return self.batches_per_epoch * max(1, self.epochs - self.first_epoch)
+
+    def epoch_order(self, epoch):
+        """The sample order of `epoch`."""
+        if epoch not in self._orders:
+            self._orders = {epoch: np.random.default_rng((self.seed, epoch)).permutation(len(self.y))}
+        return self._orders[epoch]
+
+    def __getitem__(self, index):
+        epoch, batch = divmod(index, self.batches_per_epoch)
+        indices = self.epoch_order(self.first_epoch + epoch)[batch * self.batch_size : (batch + 1) * self.batch_size]
+        if not self.pad:
+            return self.x[indices], self.y[indices]
+        real = len(indices)
+        weights = np.full(self.batch_size, self.batch_size / real, dtype="float32")
+        weights[real:] = 0.0
+        indices = np.concatenate([indices, np.repeat(indices[:1], self.batch_size - real)])
+        return self.x[indices], self.y[indices], weights
+
+
+def wants_padding(model):
+    """Pad the last batch where batch shapes trigger compilations (JAX) and padding is exact (no BatchNorm)."""
+    has_batch_norm = any(isinstance(layer, keras.layers.BatchNormalization) for layer in model._flatten_layers())
+    return keras.backend.backend() == "jax" and not has_batch_norm
+
+
+def training_inputs(model, train, protocol, seed=0, first_epoch=0):
+    """The `model.fit` keyword arguments that feed the training split from `first_epoch` on (see `EpochBatches`)."""
+    x, y = train
+    pad = wants_padding(model) and len(y) % protocol.batch_size != 0
+    batches = EpochBatches(x, y, protocol.batch_size, seed, protocol.max_epochs, first_epoch, pad)
+    # shuffle=False: Keras would otherwise shuffle the batches' order from the process's random state.
+    return {"x": batches, "steps_per_epoch": batches.batches_per_epoch, "shuffle": False}
+
+
+class EpochSeeds(keras.callbacks.Callback):
+    """Sets every random layer's seed state (dropout) at each epoch's start from (seed, epoch) alone.
+
+    A backup holds weights and optimizer state but not the layers' seed generators, so without
+    this a resumed run would draw other dropout masks than an uninterrupted one.
+    """
+
+    def __init__(self, seed=0):
+        super().__init__()
+        self.seed = seed
+
+    def on_epoch_begin(self, epoch, logs=None):
+        generators = [g for layer in self.model._flatten_layers() for g in getattr(layer, "_seed_generators", ())]
+        for index, generator in enumerate(generators):
+            start = np.random.default_rng((self.seed, epoch, index)).integers(2**31)
+            generator.state.assign(np.array([start, 0], dtype=generator.state.dtype))

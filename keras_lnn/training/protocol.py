@@ -1,0 +1,92 @@
+"""The paper's training protocol: its settings, its early-stopping rule, and the compiled loss and optimizer."""
+import dataclasses
+import math
+
+import keras
+
+
+@dataclasses.dataclass(frozen=True)
+class Protocol:
+    """The training protocol; the defaults are the paper's.
+
+    Args:
+        max_epochs: upper bound on epochs (paper: 500).
+        batch_size: mini-batch size (paper: 64).
+        learning_rate: Adam's constant learning rate (paper: 5e-4).
+        patience: early-stopping counter limit (paper: 10).
+        min_delta: tolerance above the best validation loss that does not count (paper: 0.001).
+    """
+
+    max_epochs: int = 500
+    batch_size: int = 64
+    learning_rate: float = 5e-4
+    patience: int = 10
+    min_delta: float = 0.001
+
+    def as_dict(self):
+        return dataclasses.asdict(self)
+
+
+class PaperEarlyStopping(keras.callbacks.Callback):
+    """The paper's early-stopping rule on the validation loss.
+
+    Keep the best validation loss. An epoch with a lower loss becomes the best
+    and resets the counter to 0; an epoch whose loss is more than `min_delta`
+    above the best adds 1; an epoch within `[best, best + min_delta]` leaves
+    the counter as it is. Training stops when the counter reaches `patience`.
+    (Keras's `EarlyStopping` differs: there an improvement must exceed
+    `min_delta` to reset its counter, and every other epoch counts.)
+
+    The weights are not restored: the paper evaluates the stopping epoch's.
+
+    Args:
+        patience: counter value that stops training.
+        min_delta: tolerance above the best loss.
+        monitor: the logged quantity to watch.
+        previous: losses of epochs already trained (a resumed run replays them).
+
+    Example:
+
+    >>> rule = PaperEarlyStopping(patience=2, min_delta=0.1)
+    >>> [rule.update(loss) for loss in [1.0, 1.05, 1.2, 1.3]]
+    [False, False, False, True]
+    """
+
+    def __init__(self, patience=10, min_delta=0.001, monitor="val_loss", previous=()):
+        super().__init__()
+        self.patience = patience
+        self.min_delta = min_delta
+        self.monitor = monitor
+        self.best = math.inf
+        self.counter = 0
+        self.best_epoch = None
+        self.epochs_seen = 0
+        for loss in previous:
+            self.update(loss)
+
+    @property
+    def should_stop(self):
+        return self.counter >= self.patience
+
+    def update(self, loss):
+        """Applies one epoch's loss; returns True when training should stop."""
+        if loss < self.best:
+            self.best, self.counter, self.best_epoch = loss, 0, self.epochs_seen
+        elif loss > self.best + self.min_delta or math.isnan(loss):
+            self.counter += 1
+        self.epochs_seen += 1
+        return self.should_stop
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.update(float((logs or {})[self.monitor])):
+            self.model.stop_training = True
+
+
+def compile_model(model, protocol, n_classes=2):
+    """Adam with the protocol's learning rate; BCE (binary) or sparse categorical CE."""
+    if n_classes == 2:
+        loss, metrics = "binary_crossentropy", ["accuracy", keras.metrics.AUC(name="auc")]
+    else:
+        loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
+    model.compile(optimizer=keras.optimizers.Adam(protocol.learning_rate), loss=loss, metrics=metrics)
+    return model
