@@ -68,8 +68,9 @@ class Synapses:
     the unwired ones by 0. This keeps only the wired entries, as "slots":
     `take` picks a weight's wired entries, and `to_post` (a fixed 0/1
     `(slots, receivers)` matrix) sums the slots into the post-synaptic neurons
-    that have synapses of this kind (`receivers`; `from_receivers` places them
-    among all neurons). Index arrays stay numpy, so traced graphs hold them as
+    that have synapses of this kind (`receivers`; `spread` places paired
+    `[numerator | denominator]` sums over them among all neurons, or is None
+    when every neuron receives). Index arrays stay numpy, so traced graphs hold them as
     literals (an exported graph has no extra inputs).
 
     Two layouts, chosen by what measures faster on a 2-core CPU:
@@ -113,18 +114,18 @@ class Synapses:
         column[self.receivers] = np.arange(len(self.receivers))
         self.to_post = np.zeros((len(pre), len(self.receivers)), "float32")
         self.to_post[np.flatnonzero(real), column[post[real]]] = 1.0
-        self.from_receivers = np.zeros((len(self.receivers), n_post), "float32")
-        self.from_receivers[np.arange(len(self.receivers)), self.receivers] = 1.0
+        self.spread = None
+        if len(self.receivers) < n_post:
+            spread = np.zeros((len(self.receivers), n_post), "float32")
+            spread[np.arange(len(self.receivers)), self.receivers] = 1.0
+            zeros = np.zeros_like(spread)
+            self.spread = np.block([[spread, zeros], [zeros, spread]])
         # Picks each slot's pre-synaptic value by a product (not built for wide inputs:
         # 400 x 8,400 floats for a fully connected layer).
         self.selector = None
         if not self.by_repeat:
             self.selector = np.zeros((n_pre, len(pre)), "float32")
             self.selector[pre, np.arange(len(pre))] = 1.0
-
-    @property
-    def all_receive(self):
-        return len(self.receivers) == self.mask.shape[1]
 
     def take(self, matrix):
         """The slots' entries `(slots,)` of a `(pre, post)` weight matrix."""

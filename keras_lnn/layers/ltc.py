@@ -1,7 +1,6 @@
 """LTC: ncps's liquid time-constant layer, computed sparsely and for the whole sequence at once."""
 import keras
 import ncps.keras
-import numpy as np
 from keras import ops
 
 from keras_lnn.layers.common import (
@@ -42,15 +41,12 @@ class SynapseCurrents:
             self.numerator_weights = w * mask * erev
             self.denominator_weights = w * mask
             return
+        self.spread = None if synapses.spread is None else ops.convert_to_tensor(synapses.spread)
         sigma, w = synapses.take(sigma), synapses.take(w)
         # sigma * (v - mu) as v * sigma + offset: the offset is folded on the weights, not on every value.
         self.sigma, self.offset = sigma, -(sigma * synapses.take(mu))
         self.weights = ops.concatenate(
             [synapses.sum_to_post(w * synapses.take(erev)), synapses.sum_to_post(w)], axis=-1)
-        if not synapses.all_receive:
-            spread = synapses.from_receivers
-            zeros = np.zeros_like(spread)
-            self.spread = ops.convert_to_tensor(np.block([[spread, zeros], [zeros, spread]]))
         if not synapses.by_repeat:
             self.scaled_selector = ops.convert_to_tensor(synapses.selector) * self.sigma
 
@@ -65,7 +61,7 @@ class SynapseCurrents:
         else:
             activation = ops.sigmoid(ops.matmul(values, self.scaled_selector) + self.offset)
         terms = ops.matmul(activation, self.weights)
-        return terms if self.synapses.all_receive else ops.matmul(terms, self.spread)
+        return terms if self.spread is None else ops.matmul(terms, self.spread)
 
 
 class LtcEquations:
