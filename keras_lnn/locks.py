@@ -5,7 +5,10 @@ holder dies (a kill -9; on a network file system, when a lost node's lease runs 
 same command run again takes a dead holder's model over with nothing to clean up. The lock
 sits beside the model folder, not in it, so `--overwrite` can delete the folder while holding
 it. Who holds it (host, pid, since when) is written next to it, `.<model>.lock.json`, for the
-message of a process that finds the model busy.
+message of a process that finds the model busy. Between taking the lock and writing that record
+(and between removing it and letting go) a holder is briefly anonymous: a process that finds the
+lock taken in that moment looks again for up to `SETTLE_SECONDS`, taking the lock if it comes free
+and naming the holder once its record appears.
 
 Example:
 
@@ -23,6 +26,9 @@ import filelock
 
 from keras_lnn.errors import RunError
 from keras_lnn.io import atomic_write_json
+
+# How long a process that finds a lock taken but no holder record waits for one or the other.
+SETTLE_SECONDS = 2.0
 
 
 class ModelBusy(RunError):
@@ -73,9 +79,7 @@ def model_lock(model_dir):
     model_dir.parent.mkdir(parents=True, exist_ok=True)
     lock = filelock.FileLock(lock_path(model_dir), timeout=0)
     try:
-        lock.acquire()
-    except filelock.Timeout:
-        raise ModelBusy(model_dir, read_holder(model_dir)) from None
+        _acquire_or_name_holder(lock, model_dir)
     except NotImplementedError:  # filelock < 4 on a file system without flock
         raise RunError(
             f"the file system of {model_dir.parent} supports no file locks (flock), which keep two processes from "
@@ -88,3 +92,17 @@ def model_lock(model_dir):
     finally:
         holder_path(model_dir).unlink(missing_ok=True)
         lock.release()
+
+
+def _acquire_or_name_holder(lock, model_dir):
+    """Takes `lock`, or raises ModelBusy naming its holder (see the module's note on anonymous holders)."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while True:
+        try:
+            lock.acquire()
+            return
+        except filelock.Timeout:
+            holder = read_holder(model_dir)
+            if holder or time.monotonic() >= deadline:
+                raise ModelBusy(model_dir, holder) from None
+        time.sleep(0.05)

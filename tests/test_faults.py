@@ -21,7 +21,7 @@ MODELS = ("CNNExp1N1", "CNNExp1N4")  # the order they train in
 EPOCHS = 3
 ENV = {
     **os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3",
-    "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
+    "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "KERAS_LNN_LOG": "0",
 }
 
 # argv: mode, argument, then `lnn-keras` arguments. Modes:

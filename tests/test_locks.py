@@ -83,3 +83,43 @@ def test_busy_errors_survive_the_trip_back_from_a_worker(tmp_path):
     copy = pickle.loads(pickle.dumps(error))
     assert str(copy) == str(error) and "pid 12 on node7 since 2026-11-28T10:00:00+0000" in str(copy)
     assert "has not recorded" in str(ModelBusy(tmp_path / "m"))
+
+
+ANONYMOUS = textwrap.dedent(
+    """
+    import json, sys, time
+    import filelock
+    from keras_lnn.locks import holder_path, lock_path
+    model_dir, then = sys.argv[1], sys.argv[2]
+    lock = filelock.FileLock(lock_path(model_dir), timeout=0)
+    lock.acquire()
+    print("held", flush=True)
+    time.sleep(0.5)  # taken, but no record yet
+    if then == "record":
+        holder_path(model_dir).write_text(json.dumps({"host": "node7", "pid": 12, "since": "2026"}))
+        sys.stdin.read()
+    lock.release()
+    sys.stdin.read()
+    """
+)
+
+
+@pytest.mark.parametrize("then", ["record", "release"])
+def test_a_holder_caught_before_its_record_is_named_or_let_go(tmp_path, then):
+    model_dir = tmp_path / "run" / "CNNExp1N4"
+    model_dir.parent.mkdir()
+    process = subprocess.Popen([sys.executable, "-c", ANONYMOUS, str(model_dir), then], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "held"
+        if then == "record":  # the busy message waits for the record and names the holder
+            with pytest.raises(ModelBusy) as busy:
+                with model_lock(model_dir):
+                    pytest.fail("two holders")
+            assert "pid 12 on node7" in str(busy.value)
+        else:  # a holder letting go in the moment is waited for, not reported busy
+            with model_lock(model_dir) as record:
+                assert record["pid"] == os.getpid()
+    finally:
+        process.kill()
+        process.wait()
