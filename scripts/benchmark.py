@@ -105,7 +105,7 @@ def time_model(name, data, batch_size, epochs, implementation="fast", layer_only
     else:
         model = models.create_model(name, input_size=data.size, n_classes=n_classes)
     protocol = training.Protocol(max_epochs=epochs, batch_size=batch_size)
-    training.compile_model(model, protocol, n_classes)
+    training.compile_model(model, protocol, n_classes, train_size=len(y))
     inputs = training.training_inputs(model, (x, y), protocol, seed=0)
     # The reference computation is chosen when the training step is traced, inside `fit`.
     with layers.reference_computation() if implementation == "ncps" else contextlib.nullcontext():

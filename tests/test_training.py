@@ -112,26 +112,39 @@ def test_protocol_defaults_are_the_papers():
 
 
 def _tiny_model():
+    """compile_model's loss and metrics, with SGD at learning rate 1 (a step moves each weight by its gradient)."""
     keras.utils.set_random_seed(1)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu"), keras.layers.Dense(1, activation="sigmoid")])
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=1.0), loss="binary_crossentropy")
+    training.compile_model(model, training.Protocol())
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=1.0), loss=model.loss,
+                  weighted_metrics=["accuracy", keras.metrics.AUC(name="auc")])
     return model
 
 
-def test_padded_last_batch_gives_the_unpadded_loss_and_gradients():
+def test_padded_last_batch_gives_the_unpadded_loss_gradients_and_metrics():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(10, 4)).astype("float32"), rng.integers(0, 2, size=(10, 1))
     batches = training.EpochBatches(x, y, batch_size=4, seed=3, pad=True)
     x_pad, y_pad, w_pad = batches[len(batches) - 1]
-    assert x_pad.shape == (4, 4) and list(w_pad) == [2.0, 2.0, 0.0, 0.0]
+    assert x_pad.shape == (4, 4) and list(w_pad) == [1.0, 1.0, 0.0, 0.0]
+    assert list(batches[0][2]) == [1.0] * 4  # full batches: plain means
     real = w_pad > 0
     padded, unpadded = _tiny_model(), _tiny_model()
-    loss_padded = padded.train_on_batch(x_pad, y_pad, sample_weight=w_pad)
-    loss_unpadded = unpadded.train_on_batch(x_pad[real], y_pad[real])
-    assert loss_padded == pytest.approx(loss_unpadded, rel=1e-6)
+    logs_padded = padded.train_on_batch(x_pad, y_pad, sample_weight=w_pad, return_dict=True)
+    logs_unpadded = unpadded.train_on_batch(x_pad[real], y_pad[real], return_dict=True)
+    assert logs_padded == pytest.approx(logs_unpadded, rel=1e-6)
     # One SGD step with learning rate 1 moves each weight by its gradient: equal weights, equal gradients.
     for a, b in zip(padded.get_weights(), unpadded.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_the_copies_would_change_the_loss_without_their_zero_weight():
+    """The check above can fail: the same padded batch unweighted gives another loss."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(10, 4)).astype("float32"), rng.integers(0, 2, size=(10, 1))
+    x_pad, y_pad, w_pad = training.EpochBatches(x, y, batch_size=4, seed=3, pad=True)[2]
+    real = w_pad > 0
+    assert _tiny_model().test_on_batch(x_pad, y_pad) != pytest.approx(_tiny_model().test_on_batch(x_pad[real], y_pad[real]))
 
 
 def _epochs_of(batches):
@@ -205,9 +218,28 @@ def test_resumed_training_repeats_an_uninterrupted_run(tmp_path):
 def test_padding_is_only_used_where_it_is_exact_and_useful():
     import keras_lnn
 
-    on_jax = keras.backend.backend() == "jax"
-    assert training.wants_padding(keras_lnn.create_model("CNNExp1N4")) == on_jax
+    compiles_steps = keras.backend.backend() in ("jax", "tensorflow")
+    assert training.wants_padding(keras_lnn.create_model("CNNExp1N4")) == compiles_steps
     assert not training.wants_padding(keras_lnn.create_model("LiqExp3N3"))  # BatchNorm
+
+
+def test_tensorflow_traces_the_padded_training_step_with_a_static_batch_size():
+    import keras_lnn
+
+    x, y = np.zeros((10, 28, 28, 28, 1), "uint8"), np.zeros((10, 1))
+    protocol = training.Protocol(max_epochs=2, batch_size=4)
+    inputs = training.training_inputs(keras_lnn.create_model("CNNExp1N4"), (x, y), protocol)
+    assert inputs["steps_per_epoch"] == 3
+    if keras.backend.backend() != "tensorflow":
+        assert isinstance(inputs["x"], training.EpochBatches)
+        return
+    volumes, labels, weights = inputs["x"].element_spec
+    assert volumes.shape == (4, 28, 28, 28, 1) and weights.shape == (4,)
+    assert [list(w) for _, _, w in inputs["x"].as_numpy_iterator()] == [[1.0] * 4] * 2 + [[1.0, 1.0, 0.0, 0.0]] + \
+        [[1.0] * 4] * 2 + [[1.0, 1.0, 0.0, 0.0]]
+    # With BatchNorm nothing is padded, and Keras's own PyDataset path keeps a dynamic batch size.
+    bn_inputs = training.training_inputs(keras_lnn.create_model("LiqExp3N3"), (x, y), protocol)
+    assert isinstance(bn_inputs["x"], training.EpochBatches) and not bn_inputs["x"].pad
 
 
 def test_uint8_volumes_train_exactly_like_float32():

@@ -58,7 +58,7 @@ def run_model(plan, model_name, data, config, echo=print):
     keras.utils.set_random_seed(plan.seed)
     n_classes = data.info.n_classes
     model = models.create_model(model_name, input_size=data.size, n_classes=n_classes)
-    training.compile_model(model, protocol, n_classes)
+    training.compile_model(model, protocol, n_classes, train_size=len(data.train[1]))
     result = training.fit(model, data, protocol, model_dir, verbose=config.verbose, seed=plan.seed)
     history = result.history
     for session, following in zip(sessions, [*sessions[1:], {"first_epoch": len(history)}]):

@@ -82,11 +82,30 @@ class PaperEarlyStopping(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def compile_model(model, protocol, n_classes=2):
-    """Adam with the protocol's learning rate; BCE (binary) or sparse categorical CE."""
+def compile_model(model, protocol, n_classes=2, train_size=None):
+    """Adam with the protocol's learning rate; BCE (binary) or sparse categorical CE.
+
+    The loss is the sample-weighted mean (`mean_with_sample_weight`), and the metrics are
+    weighted: a padded batch's zero-weight copies count for nothing (see `EpochBatches`).
+    Without sample weights both are the plain means.
+
+    Args:
+        model: the model to compile.
+        protocol: the `Protocol` (its learning rate).
+        n_classes: 2 for a sigmoid output, more for a softmax one.
+        train_size: samples in the training split. Given, on TensorFlow, a whole epoch's
+            steps run as one execution (`steps_per_execution`): one call into the traced loop
+            per epoch instead of one per batch. JAX would compile a different step for it.
+    """
     if n_classes == 2:
-        loss, metrics = "binary_crossentropy", ["accuracy", keras.metrics.AUC(name="auc")]
+        loss = keras.losses.BinaryCrossentropy(reduction="mean_with_sample_weight")
+        metrics = ["accuracy", keras.metrics.AUC(name="auc")]
     else:
-        loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
-    model.compile(optimizer=keras.optimizers.Adam(protocol.learning_rate), loss=loss, metrics=metrics)
+        loss = keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")
+        metrics = ["accuracy"]
+    steps = 1
+    if train_size and keras.backend.backend() == "tensorflow":
+        steps = math.ceil(train_size / protocol.batch_size)
+    model.compile(optimizer=keras.optimizers.Adam(protocol.learning_rate), loss=loss, weighted_metrics=metrics,
+                  steps_per_execution=steps)
     return model
