@@ -247,24 +247,28 @@ KILL_DRIVER = textwrap.dedent(
     import keras
     from keras_lnn import training
     where, epoch = sys.argv[1], int(sys.argv[2])
-    target = {"mid-epoch": training.EpochTimer, "before-backup": training.EpochBackup,
-              "ctrl-c": training.EpochBackup}[where]
-    original = target.on_epoch_end
-    def on_epoch_end(self, e, logs=None):
-        if e == epoch and where == "ctrl-c":
-            original(self, e, logs)
-            raise KeyboardInterrupt  # what SIGINT raises in the main thread
-        if e == epoch:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return original(self, e, logs)
-    target.on_epoch_end = on_epoch_end
+    if where == "after-training":  # trained to the end, killed while saving
+        from keras_lnn.runs import model_run
+        model_run._save_keras = lambda *args: os.kill(os.getpid(), signal.SIGKILL)
+    else:
+        target = {"mid-epoch": training.EpochTimer, "before-backup": training.EpochBackup,
+                  "ctrl-c": training.EpochBackup}[where]
+        original = target.on_epoch_end
+        def on_epoch_end(self, e, logs=None):
+            if e == epoch and where == "ctrl-c":
+                original(self, e, logs)
+                raise KeyboardInterrupt  # what SIGINT raises in the main thread
+            if e == epoch:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return original(self, e, logs)
+        target.on_epoch_end = on_epoch_end
     from keras_lnn.cli import main
     main(sys.argv[3:])
     """
 )
 
 
-@pytest.mark.parametrize("where", ["mid-epoch", "before-backup", "ctrl-c"])
+@pytest.mark.parametrize("where", ["mid-epoch", "before-backup", "ctrl-c", "after-training"])
 def test_sigkilled_run_resumes_with_a_continuous_history(tiny_data, tmp_path, where):
     out = tmp_path / "out"
     args = _run_args(tiny_data, out, "CNNExp1N4", 5)
@@ -286,8 +290,9 @@ def test_sigkilled_run_resumes_with_a_continuous_history(tiny_data, tmp_path, wh
     metrics = json.loads((model_dir / "metrics.json").read_text())
     assert metrics["epochs"] == 5
     assert not (model_dir / "backup").exists()
-    # Two sessions, split where the backup left off (after epoch 2 only when Ctrl-C let it finish).
-    resumed_at = 3 if where == "ctrl-c" else 2
+    # Two sessions, split where the backup left off (after epoch 2 only when Ctrl-C let it finish; a
+    # kill after training leaves all 5 epochs, and the second session only evaluates and saves).
+    resumed_at = {"ctrl-c": 3, "after-training": 5}.get(where, 2)
     sessions = metrics["sessions"]
     assert [(s["first_epoch"], s["epochs"]) for s in sessions] == [(0, resumed_at), (resumed_at, 5 - resumed_at)]
     assert all(s["device"] == "cpu" and s["deterministic_ops"] is True for s in sessions)

@@ -45,7 +45,7 @@ def run_model(plan, model_name, data, config, echo=print):
     artifacts.check_model_dir(model_dir)
     if (model_dir / "metrics.json").exists():
         metrics = artifacts.read_metrics(model_dir)
-        (model_dir / SESSIONS_FILE).unlink(missing_ok=True)  # left by a kill right after metrics.json
+        _remove_finished_leftovers(model_dir)  # left by a kill right after metrics.json
         echo(f"    already {metrics['status']}: {model_dir / 'metrics.json'}")
         return metrics
     _remove_unfinished_outputs(model_dir)
@@ -59,7 +59,9 @@ def run_model(plan, model_name, data, config, echo=print):
     n_classes = data.info.n_classes
     model = models.create_model(model_name, input_size=data.size, n_classes=n_classes)
     training.compile_model(model, protocol, n_classes, train_size=len(data.train[1]))
-    result = training.fit(model, data, protocol, model_dir, verbose=config.verbose, seed=plan.seed)
+    # The backup stays until metrics.json is written: a kill while saving resumes without retraining.
+    result = training.fit(model, data, protocol, model_dir, verbose=config.verbose, seed=plan.seed,
+                          keep_backup=True)
     history = result.history
     for session, following in zip(sessions, [*sessions[1:], {"first_epoch": len(history)}]):
         session["epochs"] = following["first_epoch"] - session["first_epoch"]
@@ -104,7 +106,7 @@ def run_model(plan, model_name, data, config, echo=print):
         if keras.backend.backend() == "tensorflow":
             export.export_saved_model(model, model_dir / export.SERVING_VERSION)
     atomic_write_json(model_dir / "metrics.json", metrics)  # last: marks the model done
-    (model_dir / SESSIONS_FILE).unlink(missing_ok=True)  # now in metrics.json (a kill may come in between)
+    _remove_finished_leftovers(model_dir)
     keras.backend.clear_session()
     return metrics
 
@@ -116,6 +118,12 @@ def _holds_results_of(model_dir, settings):
         return (model_dir / "settings.json").exists() and artifacts.read_settings(model_dir) == settings
     except RunError:
         return False
+
+
+def _remove_finished_leftovers(model_dir):
+    """What a finished model no longer needs: the sessions record (now in metrics.json) and the backup."""
+    (model_dir / SESSIONS_FILE).unlink(missing_ok=True)
+    shutil.rmtree(model_dir / "backup", ignore_errors=True)
 
 
 def _remove_unfinished_outputs(model_dir):

@@ -36,12 +36,13 @@ class FitResult:
     nan_loss: bool
 
 
-def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=(), seed=0):
+def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=(), seed=0, keep_backup=False):
     """Trains `model` on `dataset` under `protocol`, resumable from `work_dir`.
 
     `work_dir` receives `history.csv` (one row per epoch, `epoch` from 0) and a
     `backup/` folder (`EpochBackup`) that lets a killed run
-    resume from its last finished epoch; it is deleted when training ends.
+    resume from its last finished epoch; it is deleted when training ends, unless
+    `keep_backup` (then the caller deletes it once the trained model is saved).
 
     Returns:
         A `FitResult`; the model holds the stopping epoch's weights.
@@ -58,7 +59,7 @@ def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=(), seed=
         EpochTimer(),
         keras.callbacks.CSVLogger(str(history_path), append=True),
         stopping,
-        EpochBackup(backup_dir),
+        EpochBackup(backup_dir, keep=keep_backup),
         keras.callbacks.TerminateOnNaN(),
         EpochSeeds(seed),
         *extra_callbacks,

@@ -46,14 +46,21 @@ class EpochBackup(keras.callbacks.Callback):
     backup: each epoch's weights go to a file of their own, then `training_metadata.json`
     (written atomically) is switched to them. Keras's callback writes its weights and its
     epoch count in place one after the other, so a kill between the two resumes new weights
-    at an old epoch. The folder is deleted when training ends.
+    at an old epoch. The folder is deleted when training ends, unless `keep` (a caller that
+    still has work to do with the trained model deletes it when that is done: a kill in
+    between then resumes at the last epoch, with nothing left to train).
+
+    Args:
+        backup_dir: the folder of the backup.
+        keep: leave the folder when training ends.
     """
 
     METADATA = "training_metadata.json"
 
-    def __init__(self, backup_dir):
+    def __init__(self, backup_dir, keep=False):
         super().__init__()
         self.backup_dir = Path(backup_dir)
+        self.keep = keep
 
     def on_train_begin(self, logs=None):
         from keras_lnn.io import read_json
@@ -81,4 +88,5 @@ class EpochBackup(keras.callbacks.Callback):
                 old.unlink()
 
     def on_train_end(self, logs=None):
-        shutil.rmtree(self.backup_dir, ignore_errors=True)
+        if not self.keep:
+            shutil.rmtree(self.backup_dir, ignore_errors=True)
