@@ -83,10 +83,9 @@ def training_inputs(model, train, protocol, seed=0, first_epoch=0):
     x, y = train
     pad = wants_padding(model)
     batches = EpochBatches(x, y, protocol.batch_size, seed, protocol.max_epochs, first_epoch, pad)
-    if pad and keras.backend.backend() == "tensorflow":
-        batches = _fixed_shape_dataset(batches)
+    feed = _fixed_shape_dataset(batches) if pad and keras.backend.backend() == "tensorflow" else batches
     # shuffle=False: Keras would otherwise shuffle the batches' order from the process's random state.
-    return {"x": batches, "steps_per_epoch": math.ceil(len(y) / protocol.batch_size), "shuffle": False}
+    return {"x": feed, "steps_per_epoch": batches.batches_per_epoch, "shuffle": False}
 
 
 def _fixed_shape_dataset(batches):
