@@ -134,6 +134,16 @@ def read_test_predictions(metrics):
         return None
 
 
+def read_test_labels(metrics):
+    """The test split's labels from the predictions.csv beside a metrics file (any number of classes), or None."""
+    path = Path(metrics["_path"]).parent / "predictions.csv"
+    try:
+        with open(path, newline="") as handle:
+            return [int(row["label"]) for row in csv.DictReader(handle) if row["split"] == "test"] or None
+    except (OSError, KeyError, ValueError, TypeError):
+        return None
+
+
 def _is_finished(metrics):
     return metrics["status"] == "finished" and bool(metrics.get("test"))
 

@@ -91,3 +91,42 @@ def val_loss_figure(results, title=""):
         ax.legend(fontsize=7)
     ax.set_title(title, fontsize=10)
     return _png_bytes(figure)
+
+
+def reliability_figure(panels, title=""):
+    """PNG bytes: reliability diagram of the test probabilities, one color per model, one line per seed; or None.
+
+    Points are each run's `test.calibration.reliability` bins (mean confidence vs observed frequency, empty
+    bins omitted), drawn with the diagonal of perfect calibration. None where no run recorded them.
+
+    Args:
+        panels: `[(label, ModelResults), ...]`, e.g. the family bests.
+        title: the figure's title.
+    """
+    figure = _new_figure(5.0, 4.6)
+    ax = figure.subplots()
+    ax.plot([0, 1], [0, 1], color="gray", linestyle="--", linewidth=1, label="perfect calibration")
+    drawn, of = False, set()
+    for (label, result), color in zip(panels, _colors(len(panels))):
+        legend = label  # on the first seed drawn only
+        for metrics in result.finished:
+            calibration = (metrics.get("test") or {}).get("calibration") or {}
+            bins = [b for b in calibration.get("reliability") or [] if b.get("confidence") is not None]
+            if not bins:
+                continue
+            of.add(calibration.get("of"))
+            ax.plot([b["confidence"] for b in bins], [b["observed"] for b in bins], color=color, marker="o",
+                    markersize=3, alpha=0.8, label=legend)
+            drawn, legend = True, None
+    if not drawn:
+        return None
+    of = " / ".join(sorted(filter(None, of))) or "predicted probability"
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_aspect("equal")
+    ax.set_xlabel(f"mean {of} in the bin")
+    ax.set_ylabel("observed frequency (positives, or correct)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")
+    ax.set_title(title, fontsize=9)
+    return _png_bytes(figure)
