@@ -120,12 +120,13 @@ def reliability_figure(panels, title=""):
             drawn, legend = True, None
     if not drawn:
         return None
-    of = " / ".join(sorted(filter(None, of))) or "predicted probability"
+    # docs/records.md: "positive-class probability" (binary) observes positives; "top-class confidence", accuracy.
+    observed = {"positive-class probability": "fraction of positives", "top-class confidence": "accuracy"}
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_aspect("equal")
-    ax.set_xlabel(f"mean {of} in the bin")
-    ax.set_ylabel("observed frequency (positives, or correct)")
+    ax.set_xlabel(f"mean {' / '.join(sorted(filter(None, of))) or 'predicted probability'} in the bin")
+    ax.set_ylabel(f"observed {' / '.join(sorted(observed.get(o, 'frequency') for o in of))} in the bin")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
     ax.set_title(title, fontsize=9)
