@@ -47,7 +47,7 @@ def test_seeds_run_skip_on_rerun_and_report(tmp_path):
 
     # The real artifacts feed the report: both seeds pooled, a curve per seed, the exact rerun command.
     md = write_report([tmp_path / "out"], tmp_path / "report", data_dir=data_dir)["markdown"].read_text()
-    assert "(n=2)" in md and "| always negative (constant) | - | 0.500 |" in md
+    assert "(n=2)" in md and "| always class 0, the test majority (constant) | - | 0.500 |" in md
     assert "lnn-keras run exp1 --dataset adrenal --models CNNExp1N4 --seeds 0,1 --max-epochs 1 --batch-size 16" in md
     assert (tmp_path / "report" / "figures" / "exp1_adrenal_val_loss.png").stat().st_size > 1000
 
