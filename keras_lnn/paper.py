@@ -58,5 +58,6 @@ def medmnist_benchmarks_3d():
     """
     results = {}
     for row in _read("medmnist_benchmark_3d.csv"):
-        results.setdefault(row["dataset"], []).append((row["method"], {"acc": float(row["acc"]), "auc": float(row["auc"])}))
+        scores = {"acc": float(row["acc"]), "auc": float(row["auc"])}
+        results.setdefault(row["dataset"], []).append((row["method"], scores))
     return results

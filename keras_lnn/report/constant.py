@@ -75,7 +75,8 @@ def constant_predictor(results, data_dir=None):
     for m in runs:
         predicted = read_test_labels(m)
         if predicted:
-            return (*_majority(predicted), f"computed from the test labels in `{m['_path'].parent / 'predictions.csv'}`")
+            where = m["_path"].parent / "predictions.csv"
+            return (*_majority(predicted), f"computed from the test labels in `{where}`")
     shares = [m["test_majority_acc"] for m in runs if m.get("test_majority_acc") is not None]
     if shares:
         return None, float(shares[0]), "recorded in metrics.json"

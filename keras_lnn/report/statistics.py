@@ -91,7 +91,8 @@ def test_set_noise_section(pairs, label=None):
             if not first or not second or first[0] != second[0]:
                 continue  # no predictions, or not the same volumes
             try:
-                tests.append(([f"{a.model} vs {b.model}", run_a["seed"]], stats.delong_test(first[0], first[1], second[1])))
+                result = stats.delong_test(first[0], first[1], second[1])
+                tests.append(([f"{a.model} vs {b.model}", run_a["seed"]], result))
             except ValueError:
                 continue
     if not tests:

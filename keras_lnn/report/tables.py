@@ -127,11 +127,12 @@ def benchmark_section(dataset, size, custom=None):
 def paper_check_section(dataset, results, paper):
     """Whether each of the paper's single test scores lies where one run of ours would fall."""
     rows, inside, tested = [], {"ACC": 0, "AUC": 0}, {"ACC": 0, "AUC": 0}
+    fields = differing_fields(results)
     for r in results:
         reference = paper.get(r.model, {}).get(dataset)
         if not reference:
             continue
-        name = f"{r.model} †" if family(r.model) == "LSTM/RNN" else r.model
+        name = model_label(r, fields) + (" †" if family(r.model) == "LSTM/RNN" else "")
         for key in ("acc", "auc"):
             ours, theirs, metric = r.scores("test", key), reference[key], key.upper()
             row = [name, metric, stats.format_number(theirs), stats.format_mean_std(ours),
