@@ -7,7 +7,8 @@ import csv
 import functools
 from importlib import resources
 
-DATASETS = ("adrenal", "nodule", "vessel")
+# The datasets the paper's Table 2 reports (`keras_lnn.data.info.DATASETS` holds all six MedMNIST 3D ones).
+PAPER_DATASETS = ("adrenal", "nodule", "vessel")
 
 
 def _read(filename):
@@ -30,7 +31,16 @@ def table2_results():
     """
     results = {}
     for row in _read("table2_results.csv"):
-        entry = {ds: {"acc": float(row[f"{ds}_acc"]), "auc": float(row[f"{ds}_auc"])} for ds in DATASETS}
+        entry = {ds: {"acc": float(row[f"{ds}_acc"]), "auc": float(row[f"{ds}_auc"])} for ds in PAPER_DATASETS}
         entry["parameters"] = row["parameters"]
         results[row["method"]] = entry
     return results
+
+
+def __getattr__(name):
+    if name == "DATASETS":  # the old name, which `keras_lnn.data.info.DATASETS` shares
+        from keras_lnn._deprecated import moved
+
+        moved("keras_lnn.paper.DATASETS", "keras_lnn.paper.PAPER_DATASETS")
+        return PAPER_DATASETS
+    raise AttributeError(f"module 'keras_lnn.paper' has no attribute {name!r}")
