@@ -1,7 +1,7 @@
 """The paper's Table 1 (parameters) and Table 2 (test results), shipped inside the package.
 
 They are needed at run time (audit, report) on machines without `../shared`;
-`tests/test_paper.py` checks them against `../shared/paper/*.csv` where present.
+`tests/test_paper.py` checks them against the paper's own CSV files where the test machine has them.
 """
 import csv
 import functools

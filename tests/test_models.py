@@ -404,3 +404,18 @@ def test_building_models_off_tensorflow_never_imports_tensorflow(backend):
                           env={**os.environ, "KERAS_BACKEND": backend})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_the_architectures_prose_is_in_the_repository():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    prose = (root / "docs" / "architectures.md").read_text()
+    table1 = paper.table1_parameters()
+    for name in PAPER_MODELS:  # each paper model's row, with Table 1's count
+        row = next(line for line in prose.splitlines() if line.startswith(f"| {name} |"))
+        assert f"{table1[name]:,}" in row, row
+    assert all(f"| {name} |" in prose for name in models.group_models("all"))
+    pointing = [str(p) for p in [root / "README.md", *(root / "docs").glob("*.md"), *(root / "keras_lnn").rglob("*.py")]
+                if "../shared/paper" in p.read_text()]
+    assert pointing == []
