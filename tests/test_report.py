@@ -254,7 +254,7 @@ def test_completeness_shows_part_trained_runs(tmp_path):
     assert report.find_unfinished([out / "exp2_vessel_seed0" / "CNNExp2N4" / "metrics.json"]) == []
 
 
-def test_reproduce_is_one_run_all_for_the_papers_study(tmp_path):
+def test_reproduce_is_one_run_paper_for_the_papers_study(tmp_path):
     out = tmp_path / "OUT"
     firsts = {"exp1": "CNNExp1N1", "exp2": "CNNExp2N1", "exp3": "CNNExp3N1", "exp4": "CNNExp4N1", "exp5": "LiqExp5N1"}
     for experiment, model in firsts.items():
@@ -262,7 +262,7 @@ def test_reproduce_is_one_run_all_for_the_papers_study(tmp_path):
             write_run(out, model, seed, 0.7, experiment=experiment, n_seeds=3)
     write_run(out, "CfcExp6N1", 0, 0.7, experiment="exp6", n_seeds=3)
     md = report.write_report(out, tmp_path / "r")["markdown"].read_text()
-    assert (f"KERAS_BACKEND=tensorflow lnn-keras run all --dataset vessel --models {','.join(firsts.values())} "
+    assert (f"KERAS_BACKEND=tensorflow lnn-keras run paper --dataset vessel --models {','.join(firsts.values())} "
             f"--seeds 0,1,2 --max-epochs 2 --no-verify --data-dir DATA_DIR --output {out}") in md
     assert "lnn-keras run exp6 --dataset vessel --models CfcExp6N1 --seeds 0,1,2 --max-epochs 2" in md
     assert "lnn-keras run exp1 " not in md

@@ -11,10 +11,9 @@ from keras_lnn.report.settings import protocol_changes
 
 def _reproduce_commands(all_metrics):
     """`lnn-keras run` commands that recreate the runs: per (backend, dataset, size, protocol, output folder), one
-    per experiment, or one `run all` when every paper experiment is there."""
-    from keras_lnn.architectures import PAPER_EXPERIMENTS
-    from keras_lnn.info import resolve_dataset
-    from keras_lnn.models import experiment_models
+    per experiment, or one `run paper` when every paper experiment is there."""
+    from keras_lnn.data.info import resolve_dataset
+    from keras_lnn.models import experiment_models, group_experiments
 
     groups = {}
     for m in all_metrics:
@@ -29,15 +28,16 @@ def _reproduce_commands(all_metrics):
         for m in runs:
             by_experiment.setdefault(m["experiment"], set()).add(m["model"])
         targets = sorted(by_experiment.items())
-        if set(PAPER_EXPERIMENTS) <= set(by_experiment):  # the paper's study: one `run all`
+        PAPER_EXPERIMENTS = group_experiments("paper")
+        if set(PAPER_EXPERIMENTS) <= set(by_experiment):  # the paper's study: one `run paper`
             seen = set().union(*(by_experiment[e] for e in PAPER_EXPERIMENTS))
-            targets = [("all", seen)] + [(e, ms) for e, ms in targets if e not in PAPER_EXPERIMENTS]
+            targets = [("paper", seen)] + [(e, ms) for e, ms in targets if e not in PAPER_EXPERIMENTS]
         for experiment, models in targets:
             parts = [f"KERAS_BACKEND={backend}"] if backend else []
             custom = custom_file(runs)
             parts += ["lnn-keras", "run", experiment, "--dataset", custom or dataset]
             try:
-                planned = (set(experiment_models(experiment)) if experiment != "all"
+                planned = (set(experiment_models(experiment)) if experiment != "paper"
                            else {n for e in PAPER_EXPERIMENTS for n in experiment_models(e)})
             except KerasLnnError:
                 planned = set()

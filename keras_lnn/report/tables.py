@@ -105,7 +105,7 @@ def dataset_section(dataset, size, results, data_dir, figures):
         lines += [f"### Figures: {experiment}", "",
                   f"![Test and validation ACC and AUC per model, {title}](figures/{stem}_scores.png)", "",
                   f"![Validation loss per epoch, one line per seed, {title}](figures/{stem}_val_loss.png)", ""]
-    from keras_lnn.explain import slice_profile_section  # which slices each family's best model reads
+    from keras_lnn.report.profiles import slice_profile_section  # which slices each family's best model reads
 
     lines += slice_profile_section(dataset, size, results, data_dir, figures, family)
     lines += family_bests_section(dataset, size, results, figures, dataset_title(dataset, size))
