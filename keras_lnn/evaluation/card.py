@@ -21,10 +21,10 @@ INTENDED_USE = (
 LIMITATIONS = [
     "Trained and tested on one public benchmark (MedMNIST), at low resolution ({size}³ volumes); "
     "no external validation on other sites, scanners or populations.",
-    "The test split is small: the intervals below (stratified bootstrap, 2,000 resamples; DeLong for a "
+    "The test split is small: the intervals (stratified bootstrap, 2,000 resamples; DeLong for a "
     "binary AUC) show how much the numbers could move with another test set of the same size.",
     "One seed is one run: results vary over seeds (`lnn-keras report` pools several).",
-    "Probabilities are not recalibrated: read them with the calibration figures below.",
+    "Probabilities are not recalibrated: read them with the calibration above.",
     "The validation-chosen threshold was picked on {n_val} validation volumes; at 0.5 the model is judged as "
     "MedMNIST's evaluator judges it.",
 ]
