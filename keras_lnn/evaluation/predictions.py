@@ -135,7 +135,19 @@ def _parse(header, rows, n_classes):
 
 
 def _probabilities(rows, columns, split):
-    values = np.array([[float(row[c]) for c in columns] for row in rows], dtype=np.float64)
+    try:
+        values = np.array([[float(row[c]) for c in columns] for row in rows], dtype=np.float64)
+    except (ValueError, TypeError) as error:
+        bad = next(row for row in rows if not _floats(row, columns))
+        raise ValueError(f"{split} row {bad['index']}: {error}") from None
     if not np.all(np.isfinite(values)) or values.min() < 0 or values.max() > 1:
         raise ValueError(f"a {split} probability outside [0, 1] in {', '.join(columns)}")
     return values
+
+
+def _floats(row, columns):
+    try:
+        [float(row[c]) for c in columns]
+        return True
+    except (ValueError, TypeError):
+        return False
