@@ -156,7 +156,7 @@ def youden_threshold(labels, positive_probability):
 
     Example:
 
-    >>> youden_threshold([0, 0, 1, 1], [0.1, 0.3, 0.35, 0.9])
+    >>> round(youden_threshold([0, 0, 1, 1], [0.1, 0.3, 0.35, 0.9]), 3)
     0.325
     """
     labels = as_labels(labels)
