@@ -48,7 +48,7 @@ def _dataset_lines(metrics):
         info = resolve_dataset(metrics["dataset"])
         name, license_ = info.python_class, f"{info.license} (MedMNIST v2, Yang et al., Scientific Data 2023)"
     splits = ", ".join(f"{k} {v}" for k, v in (data.get("n_samples") or {}).items())
-    return name, [f"- Dataset: {name}, {metrics['size']}³ volumes, {metrics['n_classes']} classes",
+    return name, [f"- Dataset: {name}, {metrics.get('size', 28)}³ volumes, {len(metrics['test']['class_counts'])} classes",
                   f"- File: {data.get('file', '-')}, MD5 `{metrics.get('data_md5')}`",
                   f"- Volumes per split: {splits or '-'}", f"- License: {license_}"]
 
@@ -83,7 +83,7 @@ def _training_lines(metrics):
         f"- Epochs: {metrics['epochs']} ({'stopped early' if metrics.get('stopped_early') else 'no early stop'}), "
         f"lowest validation loss at epoch {metrics.get('best_val_epoch')}; weights evaluated: "
         f"{metrics.get('evaluated_weights', '-')}",
-        f"- Seed {metrics['seed']}, backend {metrics['backend']}, keras-lnn "
+        f"- Seed {metrics.get('seed')}, backend {metrics.get('backend')}, keras-lnn "
         f"{(metrics.get('versions') or {}).get('keras_lnn', '-')}",
     ]
 
@@ -127,7 +127,7 @@ def model_card(metrics):
     test, val = metrics["test"], metrics["val"]
     calibration = test["calibration"]
     lines = [
-        f"# {metrics['model']} on {name} ({metrics['size']}³, seed {metrics['seed']}): model card", "",
+        f"# {metrics['model']} on {name} ({metrics.get('size', 28)}³, seed {metrics.get('seed')}): model card", "",
         f"> {INTENDED_USE}", "",
         "## Model", "", *_architecture_lines(metrics), "",
         "## Data", "", *data_lines, "",
@@ -146,7 +146,7 @@ def model_card(metrics):
                   f"Test ACC {_number(tta_test['acc'])} {_interval(tta_test['acc_ci95'])}, AUC {_number(tta_test['auc'])} "
                   f"{_interval(tta_test['auc_ci95'])}.", ""]
     lines += ["## Intended use", "", INTENDED_USE, "", "## Limitations", ""]
-    lines += [f"- {text.format(size=metrics['size'], n_val=val['n'])}" for text in LIMITATIONS]
+    lines += [f"- {text.format(size=metrics.get('size', 28), n_val=val['n'])}" for text in LIMITATIONS]
     lines += ["", f"MedMNIST's own result files are in `medmnist/`; every number here is defined in "
                   f"`keras_lnn.evaluation` (metrics_version {metrics.get('metrics_version')}, docs/records.md)."]
     return "\n".join(lines) + "\n"

@@ -33,6 +33,6 @@ def write_evaluation_files(model_dir, metrics, predictions):
     names = []
     if flag is not None:
         records = {split: metrics[split] for split in predictions.splits}
-        names = write_result_files(model_dir, flag, metrics["size"], run_label(metrics["model"], metrics["seed"]),
-                                   predictions.splits, records)
+        run = run_label(metrics["model"], metrics.get("seed"))
+        names = write_result_files(model_dir, flag, metrics.get("size", 28), run, predictions.splits, records)
     return {"medmnist": names, "card": write_model_card(model_dir, metrics)}

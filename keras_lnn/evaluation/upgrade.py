@@ -12,6 +12,7 @@ Example:
 >>> updated["metrics_version"], "best_val" in updated
 (2, False)
 """
+from keras_lnn.evaluation.classification import n_classes_of
 from keras_lnn.evaluation.record import METRICS_VERSION, evaluation_info, majority_record, split_records
 
 # The paper's protocol: no augmentation, no class weights, no test-time augmentation.
@@ -67,5 +68,6 @@ def evaluated_metrics(metrics, predictions, source="predictions.csv"):
     updated = upgraded_record(metrics)
     views = (updated.get("tta") or {}).get("views")
     updated.pop("tta", None)  # rebuilt from the _tta columns, or gone with them
-    updated.update(evaluation_blocks(predictions, updated["n_classes"], views, source))
+    n_classes = updated.get("n_classes") or n_classes_of(predictions.splits["test"][1])  # early v1 files lack it
+    updated.update(evaluation_blocks(predictions, n_classes, views, source))
     return updated

@@ -48,6 +48,6 @@ from keras_lnn.runs.summary import SUMMARY_COLUMNS, summary_rows, write_summary
 
 __all__ = [
     "SESSIONS_FILE", "SUMMARY_COLUMNS", "VOLUME_DTYPE", "EvaluateOutcome", "RunConfig", "RunPlan", "check_settings",
-    "evaluate_model", "evaluate_runs", "load_run_data", "metrics_record", "model_settings", "parse_shard", "plan_runs", "plan_tasks", "prediction_rows", "run_experiment", "run_model",
-    "run_model_locked", "run_name", "summary_rows", "write_summary",
+    "evaluate_model", "evaluate_runs", "load_run_data", "metrics_record", "model_settings", "parse_shard", "plan_runs",
+    "plan_tasks", "prediction_rows", "run_experiment", "run_model", "run_model_locked", "run_name", "summary_rows", "write_summary",
 ]

@@ -81,9 +81,12 @@ def evaluate_model(model_dir):
     for split, (labels, _) in predictions.splits.items():
         if split in expected and expected[split] != len(labels):
             raise EvaluationError(f"{path}: {len(labels)} {split} rows, but metrics.json's data has {expected[split]}")
-    updated = evaluation.evaluated_metrics(metrics, predictions)
-    atomic_write_json(model_dir / "metrics.json", updated)
-    evaluation.write_evaluation_files(model_dir, updated, predictions)
+    try:
+        updated = evaluation.evaluated_metrics(metrics, predictions)
+        atomic_write_json(model_dir / "metrics.json", updated)
+        evaluation.write_evaluation_files(model_dir, updated, predictions)
+    except (KeyError, TypeError, AttributeError) as error:  # a metrics.json edited or made by other code
+        raise EvaluationError(f"{model_dir / 'metrics.json'}: unexpected content ({type(error).__name__}: {error})") from None
     return updated, True
 
 
