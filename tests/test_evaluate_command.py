@@ -253,3 +253,17 @@ def test_python_m_medmnist_evaluate_on_the_real_labels(flag, shared_medmnist, tm
         split = "val" if "_val_" in path.name else "test"
         assert acc == evaluation.accuracy(*splits[split]) and auc == pytest.approx(evaluation.auc(*splits[split]).value)
         assert sorted(p.name for p in path.parent.iterdir()) == sorted(p.name for p in paths)  # its file is ours
+
+
+def test_evaluate_reads_early_version_1_files_without_size_or_n_classes(finished_model, tmp_path):
+    run_dir = _copy_run(finished_model, tmp_path / "exp1_adrenal", [MODEL])
+    _as_version_1(run_dir / MODEL)
+    path = run_dir / MODEL / "metrics.json"
+    metrics = json.loads(path.read_text())
+    del metrics["size"], metrics["n_classes"]
+    path.write_text(json.dumps(metrics))
+    result = _invoke(["evaluate", str(run_dir / MODEL)])  # a model folder itself
+    assert result.exit_code == 0, result.output
+    new = json.loads(path.read_text())
+    assert "size" not in new and new["test"]["class_counts"] == [4, 4] and new["test_majority"]["class"] == 0
+    assert len(list((run_dir / MODEL / "medmnist").glob("adrenalmnist3d_test_*@CNNExp1N4_seed3.csv"))) == 1
