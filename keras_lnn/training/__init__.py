@@ -7,7 +7,7 @@ The modules follow the parts of training:
     backend    JAX's compilation cache and deterministic kernels (`configure_backend`)
     resume     history.csv and the per-epoch backup a killed run resumes from
     fitting    `fit`: `model.fit` with the callbacks in order; `FitResult`, the best epoch
-    metrics    predicted probabilities and their accuracy, ROC AUC and cross-entropy
+    metrics    predicted probabilities; `compute_metrics`, kept by name, is `keras_lnn.evaluation`'s
 
 Example:
 
