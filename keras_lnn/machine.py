@@ -236,7 +236,9 @@ def thread_counts():
             "inter_op": threading.get_inter_op_parallelism_threads() or _env_int("TF_NUM_INTEROP_THREADS")
             or _usable_cores(),
         }
-    if "jax" in sys.modules:
+    keras = sys.modules.get("keras")
+    backend = keras.backend.backend() if hasattr(keras, "backend") else None
+    if "jax" in sys.modules and backend in (None, "jax"):  # Keras loads JAX for its utilities on other backends too
         flags = os.environ.get("XLA_FLAGS", "")
         single = "--xla_cpu_multi_thread_eigen=false" in flags.split()
         counts["xla"] = {"threads": 1 if single else None, "xla_flags": flags or None}
