@@ -11,11 +11,15 @@ import sys
 _BACKEND_PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 
 
-def _version(distribution):
+def package_version(distribution):
+    """The installed version of `distribution`, or None where it is not installed."""
     try:
         return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
         return None
+
+
+_version = package_version
 
 
 def device_name():

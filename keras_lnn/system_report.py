@@ -9,10 +9,11 @@ report = system_report()  # imports Keras and the backend in use (to list its de
 report["onednn"]["enabled"], report["backends"]["jax"]["importable"]
 ```
 """
-import importlib.metadata
 import importlib.util
 import platform
 import sys
+
+from keras_lnn.provenance import package_version
 
 # The backends Keras 3 can run on: their import name and distribution.
 BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
@@ -25,16 +26,9 @@ CPU_SPEED_FACTS = (
 )
 
 
-def _version(distribution):
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
 def backends():
     """Each backend: importable (`find_spec`, nothing imported) and its installed version."""
-    return {name: {"importable": importlib.util.find_spec(module) is not None, "version": _version(module)}
+    return {name: {"importable": importlib.util.find_spec(module) is not None, "version": package_version(module)}
             for name, module in BACKENDS.items()}
 
 
