@@ -11,7 +11,8 @@ Each training runs in a fresh process (`--in-process` to share one):
     python scripts/benchmark.py --models CNNExp1N1,LiqExp1N2 --dataset adrenal --data-dir ../shared/medmnist \
         --implementation fast,ncps --repeats 3 --epochs 5
 
-`--threads 2:1,1:1` times each model under each TensorFlow (or PyTorch) intra-op:inter-op
+`--onednn 0,1` times each model with TensorFlow's oneDNN kernels off and on (TF_ENABLE_ONEDNN_OPTS in
+each fresh process), alternating; `--threads 2:1,1:1` times each model under each TensorFlow (or PyTorch) intra-op:inter-op
 thread setting, alternating like the implementations; `--xla-flags` (repeatable) does the
 same with XLA_FLAGS settings on JAX. `--reference PATH` also times the paper's PyTorch
 code (PATH holds its bench_reference.py, e.g. ../shared/paper/reference_code) on the same
@@ -62,6 +63,8 @@ def parse_args(argv=None):
     parser.add_argument("--threads", default=None,
                         help="per-model mode: comma-separated INTRA:INTER thread settings to time, e.g. 2:1,1:1 "
                              "(TensorFlow's tf.config.threading, PyTorch's set_num_threads; default: the backend's)")
+    parser.add_argument("--onednn", default=None,
+                        help="per-model mode: comma-separated TF_ENABLE_ONEDNN_OPTS values to time, e.g. 0,1")
     parser.add_argument("--xla-flags", action="append", default=None,
                         help="per-model mode, JAX: an XLA_FLAGS setting to time (repeat for several; '' for none)")
     parser.add_argument("--reference", default=None,
@@ -187,7 +190,7 @@ def summarize(runs):
 
 
 def variants(args):
-    """Every (implementation, threads setting, XLA_FLAGS setting) to time, in the order they alternate."""
+    """Every (implementation, threads, XLA_FLAGS, TF_ENABLE_ONEDNN_OPTS setting) to time, in the order they alternate."""
     implementations = args.implementation.split(",")
     unknown = set(implementations) - set(IMPLEMENTATIONS)
     if unknown:
@@ -197,9 +200,10 @@ def variants(args):
         if len(setting.split(":")) != 2 or not all(n.isdigit() and int(n) > 0 for n in setting.split(":")):
             raise SystemExit(f"--threads: {setting!r} is not INTRA:INTER (two positive integers, e.g. 2:1)")
     flags = args.xla_flags or [None]
-    if args.in_process and len(threads) * len(flags) > 1:
-        raise SystemExit("--threads and --xla-flags grids need fresh processes: drop --in-process")
-    return [(i, t, f) for i in implementations for t in threads for f in flags]
+    onednn = args.onednn.split(",") if args.onednn else [None]
+    if args.in_process and (len(threads) * len(flags) > 1 or onednn != [None]):
+        raise SystemExit("--threads, --xla-flags and --onednn need fresh processes: drop --in-process")
+    return [(i, t, f, o) for i in implementations for t in threads for f in flags for o in onednn]
 
 
 def time_models(args, data):
@@ -212,24 +216,25 @@ def time_models(args, data):
     runs = {}
     for _ in range(args.repeats):
         for name in args.models.split(","):
-            for implementation, threads, flags in variants(args):
+            for variant in variants(args):
+                implementation, threads, flags, onednn = variant
                 if args.in_process or args.raw:
                     record = time_model(name, data, args.batch_size, args.epochs, implementation, args.layer_only)
                 else:
-                    record = time_in_child(args, name, implementation, threads, flags)
-                record.update(threads_setting=threads, xla_flags_setting=flags)
-                runs.setdefault((name, implementation, threads, flags), []).append(record)
+                    record = time_in_child(args, name, *variant)
+                record.update(threads_setting=threads, xla_flags_setting=flags, onednn_setting=onednn)
+                runs.setdefault((name, *variant), []).append(record)
             if args.reference and not args.raw:
                 from reference_timing import time_reference
 
                 record = time_reference(args.reference, name, args.dataset, args.data_dir, args.epochs)
-                runs.setdefault((name, "paper-pytorch", None, None), []).append(record)
+                runs.setdefault((name, "paper-pytorch", None, None, None), []).append(record)
     if args.raw:
         return [record for records in runs.values() for record in records]
     return [summarize(records) for records in runs.values()]
 
 
-def time_in_child(args, name, implementation, threads=None, xla_flags=None):
+def time_in_child(args, name, implementation, threads=None, xla_flags=None, onednn=None):
     """`time_model` in a fresh interpreter with the same settings; its record."""
     import subprocess
 
@@ -239,7 +244,8 @@ def time_in_child(args, name, implementation, threads=None, xla_flags=None):
     child += ["--threads", threads] if threads else []
     child += [flag for flag, on in (("--no-verify", args.no_verify), ("--layer-only", args.layer_only),
                                     ("--nondeterministic", args.nondeterministic)) if on]
-    env = {**os.environ, **({} if xla_flags is None else {"XLA_FLAGS": xla_flags})}
+    env = {**os.environ, **({} if xla_flags is None else {"XLA_FLAGS": xla_flags}),
+           **({} if onednn is None else {"TF_ENABLE_ONEDNN_OPTS": onednn})}
     done = subprocess.run(child, stdout=subprocess.PIPE, text=True, env=env)
     if done.returncode:
         raise SystemExit(f"benchmark of {name} ({implementation}) failed with exit status {done.returncode}")

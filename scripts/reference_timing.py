@@ -59,4 +59,5 @@ def time_reference(folder, name, dataset, data_dir, epochs):
         "threads": {"tensorflow": None, "xla": None, "torch": {"intra_op": out["threads"], "inter_op": None}},
         "threads_setting": None,
         "xla_flags_setting": None,
+        "onednn_setting": None,
     }
