@@ -187,7 +187,8 @@ def onednn_status():
     Returns:
         `{"enabled", "source", "reason", "setting", "tensorflow_default", "checked"}`.
     """
-    source = _CHOICE.get("source") or onednn_choice(os.environ, "tensorflow" in sys.modules)[1]
+    # From the variable as it is now (a program may set it after `import keras_lnn`, before TensorFlow loads).
+    source = onednn_choice(os.environ, tensorflow_imported=True)[1]
     setting = os.environ.get(ONEDNN_ENV)
     default = tensorflow_default_onednn()
     enabled, checked = _parse_setting(setting), "predicted"
@@ -200,8 +201,8 @@ def onednn_status():
             enabled, checked = bool(_pywrap_util_port.IsMklEnabled()), "tensorflow"
         except (ImportError, AttributeError):
             pass
-    if source != "user" and _parse_setting(setting) is None:
-        source = "tensorflow_default"
+    if setting is not None and _parse_setting(setting) is None:
+        source = "tensorflow_default"  # a value TensorFlow ignores, keeping its default
     return {"enabled": enabled, "source": source, "reason": SOURCES[source], "setting": setting,
             "tensorflow_default": default, "checked": checked}
 

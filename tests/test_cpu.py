@@ -84,6 +84,16 @@ def test_import_sets_onednn_before_any_backend_and_children_inherit_it():
     assert _report(f"import keras_lnn; {child}")[2]["source"] == "keras_lnn"
 
 
+def test_status_follows_the_variable_as_it_is_now(monkeypatch):
+    monkeypatch.setenv(machine.MARK_ENV, "1")
+    monkeypatch.setenv(machine.ONEDNN_ENV, "1")
+    assert machine.onednn_status()["source"] == "keras_lnn"
+    monkeypatch.setenv(machine.ONEDNN_ENV, "0")  # changed by the program after `import keras_lnn`
+    assert machine.onednn_status()["source"] == "user"
+    monkeypatch.setenv(machine.ONEDNN_ENV, "maybe")  # TensorFlow warns and keeps its default
+    assert machine.onednn_status()["source"] == "tensorflow_default"
+
+
 @pytest.mark.parametrize("value", ["0", "1", "false"])
 def test_the_users_value_wins(value):
     setting, _, status = _report(TF_ENABLE_ONEDNN_OPTS=value)
