@@ -49,7 +49,7 @@ SOURCES = {
     "tensorflow_default": "TensorFlow's default for this CPU",
 }
 
-_CHOICE = {}  # this process's: {"source": ..., "warned": bool}
+_CHOICE = {}  # this process's choice, made once: {"source": ...}
 
 
 def _linux_cpu():

@@ -140,3 +140,13 @@ def test_records_carry_the_machine_facts():
     threads = env["threads"]["tensorflow"]
     assert threads["intra_op"] >= 1 and threads["inter_op"] >= 1
     json.dumps(env)  # JSON-ready
+
+
+def test_each_session_records_the_machine(tmp_path):
+    from keras_lnn import provenance
+    from keras_lnn.runs import model_run
+
+    env = provenance.environment()
+    [session] = model_run._start_session(tmp_path, 0, env)
+    assert {k: session[k] for k in ("cpu", "onednn", "threads")} == {k: env[k] for k in ("cpu", "onednn", "threads")}
+    assert json.loads((tmp_path / model_run.SESSIONS_FILE).read_text())[0]["onednn"] == env["onednn"]
