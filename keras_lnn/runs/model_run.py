@@ -143,7 +143,7 @@ def _start_session(model_dir, first_epoch, environment):
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "host": socket.gethostname(),
         "pid": os.getpid(),
-        **{key: environment[key] for key in ("device", "backend_version", "deterministic_ops", "platform")},
+        **{key: environment[key] for key in ("device", "backend_version", "deterministic_ops", "platform", "cpu", "onednn", "threads")},
     })
     atomic_write_json(path, sessions)
     return sessions
