@@ -239,3 +239,15 @@ def test_reliability_figure_draws_the_bins_and_needs_records():
     assert reliability_figure([("CNN", ModelResults("vessel", 28, "exp2", "CNNExp2N4", [old]))]) is None
     png = reliability_figure([("CNN", ModelResults("vessel", 28, "exp2", "CNNExp2N4", [run]))], "vessel")
     assert png.startswith(PNG_SIGNATURE)
+
+
+def test_slice_profiles_rank_each_family_on_validation(tmp_path):
+    from keras_lnn.report.families import family
+    from keras_lnn.report.profiles import _best_first
+
+    out = tmp_path / "OUT"
+    for seed in (0, 1):
+        write_v2_run(out, "LiqExp2N2", seed, 0.80, 0.60)  # best on validation
+        write_v2_run(out, "LiqExp2N5", seed, 0.70, 0.90)  # best on test
+    results = report.group_results([report.load_metrics(p) for p in report.find_metrics_files([out])])
+    assert [r.model for r in _best_first(results, family)["LTC"]] == ["LiqExp2N2", "LiqExp2N5"]

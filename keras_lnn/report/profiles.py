@@ -8,9 +8,12 @@ from keras_lnn.explain.contributions import NotDecomposableError
 
 
 def _best_first(results, family):
-    """`{family: [ModelResults, ...]}`, each family's models by mean test AUC, best first."""
+    """`{family: [ModelResults, ...]}`, each family's models by mean validation AUC, best first.
+
+    Chosen on validation as the family bests are (`report.families`): the test split plays no part.
+    """
     ranked = {}
-    for r in sorted((r for r in results if r.mean() is not None), key=lambda r: -r.mean()):
+    for r in sorted((r for r in results if r.mean("val", "auc") is not None), key=lambda r: -r.mean("val", "auc")):
         if family(r.model):
             ranked.setdefault(family(r.model), []).append(r)
     return ranked
@@ -19,7 +22,7 @@ def _best_first(results, family):
 def slice_profile_section(dataset, size, results, data_dir, figures, family):
     """Report lines and figure (added to `figures`) of the slice profiles of one dataset.
 
-    The best model of each family (by mean test AUC) whose head is a mean of per-slice logits and
+    The best model of each family (by mean validation AUC) whose head is a mean of per-slice logits and
     that left a model.keras, on the test split of the data it was trained on. Nothing where no
     such model.keras exists.
 
@@ -58,7 +61,7 @@ def slice_profile_section(dataset, size, results, data_dir, figures, family):
     stem = run_name("slices", dataset, size)
     figures[f"figures/{stem}.png"] = drawing.profile_figure(panels, f"Mean per-slice contribution, {dataset} test split")
     return ["### Which slices the models read", "",
-            "Per family, the best model by mean test AUC (one seed's model.keras): its mean per-slice contribution to "
+            "Per family, the best model by mean validation AUC (one seed's model.keras): its mean per-slice contribution to "
             "the logit over the test volumes of each true class (multi-class: to the true class's logit). The "
             "contributions of a volume sum to its logit; `lnn-keras explain` draws them volume by volume."
             + (f" Passed over: {', '.join(skipped)}." if skipped else ""), "",
