@@ -251,3 +251,14 @@ def test_slice_profiles_rank_each_family_on_validation(tmp_path):
         write_v2_run(out, "LiqExp2N5", seed, 0.70, 0.90)  # best on test
     results = report.group_results([report.load_metrics(p) for p in report.find_metrics_files([out])])
     assert [r.model for r in _best_first(results, family)["LTC"]] == ["LiqExp2N2", "LiqExp2N5"]
+
+
+def test_figures_dir_moves_the_figures_and_their_links(tmp_path):
+    out = tmp_path / "OUT"
+    for seed in (0, 1):
+        write_v2_run(out, "LiqExp2N2", seed, 0.80, 0.60)
+    paths = report.write_report(out, tmp_path / "docs", name="evaluation", figures_dir="figures/evaluation")
+    md = paths["markdown"].read_text()
+    assert paths["figures"] and all(p.parent == tmp_path / "docs" / "figures" / "evaluation" for p in paths["figures"])
+    assert all(p.is_file() for p in paths["figures"])
+    assert "](figures/evaluation/" in md and "](figures/exp" not in md

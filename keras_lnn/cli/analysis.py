@@ -38,18 +38,21 @@ def explain(model_dir, split, indices, worst, output, dataset, data_dir):
 @click.option("--output", type=click.Path(file_okay=False), default="report", show_default=True,
               help="Folder for report.md, report.html and figures/.")
 @click.option("--name", default="report", show_default=True, help="File name stem: NAME.md and NAME.html.")
+@click.option("--figures-dir", default="figures", show_default=True,
+              help="The figures' folder inside OUTPUT (another keeps two reports in one OUTPUT apart).")
 @click.option("--intro", type=click.File(encoding="utf-8"), default=None,
               help="A markdown file placed under the report's title (how and where the runs were made).")
 @data_dir_option
-def report(run_dirs, output, name, intro, data_dir):
+def report(run_dirs, output, name, figures_dir, intro, data_dir):
     """Summarise finished runs beside the paper's Tables 1 and 2, with figures and seed-noise tests.
 
     RUN_DIRS are run folders or folders holding them (e.g. saved_models): every
-    metrics.json below them is read, and seeds of the same model are pooled.
+    metrics.json below them is read; the seeds of one model under one setting form one row.
     --data-dir is read only for the test labels of the constant predictor.
     """
     from keras_lnn.report import write_report
 
-    paths = write_report(run_dirs, output, data_dir=data_dir, name=name, intro=intro.read() if intro else None)
+    paths = write_report(run_dirs, output, data_dir=data_dir, name=name, intro=intro.read() if intro else None,
+                         figures_dir=figures_dir)
     click.echo(f"{paths['markdown']}\n{paths['html']} (self-contained)\n{len(paths['figures'])} figures in "
-               f"{paths['markdown'].parent / 'figures'}")
+               f"{paths['markdown'].parent / figures_dir}")

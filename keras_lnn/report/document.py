@@ -34,7 +34,10 @@ def build_markdown(paths, all_metrics, data_dir=None, intro=None, unfinished=())
     return "\n".join(lines), figures
 
 
-def write_report(run_dirs, output, data_dir=None, name="report", intro=None):
+FIGURES_DIR = "figures"
+
+
+def write_report(run_dirs, output, data_dir=None, name="report", intro=None, figures_dir=FIGURES_DIR):
     """Writes report.md, report.html and figures/*.png for the runs under `run_dirs`.
 
     Args:
@@ -44,6 +47,8 @@ def write_report(run_dirs, output, data_dir=None, name="report", intro=None):
             (None: `$KERAS_LNN_DATA_DIR` or `~/.medmnist`).
         name: file name stem of the report (`results` writes results.md and results.html).
         intro: markdown placed under the title (how and where the runs were made, say).
+        figures_dir: the figures' folder inside `output` (another one keeps two reports written
+            into one folder, such as `docs`, from overwriting each other's figures).
 
     Returns:
         `{"markdown": Path, "html": Path, "figures": [Path, ...]}`.
@@ -62,6 +67,10 @@ def write_report(run_dirs, output, data_dir=None, name="report", intro=None):
     all_metrics = [load_metrics(path) for path in find_metrics_files(run_dirs)]
     markdown, figures = build_markdown(list(run_dirs), all_metrics, data_dir, intro, find_unfinished(run_dirs))
     output = Path(output)
+    figures_dir = Path(figures_dir).as_posix().strip("/")
+    if figures_dir != FIGURES_DIR:  # the sections name figures/...: move them, links and files together
+        markdown = markdown.replace(f"]({FIGURES_DIR}/", f"]({figures_dir}/")
+        figures = {f"{figures_dir}/{relative[len(FIGURES_DIR) + 1:]}": png for relative, png in figures.items()}
     for relative, png in figures.items():
         atomic_write_bytes(output / relative, png)  # a reader never sees half a PNG
     atomic_write_text(output / f"{name}.html", markdown_to_html(markdown, figures))
