@@ -11,6 +11,7 @@ from keras_lnn.errors import RunError
 from keras_lnn.io import atomic_write_csv, atomic_write_json
 from keras_lnn.locks import model_lock
 from keras_lnn.runs.settings import model_settings
+from keras_lnn.training.augment import TTA_VIEWS
 
 SESSIONS_FILE = "sessions.json"  # while a model trains; then part of metrics.json
 
@@ -37,9 +38,9 @@ def run_model(plan, model_name, data, config, echo=print):
 
     from keras_lnn import provenance, training
 
-    protocol = config.protocol
+    protocol, options = config.protocol, config.training_options
     model_dir = plan.run_dir / model_name
-    settings = model_settings(plan, model_name, data, protocol)
+    settings = model_settings(plan, model_name, data, protocol, options)
     if config.overwrite and model_dir.exists() and not _holds_results_of(model_dir, settings):
         shutil.rmtree(model_dir)
     artifacts.check_model_dir(model_dir)
@@ -54,14 +55,16 @@ def run_model(plan, model_name, data, config, echo=print):
         atomic_write_json(model_dir / "settings.json", settings)
 
     environment = provenance.environment()  # this process: the session's record and, if it finishes, the run's
-    sessions = _start_session(model_dir, training.resume_epoch(model_dir), environment)
+    log_dir = None if config.tensorboard is None else os.path.join(config.tensorboard, plan.run_dir.name, model_name)
+    sessions = _start_session(model_dir, training.resume_epoch(model_dir), environment, log_dir)
     keras.utils.set_random_seed(plan.seed)
     n_classes = data.info.n_classes
     model = models.create_model(model_name, input_size=data.size, n_classes=n_classes)
     training.compile_model(model, protocol, n_classes, train_size=len(data.train[1]))
     # The backup stays until metrics.json is written: a kill while saving resumes without retraining.
     result = training.fit(model, data, protocol, model_dir, verbose=config.verbose, seed=plan.seed,
-                          keep_backup=True)
+                          keep_backup=True, options=options,
+                          extra_callbacks=[training.tensorboard_callback(log_dir)] if log_dir else ())
     history = result.history
     for session, following in zip(sessions, [*sessions[1:], {"first_epoch": len(history)}]):
         session["epochs"] = following["first_epoch"] - session["first_epoch"]
@@ -84,6 +87,7 @@ def run_model(plan, model_name, data, config, echo=print):
         },
         "train_seconds": round(sum(row.get("epoch_seconds", 0.0) for row in history), 3),
         "protocol": protocol.as_dict(),
+        "training_options": options.as_dict(),
         "evaluated_weights": "stopping epoch (the paper's protocol)",
         "data": data.provenance(),
         "data_md5": data.md5,
@@ -100,7 +104,12 @@ def run_model(plan, model_name, data, config, echo=print):
             x, y = data.split(split)
             probabilities = training.predict(model, x, protocol.batch_size)
             metrics[split] = training.compute_metrics(y, probabilities)
-            predictions += prediction_rows(split, y, probabilities)
+            tta = None
+            if options.tta:
+                tta = training.tta_probabilities(lambda v: training.predict(model, v, len(v)), x, protocol.batch_size)
+                metrics.setdefault("tta", {"views": len(TTA_VIEWS)})[split] = \
+                    training.compute_metrics(y, tta)
+            predictions += prediction_rows(split, y, probabilities, tta)
         atomic_write_csv(model_dir / "predictions.csv", predictions, list(predictions[0]))
         _save_keras(model, model_dir / "model.keras")
         if keras.backend.backend() == "tensorflow":
@@ -139,7 +148,7 @@ def _remove_unfinished_outputs(model_dir):
             leftover.unlink(missing_ok=True)  # atomic writes' temporary files
 
 
-def _start_session(model_dir, first_epoch, environment):
+def _start_session(model_dir, first_epoch, environment, tensorboard=None):
     """Records, in `sessions.json`, which machine and software train a model from `first_epoch` on.
 
     An interrupted run resumes wherever it is started again (a GPU call, then a CPU), so one
@@ -147,6 +156,7 @@ def _start_session(model_dir, first_epoch, environment):
 
     Args:
         environment: `provenance.environment()` of this process.
+        tensorboard: the folder this session writes TensorBoard logs to, recorded as `tensorboard` (if any).
 
     Returns:
         The sessions so far, this one last (`first_epoch`, `started_at`, host, pid, device, versions).
@@ -159,23 +169,29 @@ def _start_session(model_dir, first_epoch, environment):
         "host": socket.gethostname(),
         "pid": os.getpid(),
         **{key: environment[key] for key in ("device", "backend_version", "deterministic_ops", "platform")},
+        **({"tensorboard": str(tensorboard)} if tensorboard else {}),
     })
     atomic_write_json(path, sessions)
     return sessions
 
 
-def prediction_rows(split, labels, probabilities):
+def prediction_rows(split, labels, probabilities, tta=None):
     """Rows of predictions.csv: split, index (position in the split's arrays), label, probability.
 
     Binary models give one `probability` column (of the positive class); multi-class models one
-    `probability_<k>` column per class.
+    `probability_<k>` column per class. With `tta` (test-time augmented probabilities) the same
+    columns again with the suffix `_tta` (docs/records.md).
     """
     probabilities = np.asarray(probabilities, dtype=np.float64)
     columns = ["probability"] if probabilities.shape[-1] == 1 else [f"probability_{k}" for k in range(probabilities.shape[-1])]
-    return [
+    rows = [
         {"split": split, "index": i, "label": int(label), **{c: float(p) for c, p in zip(columns, row)}}
         for i, (label, row) in enumerate(zip(np.asarray(labels).reshape(-1), probabilities))
     ]
+    if tta is not None:
+        for row, values in zip(rows, np.asarray(tta, dtype=np.float64)):
+            row.update({f"{c}_tta": float(p) for c, p in zip(columns, values)})
+    return rows
 
 
 def _save_keras(model, path):
