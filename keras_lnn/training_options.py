@@ -93,11 +93,12 @@ class TrainingOptions:
         record = record or {}
         return cls(tuple(record.get("augment", ())), record.get("class_weight"), record.get("tta", False))
 
-    def check(self, n_classes):
-        """Refuses a weight list whose length is not `n_classes`."""
+    def check(self, n_classes, dataset="the dataset"):
+        """Refuses a weight list whose length is not `n_classes` (the classes of `dataset`, a name for the message)."""
         if isinstance(self.class_weight, tuple) and len(self.class_weight) != n_classes:
-            raise OptionsError(f"{len(self.class_weight)} class weights {list(self.class_weight)} for "
-                               f"{n_classes} classes; expected one weight per class")
+            raise OptionsError(f"--class-weight {','.join(f'{w:g}' for w in self.class_weight)}: "
+                               f"{len(self.class_weight)} weights, but {dataset} has {n_classes} classes; "
+                               "expected one weight per class")
 
     def class_weights(self, labels, n_classes):
         """Each class's loss weight as float32 `(n_classes,)`, or None without class weights.

@@ -169,5 +169,5 @@ def tensorboard_callback(ctx, param, value):
     try:
         check_tensorboard_dir(value)
     except KerasLnnError as error:
-        raise click.BadParameter(str(error).split(": ", 1)[1]) from None
+        raise click.BadParameter(str(error)) from None
     return value

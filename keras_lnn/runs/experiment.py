@@ -56,7 +56,7 @@ def run_experiment(experiment, dataset=None, echo=print, **settings):
     plans = plan_runs(config.experiment, source.info.name, config.models, config.seeds, config.size, config.output,
                       config.training_options)
     data = load_run_data(config)
-    config.training_options.check(data.info.n_classes)
+    config.training_options.check(data.info.n_classes, data.info.name)
     config.training_options.class_weights(data.train[1], data.info.n_classes)  # a class without volumes: refused now
     check_settings(plans, data, config)
     tasks = []

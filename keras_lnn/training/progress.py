@@ -46,15 +46,17 @@ def stopping_line(stopping):
 def check_tensorboard_dir(path):
     """Refuses, with one line, a TensorBoard folder where TensorFlow is missing or the folder is not writable.
 
-    Keras's TensorBoard callback writes through TensorFlow's summary writer (the JAX-only
-    GPU image has none).
+    Keras's TensorBoard callback writes through TensorFlow's summary writer, which needs the
+    `tensorboard` package as well (the JAX-only GPU image has neither).
 
     Raises:
         KerasLnnError: what is wrong.
     """
-    if importlib.util.find_spec("tensorflow") is None:
-        raise KerasLnnError(f"--tensorboard {path}: TensorFlow is not installed, and Keras's TensorBoard callback "
-                            "writes through it; install tensorflow or leave --tensorboard out")
+    missing = [package for package in ("tensorflow", "tensorboard") if importlib.util.find_spec(package) is None]
+    if missing:
+        raise KerasLnnError(f"TensorBoard logs ({path}) need {' and '.join(missing)}, not installed here (Keras's "
+                            f"TensorBoard callback writes through them); pip install {' '.join(missing)} or leave "
+                            "--tensorboard out")
     path = Path(path)
     probe = path / f".write-test-{uuid.uuid4().hex}"
     try:
@@ -62,7 +64,7 @@ def check_tensorboard_dir(path):
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as error:
-        raise KerasLnnError(f"--tensorboard {path}: not a writable folder ({error.strerror or error})") from None
+        raise KerasLnnError(f"TensorBoard folder {path} is not writable ({error.strerror or error})") from None
 
 
 def tensorboard_callback(log_dir):
