@@ -10,12 +10,18 @@ file the package writes:
 >>> model = keras.saving.load_model("saved_models/exp1_adrenal/LiqExp1N2/model.keras")
 
 `KERAS_LNN_LOG=0` keeps the backends' start-up log lines off stderr (see `keras_lnn.logs`).
+Importing keras_lnn before TensorFlow turns TensorFlow's oneDNN kernels on
+(`TF_ENABLE_ONEDNN_OPTS=1`, unless you set it: see `keras_lnn.machine`).
 """
 import os as _os
 
 import wrapt
 
+from keras_lnn.machine import enable_onednn as _enable_onednn
+
 __version__ = "0.1.0"
+
+_enable_onednn()  # before any backend loads: TensorFlow reads the variable once, when it loads
 
 if _os.environ.get("KERAS_LNN_LOG") == "0":  # set by `lnn-keras`: its child processes stay quiet too
     from keras_lnn.logs import quiet_backends as _quiet_backends

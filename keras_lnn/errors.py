@@ -11,3 +11,7 @@ class DataError(KerasLnnError, ValueError):
 
 class RunError(KerasLnnError):
     """A run cannot start or continue (for example, a settings clash with existing results)."""
+
+
+class EvaluationError(KerasLnnError):
+    """A finished model's predictions cannot be evaluated (a missing or damaged predictions.csv)."""

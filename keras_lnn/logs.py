@@ -27,6 +27,7 @@ keras_lnn.create_model("CNNExp1N4")
 import contextlib
 import importlib.abc
 import importlib.machinery
+import logging
 import os
 import re
 import sys
@@ -36,6 +37,11 @@ LOG_ENV = "KERAS_LNN_LOG"
 
 # Set where the user has not chosen a value: 3 also hides the ERROR-level cuInit line of a machine without a GPU.
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3"}
+
+# Python loggers of the backends, and the level they get where the user has not set one: TensorFlow's
+# warns through its "tensorflow" logger ("5 out of the last 13 calls to <function ...> triggered
+# tf.function retracing"); errors still show.
+QUIET_LOGGERS = {"tensorflow": logging.ERROR}
 
 # Packages whose C++ libraries log while they load; their first import is filtered.
 NOISY_PACKAGES = ("tensorflow", "jax", "torch")
@@ -76,12 +82,16 @@ def configure(verbose=False):
 
 
 def quiet_backends():
-    """Sets the backends' log levels (a user's own settings win) and filters their start-up lines.
+    """Sets the backends' log levels, C++ and Python (a user's own settings win), and filters their start-up lines.
 
     Effective for backends imported after the call; idempotent.
     """
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
+    for name, level in QUIET_LOGGERS.items():  # before or after the backend's import: the same logger object
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(level)
     if not any(isinstance(finder, _FilteredStartup) for finder in sys.meta_path):
         sys.meta_path.insert(0, _FilteredStartup())
 

@@ -1,4 +1,9 @@
-"""What produced a result: package versions, backend, device and machine, recorded in every metrics file."""
+"""What produced a result: package versions, backend, device and machine, recorded in every metrics file.
+
+The machine part (`keras_lnn.machine.machine_facts`): the CPU model and its vector
+features, whether TensorFlow's oneDNN kernels were on and why, and the threads of
+the backends loaded in the process.
+"""
 import importlib.metadata
 import platform
 import sys
@@ -6,11 +11,15 @@ import sys
 _BACKEND_PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 
 
-def _version(distribution):
+def package_version(distribution):
+    """The installed version of `distribution`, or None where it is not installed."""
     try:
         return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
         return None
+
+
+_version = package_version
 
 
 def device_name():
@@ -39,7 +48,7 @@ def environment():
     """Versions and machine facts, as a JSON-ready dict."""
     import keras
 
-    from keras_lnn import __version__, training
+    from keras_lnn import __version__, machine, training
 
     backend = keras.backend.backend()
     return {
@@ -56,4 +65,5 @@ def environment():
         "machine": platform.machine(),
         "device": device_name(),
         "deterministic_ops": training.deterministic_ops(),
+        **machine.machine_facts(),  # cpu, onednn, threads
     }

@@ -1,6 +1,6 @@
 """Small statistics for results over seeds: mean, sample std, "0.812 ± 0.013 (n=3)", Welch's t-test,
-the prediction interval that a single run (such as the paper's) should fall in, and DeLong's test
-of two models' ROC AUCs on the same test volumes.
+the prediction interval that a single run (such as the paper's) should fall in, DeLong's test
+of two models' ROC AUCs on the same test volumes, and DeLong's interval of one model's AUC.
 
 Example:
 
@@ -247,12 +247,58 @@ def delong_test(labels, scores_a, scores_b):
     >>> round(result.auc_a, 3), result.auc_b
     (0.889, 0.5)
     """
-    import numpy as np
     from scipy.stats import norm
 
+    auc, s10, s01, m, n = _delong_components(labels, [scores_a, scores_b])
+    variance = (s10[0, 0] + s10[1, 1] - 2 * s10[0, 1]) / m + (s01[0, 0] + s01[1, 1] - 2 * s01[0, 1]) / n
+    if variance <= 1e-15:
+        return DeLongResult(float(auc[0]), float(auc[1]), math.nan, math.nan)
+    z = float((auc[0] - auc[1]) / math.sqrt(variance))
+    return DeLongResult(float(auc[0]), float(auc[1]), z, float(2 * norm.sf(abs(z))))
+
+
+def delong_interval(labels, scores, level=0.95):
+    """DeLong's confidence interval of one model's ROC AUC: `auc ± z · sqrt(S10/m + S01/n)`.
+
+    The variance is the one `delong_test` uses for each model (the placement values' variances
+    over the `m` positives and the `n` negatives), with the normal quantile `z` of `level`; the
+    interval is clipped to [0, 1].
+
+    Args:
+        labels: 0/1 per volume.
+        scores: the model's probability of class 1 per volume.
+        level: coverage, between 0 and 1.
+
+    Returns:
+        `(auc, low, high)`.
+
+    Raises:
+        ValueError: the labels hold one class, or fewer than 2 of one, or the lengths differ.
+
+    Example:
+
+    >>> auc, low, high = delong_interval([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.2, 0.9])
+    >>> round(auc, 3), round(low, 3), round(high, 3)
+    (0.889, 0.581, 1.0)
+    """
+    from scipy.stats import norm
+
+    auc, s10, s01, m, n = _delong_components(labels, [scores])
+    half = float(norm.ppf((1 + level) / 2)) * math.sqrt(max(s10[0, 0] / m + s01[0, 0] / n, 0.0))
+    return float(auc[0]), max(0.0, float(auc[0]) - half), min(1.0, float(auc[0]) + half)
+
+
+def _delong_components(labels, score_rows):
+    """DeLong's AUCs and placement-value covariances of models scored on the same volumes.
+
+    Returns:
+        `(auc, s10, s01, m, n)`: the AUC per model, the covariance matrices (models x models) of the
+        positives' and of the negatives' placement values, and the numbers of positives and negatives.
+    """
+    import numpy as np
+
     labels = np.asarray(labels).reshape(-1).astype(int)
-    scores = np.stack([np.asarray(scores_a, dtype=np.float64).reshape(-1),
-                       np.asarray(scores_b, dtype=np.float64).reshape(-1)])
+    scores = np.stack([np.asarray(row, dtype=np.float64).reshape(-1) for row in score_rows])
     if scores.shape[1] != len(labels):
         raise ValueError(f"{len(labels)} labels but {scores.shape[1]} scores per model")
     positives, negatives = scores[:, labels == 1], scores[:, labels == 0]
@@ -262,10 +308,37 @@ def delong_test(labels, scores_a, scores_b):
     # psi[model, positive, negative]: 1 if the positive scores higher, 1/2 on a tie.
     psi = (positives[:, :, None] > negatives[:, None, :]) + 0.5 * (positives[:, :, None] == negatives[:, None, :])
     v10, v01 = psi.mean(axis=2), psi.mean(axis=1)  # placement values of positives, of negatives
-    auc = v10.mean(axis=1)
-    s10, s01 = np.cov(v10), np.cov(v01)
-    variance = (s10[0, 0] + s10[1, 1] - 2 * s10[0, 1]) / v10.shape[1] + (s01[0, 0] + s01[1, 1] - 2 * s01[0, 1]) / v01.shape[1]
-    if variance <= 1e-15:
-        return DeLongResult(float(auc[0]), float(auc[1]), math.nan, math.nan)
-    z = float((auc[0] - auc[1]) / math.sqrt(variance))
-    return DeLongResult(float(auc[0]), float(auc[1]), z, float(2 * norm.sf(abs(z))))
+    s10, s01 = np.atleast_2d(np.cov(v10)), np.atleast_2d(np.cov(v01))
+    return v10.mean(axis=1), s10, s01, v10.shape[1], v01.shape[1]
+
+
+HOLM_NAME = "Holm's step-down correction (family-wise error rate)"
+
+
+def holm_adjust(p_values):
+    """Holm's step-down adjusted p-values, in the order given.
+
+    Sorted ascending, the i-th smallest of m p-values (i from 1) becomes
+    `max over j <= i of min(1, (m - j + 1) * p_(j))`: monotone in the raw p-values and
+    capped at 1. Rejecting where the adjusted p is below alpha keeps the chance of any
+    false rejection among the m tests at most alpha (Holm, 1979). None or NaN entries
+    (tests that could not be made) are passed through and not counted in m.
+
+    Args:
+        p_values: raw p-values (None or NaN for a test not made).
+
+    Returns:
+        A list of the adjusted p-values, None/NaN where the input was.
+
+    Example:
+
+    >>> [round(p, 3) for p in holm_adjust([0.01, 0.04, 0.03])]
+    [0.03, 0.06, 0.06]
+    """
+    p_values = list(p_values)
+    tested = [i for i, p in enumerate(p_values) if p is not None and not math.isnan(p)]
+    adjusted, running = list(p_values), 0.0
+    for rank, i in enumerate(sorted(tested, key=lambda i: p_values[i])):
+        running = max(running, min(1.0, (len(tested) - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted

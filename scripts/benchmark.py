@@ -11,6 +11,15 @@ Each training runs in a fresh process (`--in-process` to share one):
     python scripts/benchmark.py --models CNNExp1N1,LiqExp1N2 --dataset adrenal --data-dir ../shared/medmnist \
         --implementation fast,ncps --repeats 3 --epochs 5
 
+`--onednn 0,1` times each model with TensorFlow's oneDNN kernels off and on (TF_ENABLE_ONEDNN_OPTS in
+each fresh process), alternating; `--threads 2:1,1:1` times each model under each TensorFlow (or PyTorch) intra-op:inter-op
+thread setting, alternating like the implementations; `--xla-flags` (repeatable) does the
+same with XLA_FLAGS settings on JAX. `--reference PATH` also times the paper's PyTorch
+code (PATH holds its bench_reference.py, e.g. ../shared/paper/reference_code) on the same
+file, in the same run, one fresh process per model and repeat. Every record carries the
+machine's facts: CPU model and vector features, oneDNN on or off and why, threads
+(`keras_lnn.machine.machine_facts`).
+
 `--layer-only` times the model's head alone (its recurrent layers, on random
 encoder-sized features of the train split's size): the liquid layer without the
 convolutions.
@@ -51,6 +60,15 @@ def parse_args(argv=None):
                              "(ncps's step-by-step loop, same weights: keras_lnn.layers.reference_computation)")
     parser.add_argument("--repeats", type=int, default=1, help="per-model mode: trainings per model and implementation")
     parser.add_argument("--layer-only", action="store_true", help="per-model mode: time the model's head alone")
+    parser.add_argument("--threads", default=None,
+                        help="per-model mode: comma-separated INTRA:INTER thread settings to time, e.g. 2:1,1:1 "
+                             "(TensorFlow's tf.config.threading, PyTorch's set_num_threads; default: the backend's)")
+    parser.add_argument("--onednn", default=None,
+                        help="per-model mode: comma-separated TF_ENABLE_ONEDNN_OPTS values to time, e.g. 0,1")
+    parser.add_argument("--xla-flags", action="append", default=None,
+                        help="per-model mode, JAX: an XLA_FLAGS setting to time (repeat for several; '' for none)")
+    parser.add_argument("--reference", default=None,
+                        help="per-model mode: folder of the paper's PyTorch code (with bench_reference.py) to time too")
     parser.add_argument("--in-process", action="store_true",
                         help="per-model mode: train every model in this process, not each in a fresh one")
     parser.add_argument("--raw", action="store_true", help=argparse.SUPPRESS)  # one training's record (a child's)
@@ -79,6 +97,26 @@ def head_model(name, n_classes, size):
     return keras.Model(features, x, name=f"{name}_head")
 
 
+def set_threads(setting):
+    """Applies an INTRA:INTER setting (e.g. "2:1") to the backend in use, before its first operation."""
+    import keras
+
+    intra, inter = (int(n) for n in setting.split(":"))
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(intra)
+        tf.config.threading.set_inter_op_parallelism_threads(inter)
+    elif backend == "torch":
+        import torch
+
+        torch.set_num_threads(intra)
+        torch.set_num_interop_threads(inter)
+    else:
+        raise SystemExit(f"--threads is for TensorFlow and PyTorch; on {backend} use --xla-flags")
+
+
 def time_model(name, data, batch_size, epochs, implementation="fast", layer_only=False):
     """Builds, compiles and trains `name` for `epochs` epochs; returns the timing record."""
     import contextlib
@@ -86,7 +124,7 @@ def time_model(name, data, batch_size, epochs, implementation="fast", layer_only
     import keras
     import numpy as np
 
-    from keras_lnn import layers, models, provenance, training
+    from keras_lnn import layers, machine, models, provenance, training
 
     class Timer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -127,13 +165,15 @@ def time_model(name, data, batch_size, epochs, implementation="fast", layer_only
         "deterministic_ops": training.deterministic_ops(),
         "final_loss": history.history["loss"][-1],
         "weights_md5": digest.hexdigest(),
+        **machine.machine_facts(),  # cpu, onednn, threads: after training, so the backend's threads are known
     }
 
 
 def summarize(runs):
     """One record per model and implementation: the spread of steady epochs over all repeats."""
     first = runs[0]
-    steady = [s for run in runs for s in run["steady_epochs_s"]]
+    # The paper's script gives one median per repeat, not its epochs: then the spread is over those.
+    steady = [s for run in runs for s in (run["steady_epochs_s"] or [run["steady_epoch_s"]])]
     record = {k: v for k, v in first.items() if k not in ("first_epoch_s", "steady_epoch_s", "steady_epochs_s",
                                                            "final_loss", "weights_md5")}
     record.update({
@@ -144,46 +184,69 @@ def summarize(runs):
         "steady_epoch_median_per_repeat_s": [run["steady_epoch_s"] for run in runs],
         "final_loss": first["final_loss"],
         "weights_md5": first["weights_md5"],
-        "same_weights_every_repeat": len({run["weights_md5"] for run in runs}) == 1,
+        "same_weights_every_repeat": len({run["weights_md5"] for run in runs}) == 1 if first["weights_md5"] else None,
     })
     return record
 
 
+def variants(args):
+    """Every (implementation, threads, XLA_FLAGS, TF_ENABLE_ONEDNN_OPTS setting) to time, in the order they alternate."""
+    implementations = args.implementation.split(",")
+    unknown = set(implementations) - set(IMPLEMENTATIONS)
+    if unknown:
+        raise SystemExit(f"--implementation: unknown {sorted(unknown)}; expected some of {list(IMPLEMENTATIONS)}")
+    threads = args.threads.split(",") if args.threads else [None]
+    for setting in filter(None, threads):
+        if len(setting.split(":")) != 2 or not all(n.isdigit() and int(n) > 0 for n in setting.split(":")):
+            raise SystemExit(f"--threads: {setting!r} is not INTRA:INTER (two positive integers, e.g. 2:1)")
+    flags = args.xla_flags or [None]
+    onednn = args.onednn.split(",") if args.onednn else [None]
+    if args.in_process and (len(threads) * len(flags) > 1 or onednn != [None]):
+        raise SystemExit("--threads, --xla-flags and --onednn need fresh processes: drop --in-process")
+    return [(i, t, f, o) for i in implementations for t in threads for f in flags for o in onednn]
+
+
 def time_models(args, data):
-    """Every model x implementation, `repeats` times, alternating implementations within each repeat.
+    """Every model x variant, `repeats` times, alternating variants within each repeat (then the paper's code).
 
     Each training runs in a fresh process unless `--in-process`: in one process a
     trained model leaves state behind that slows the next (ncps's loop measured
     6.1 s per epoch after the fast layer, 4.1 s before it, 2026-11-28).
     """
-    implementations = args.implementation.split(",")
-    unknown = set(implementations) - set(IMPLEMENTATIONS)
-    if unknown:
-        raise SystemExit(f"--implementation: unknown {sorted(unknown)}; expected some of {list(IMPLEMENTATIONS)}")
     runs = {}
     for _ in range(args.repeats):
         for name in args.models.split(","):
-            for implementation in implementations:
+            for variant in variants(args):
+                implementation, threads, flags, onednn = variant
                 if args.in_process or args.raw:
                     record = time_model(name, data, args.batch_size, args.epochs, implementation, args.layer_only)
                 else:
-                    record = time_in_child(args, name, implementation)
-                runs.setdefault((name, implementation), []).append(record)
+                    record = time_in_child(args, name, *variant)
+                record.update(threads_setting=threads, xla_flags_setting=flags, onednn_setting=onednn)
+                runs.setdefault((name, *variant), []).append(record)
+            if args.reference and not args.raw:
+                from reference_timing import time_reference
+
+                record = time_reference(args.reference, name, args.dataset, args.data_dir, args.epochs)
+                runs.setdefault((name, "paper-pytorch", None, None, None), []).append(record)
     if args.raw:
         return [record for records in runs.values() for record in records]
     return [summarize(records) for records in runs.values()]
 
 
-def time_in_child(args, name, implementation):
+def time_in_child(args, name, implementation, threads=None, xla_flags=None, onednn=None):
     """`time_model` in a fresh interpreter with the same settings; its record."""
     import subprocess
 
     child = [sys.executable, os.path.abspath(__file__), "--raw", "--models", name, "--implementation", implementation,
              "--dataset", args.dataset, "--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
     child += ["--data-dir", args.data_dir] if args.data_dir else []
+    child += ["--threads", threads] if threads else []
     child += [flag for flag, on in (("--no-verify", args.no_verify), ("--layer-only", args.layer_only),
                                     ("--nondeterministic", args.nondeterministic)) if on]
-    done = subprocess.run(child, stdout=subprocess.PIPE, text=True)
+    env = {**os.environ, **({} if xla_flags is None else {"XLA_FLAGS": xla_flags}),
+           **({} if onednn is None else {"TF_ENABLE_ONEDNN_OPTS": onednn})}
+    done = subprocess.run(child, stdout=subprocess.PIPE, text=True, env=env)
     if done.returncode:
         raise SystemExit(f"benchmark of {name} ({implementation}) failed with exit status {done.returncode}")
     [record] = json.loads(done.stdout)
@@ -194,6 +257,7 @@ def time_experiment(args):
     import keras
 
     from keras_lnn import provenance
+    from keras_lnn.machine import machine_facts
     from keras_lnn.runs import run_experiment
     from keras_lnn.training import Protocol
 
@@ -220,20 +284,18 @@ def time_experiment(args):
         "wall_s": round(wall, 1),
         "per_model": [{"model": m["model"], "seed": m["seed"], "epochs": m["epochs"], "train_s": m["train_seconds"]}
                       for m in trained],
+        **machine_facts(),  # cpu, onednn, threads
     }]
 
 
 def machine():
-    """Where the numbers come from: host name, CPU model and cores."""
+    """Where the numbers come from: host name, CPU model and cores (the details: each record's `cpu`)."""
     import platform
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as info:
-            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores"
+    from keras_lnn.machine import cpu_facts
+
+    cpu = cpu_facts()
+    return f"{platform.node()}: {cpu['model'] or cpu['architecture']}, {cpu['cores']} cores"
 
 
 def main(argv=None):
@@ -244,6 +306,8 @@ def main(argv=None):
         from keras_lnn.training import configure_backend
 
         configure_backend(deterministic=not args.nondeterministic)
+        if args.threads and not args.experiment:
+            set_threads(args.threads.split(",")[0])  # a child's one setting (a grid is refused in one process)
     if args.experiment:
         records = time_experiment(args)
     else:

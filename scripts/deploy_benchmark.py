@@ -84,12 +84,13 @@ def runners(model, folder, threads):
 def main(argv=None):
     args = parse_args(argv)
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    import keras_lnn  # noqa: F401  (before TensorFlow: oneDNN on, see keras_lnn.machine)
     import keras
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    from keras_lnn import models
+    from keras_lnn import machine, models
     from keras_lnn.provenance import device_name
 
     records = []
@@ -115,8 +116,8 @@ def main(argv=None):
     import platform
 
     stamp = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.node()}, {os.cpu_count()} cores",
-             "device": device_name(), "threads": args.threads, "batch": 1, "runs": args.runs,
-             "command": " ".join(sys.argv)}
+             "device": device_name(), "runtime_threads": args.threads, "batch": 1, "runs": args.runs,
+             "command": " ".join(sys.argv), **machine.machine_facts()}  # cpu, onednn, threads (TensorFlow's)
     print(json.dumps([{**record, **stamp} for record in records], indent=2))
 
 

@@ -25,6 +25,7 @@ def main(argv=None):
     parser.add_argument("--classes", type=int, default=2)
     args = parser.parse_args(argv)
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    import keras_lnn  # noqa: F401  (before TensorFlow: oneDNN on, see keras_lnn.machine)
     import keras
     import numpy as np
 

@@ -252,8 +252,9 @@ def test_an_options_run_is_named_recorded_and_refused_under_other_options(tiny_d
     expected_tta = tta_probabilities(lambda v: model.predict(v, verbose=0), x, 64)[:, 0]
     np.testing.assert_allclose(expected_tta, [float(r["probability_tta"]) for r in test_rows], atol=1e-6)
     assert metrics["tta"]["views"] == 8
-    assert metrics["tta"]["test"] == pytest.approx(training.compute_metrics(
-        [int(r["label"]) for r in test_rows], np.array([[float(r["probability_tta"])] for r in test_rows])))
+    exact = training.compute_metrics([int(r["label"]) for r in test_rows],
+                                     np.array([[float(r["probability_tta"])] for r in test_rows]))
+    assert {k: metrics["tta"]["test"][k] for k in exact} == pytest.approx(exact)
     # The same folder under other options: refused; --overwrite replaces it.
     again = CliRunner().invoke(main, _args(tiny_data, out, "--augment", "flip,rot90", "--class-weight", "balanced",
                                            "--quiet"))
@@ -360,7 +361,7 @@ def test_an_augmented_class_weighted_run_resumed_after_kills_ends_as_an_uninterr
     metrics, expected = (json.loads((d / "metrics.json").read_text()) for d in (resumed, reference))
     assert [s["first_epoch"] for s in metrics["sessions"]] == [0, 1, 2]  # it did resume mid-training
     assert metrics["epochs"] == EPOCHS
-    keys = ("val", "test", "tta", "best_val_epoch", "best_val", "training_options")
+    keys = ("val", "test", "tta", "best_val_epoch", "best_val_logged", "training_options")
     assert {k: metrics[k] for k in keys} == {k: expected[k] for k in keys}
     assert _history_columns(resumed) == _history_columns(reference)
     assert _predictions(resumed) == _predictions(reference)
@@ -382,5 +383,27 @@ def test_every_format_of_an_augmented_run_is_the_plain_model_and_predicts_with_t
     for column in ("probability", "probability_tta"):
         np.testing.assert_allclose([row[column] for row in result.rows], [float(r[column]) for r in written],
                                    atol=1e-5)
-    assert result.metrics_tta == pytest.approx(json.loads((model_dir / "metrics.json").read_text())["tta"]["test"],
-                                               abs=1e-5)
+    recorded = json.loads((model_dir / "metrics.json").read_text())["tta"]["test"]
+    assert result.metrics_tta == pytest.approx({k: recorded[k] for k in result.metrics_tta}, abs=1e-5)
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_augmented_class_weighted_tta_runs_train_on_jax_and_torch(backend, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import write_medmnist_npz
+
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"{backend} is not installed")
+    write_medmnist_npz(tmp_path / "data" / "adrenalmnist3d.npz", counts=(20, 6, 6))
+    args = _args(tmp_path / "data", tmp_path / "out", "--quiet", "--augment", "flip,rot90,intensity",
+                 "--class-weight", "balanced", "--tta", epochs=1)
+    done = subprocess.run([sys.executable, "-m", "keras_lnn.cli", *args], capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    metrics = json.loads((tmp_path / "out" / "exp1_adrenal_aug-flip-rot90-intensity_cw-balanced" / "CNNExp1N4" /
+                          "metrics.json").read_text())
+    assert metrics["backend"] == backend and metrics["status"] == "finished"
+    assert set(metrics["tta"]) == {"views", "val", "test"}

@@ -78,8 +78,9 @@ def test_metrics_json_schema_and_provenance(finished_run):
     metrics = json.loads((run_dir / "LiqExp1N2" / "metrics.json").read_text())
     assert METRICS_KEYS <= set(metrics)
     assert metrics["status"] == "finished" and metrics["epochs"] == 2 and metrics["seed"] == 3
+    assert metrics["metrics_version"] == 2  # docs/records.md; tests/test_evaluate_command.py checks the records
     for split in ("val", "test"):
-        assert set(metrics[split]) == {"acc", "auc", "loss"}
+        assert {"acc", "auc", "loss", "acc_ci95", "auc_ci95", "auc_ci95_delong", "calibration"} <= set(metrics[split])
     assert metrics["params"] == {"trainable": 37265, "non_trainable": 0, "paper": 37265}
     assert metrics["protocol"]["batch_size"] == 16 and metrics["protocol"]["patience"] == 10
     from keras_lnn.data import file_md5
@@ -103,7 +104,12 @@ def test_evaluated_weights_are_the_stopping_epochs(finished_run):
         assert metrics["val"]["loss"] == pytest.approx(history[-1]["val_loss"], rel=1e-4)
         model = keras.saving.load_model(run_dir / name / "model.keras")
         x, y = data.test
-        assert compute_metrics(y, model.predict(x, verbose=0)) == pytest.approx(metrics["test"], rel=1e-5)
+        assert compute_metrics(y, model.predict(x, verbose=0)) == pytest.approx(_basic(metrics["test"]), rel=1e-5)
+
+
+def _basic(record):
+    """ACC, AUC and loss of a split record: what `compute_metrics` returns."""
+    return {key: record[key] for key in ("acc", "auc", "loss")}
 
 
 def _predictions(path):
@@ -130,7 +136,7 @@ def test_predictions_csv_holds_the_evaluated_probabilities(finished_run):
         for split, (labels, probabilities) in _predictions(run_dir / name / "predictions.csv").items():
             np.testing.assert_array_equal(labels, data.split(split)[1].ravel())
             assert probabilities.shape == (len(labels), 1)
-            assert compute_metrics(labels, probabilities) == pytest.approx(metrics[split], rel=1e-6)
+            assert compute_metrics(labels, probabilities) == pytest.approx(_basic(metrics[split]), rel=1e-6)
 
 
 SERVE_SCRIPT = textwrap.dedent(
@@ -423,7 +429,7 @@ def test_python_callers_pass_keywords_or_one_config(tiny_data, tmp_path):
 
 
 def test_shards_cover_every_model_and_seed_exactly_once(tmp_path):
-    plans = runs.plan_runs("all", "adrenal", seeds=(0, 1, 2), output=tmp_path)
+    plans = runs.plan_runs("paper", "adrenal", seeds=(0, 1, 2), output=tmp_path)
     everything = runs.plan_tasks(plans)
     assert len(everything) == 30 * 3
     covered = [(plan.run_dir, name) for k in range(1, 8) for plan, name in runs.plan_tasks(plans, (k, 7))]
@@ -461,10 +467,10 @@ def test_multiclass_runs_end_in_a_softmax_over_the_classes(make_medmnist, tmp_pa
         probabilities = np.array(served["probability"])
         assert probabilities.shape == (22, n_classes)
         np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
-        assert compute_metrics(data.test[1], probabilities) == pytest.approx(metrics["test"], rel=1e-4)
+        assert compute_metrics(data.test[1], probabilities) == pytest.approx(_basic(metrics["test"]), rel=1e-4)
         labels, written = _predictions(model_dir / "predictions.csv")["test"]
         assert written.shape == (22, n_classes)
-        assert compute_metrics(labels, written) == pytest.approx(metrics["test"], rel=1e-6)
+        assert compute_metrics(labels, written) == pytest.approx(_basic(metrics["test"]), rel=1e-6)
 
 
 def test_size_64_run_exports_a_64_cubed_savedmodel(make_medmnist, tmp_path):

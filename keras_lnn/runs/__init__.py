@@ -10,7 +10,9 @@ Layout, for `run_experiment("exp3", "nodule")`::
             model.keras
             history.csv                  a row per epoch, `epoch` from 0
             predictions.csv              val and test probabilities, a row per volume (for paired tests, ROC curves)
-            metrics.json                 written last: its presence means the model is done
+            medmnist/                    MedMNIST's own result files of val and test (`python -m medmnist evaluate`)
+            MODEL_CARD.md                what the model is, its data, protocol, test metrics, intended use
+            metrics.json                 written last: its presence means the model is done (docs/records.md)
             settings.json                what the folder's results come from (checked on rerun)
             sessions.json                while training: which machine trains from which epoch
         .CNNExp3N1.lock(.json)           while a process trains the model: its lock and who holds it
@@ -21,6 +23,8 @@ The modules follow a run's parts:
     plan         run folders per experiment and seed (`plan_runs`), and shards of the models to train
     settings     what a model folder's results come from; results from other settings refused
     model_run    one model trained, evaluated and saved under its lock (`run_model`)
+    record       its metrics.json (`metrics_record`), the split records from `keras_lnn.evaluation`
+    evaluate     `evaluate_runs`: finished models' metrics recomputed from predictions.csv (`lnn-keras evaluate`)
     workers      models trained at once in worker processes (`jobs`)
     summary      a run folder's summary.csv
     experiment   `run_experiment`: all of the above in order, then the exports
@@ -33,14 +37,17 @@ Example:
 >>> results = run_experiment(config)
 """
 from keras_lnn.runs.config import VOLUME_DTYPE, RunConfig, load_run_data
+from keras_lnn.runs.evaluate import EvaluateOutcome, evaluate_model, evaluate_runs
 from keras_lnn.runs.experiment import run_experiment
-from keras_lnn.runs.model_run import SESSIONS_FILE, prediction_rows, run_model, run_model_locked
+from keras_lnn.evaluation.predictions import prediction_rows  # noqa: F401  (its home before keras_lnn.evaluation)
+from keras_lnn.runs.model_run import SESSIONS_FILE, run_model, run_model_locked
 from keras_lnn.runs.plan import RunPlan, parse_shard, plan_runs, plan_tasks, run_name
+from keras_lnn.runs.record import metrics_record
 from keras_lnn.runs.settings import check_settings, model_settings
 from keras_lnn.runs.summary import SUMMARY_COLUMNS, summary_rows, write_summary
 
 __all__ = [
-    "SESSIONS_FILE", "SUMMARY_COLUMNS", "VOLUME_DTYPE", "RunConfig", "RunPlan", "check_settings", "load_run_data",
-    "model_settings", "parse_shard", "plan_runs", "plan_tasks", "prediction_rows", "run_experiment", "run_model",
-    "run_model_locked", "run_name", "summary_rows", "write_summary",
+    "SESSIONS_FILE", "SUMMARY_COLUMNS", "VOLUME_DTYPE", "EvaluateOutcome", "RunConfig", "RunPlan", "check_settings",
+    "evaluate_model", "evaluate_runs", "load_run_data", "metrics_record", "model_settings", "parse_shard", "plan_runs",
+    "plan_tasks", "prediction_rows", "run_experiment", "run_model", "run_model_locked", "run_name", "summary_rows", "write_summary",
 ]

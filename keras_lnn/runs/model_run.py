@@ -4,12 +4,14 @@ import shutil
 import socket
 import time
 
-import numpy as np
-
-from keras_lnn import artifacts, export, models
+from keras_lnn import artifacts, evaluation, export, models
+from keras_lnn.evaluation.card import FILE as CARD_FILE
+from keras_lnn.evaluation.medmnist_files import FOLDER as MEDMNIST_FOLDER
+from keras_lnn.evaluation.predictions import FILE as PREDICTIONS_FILE
 from keras_lnn.errors import RunError
-from keras_lnn.io import atomic_write_csv, atomic_write_json
+from keras_lnn.io import atomic_write_json
 from keras_lnn.locks import model_lock
+from keras_lnn.runs.record import metrics_record
 from keras_lnn.runs.settings import model_settings
 from keras_lnn.training.augment import TTA_VIEWS
 
@@ -57,67 +59,46 @@ def run_model(plan, model_name, data, config, echo=print):
     environment = provenance.environment()  # this process: the session's record and, if it finishes, the run's
     log_dir = None if config.tensorboard is None else os.path.join(config.tensorboard, plan.run_dir.name, model_name)
     sessions = _start_session(model_dir, training.resume_epoch(model_dir), environment, log_dir)
-    keras.utils.set_random_seed(plan.seed)
-    n_classes = data.info.n_classes
-    model = models.create_model(model_name, input_size=data.size, n_classes=n_classes)
-    training.compile_model(model, protocol, n_classes, train_size=len(data.train[1]))
-    # The backup stays until metrics.json is written: a kill while saving resumes without retraining.
-    result = training.fit(model, data, protocol, model_dir, verbose=config.verbose, seed=plan.seed,
-                          keep_backup=True, options=options,
-                          extra_callbacks=[training.tensorboard_callback(log_dir)] if log_dir else ())
-    history = result.history
-    for session, following in zip(sessions, [*sessions[1:], {"first_epoch": len(history)}]):
-        session["epochs"] = following["first_epoch"] - session["first_epoch"]
-    trainable, non_trainable = models.count_params(model)
-    best_epoch, best_metrics = training.best_epoch_summary(history)
-    metrics = {
-        **{k: settings[k] for k in ("model", "experiment", "dataset", "size", "n_classes", "seed", "backend")},
-        "status": "failed" if result.nan_loss else "finished",
-        "error": "loss became NaN" if result.nan_loss else None,
-        "epochs": len(history),
-        "stopped_early": result.stopped_early,
-        "val": None,
-        "test": None,
-        "best_val_epoch": best_epoch,
-        "best_val": best_metrics,
-        "params": {
-            "trainable": trainable,
-            "non_trainable": non_trainable,
-            "paper": models.get_architecture(model_name).paper_params,
-        },
-        "train_seconds": round(sum(row.get("epoch_seconds", 0.0) for row in history), 3),
-        "protocol": protocol.as_dict(),
-        "training_options": options.as_dict(),
-        "evaluated_weights": "stopping epoch (the paper's protocol)",
-        "data": data.provenance(),
-        "data_md5": data.md5,
-        # The constant majority-class predictor's test ACC: the floor to read test ACC against.
-        "test_majority_acc": float(np.bincount(data.test[1].ravel()).max() / len(data.test[1])),
-        "versions": environment,
-        # More than one where the run was interrupted and resumed, possibly on another machine.
-        "sessions": sessions,
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    if not result.nan_loss:
-        predictions = []
-        for split in ("val", "test"):
-            x, y = data.split(split)
-            probabilities = training.predict(model, x, protocol.batch_size)
-            metrics[split] = training.compute_metrics(y, probabilities)
-            tta = None
-            if options.tta:
-                tta = training.tta_probabilities(lambda v: training.predict(model, v, len(v)), x, protocol.batch_size)
-                metrics.setdefault("tta", {"views": len(TTA_VIEWS)})[split] = \
-                    training.compute_metrics(y, tta)
-            predictions += prediction_rows(split, y, probabilities, tta)
-        atomic_write_csv(model_dir / "predictions.csv", predictions, list(predictions[0]))
-        _save_keras(model, model_dir / "model.keras")
-        if keras.backend.backend() == "tensorflow":
-            export.export_saved_model(model, model_dir / export.SERVING_VERSION)
-    atomic_write_json(model_dir / "metrics.json", metrics)  # last: marks the model done
-    _remove_finished_leftovers(model_dir)
-    keras.backend.clear_session()
-    return metrics
+    try:
+        keras.utils.set_random_seed(plan.seed)
+        model = models.create_model(model_name, input_size=data.size, n_classes=data.info.n_classes)
+        training.compile_model(model, protocol, data.info.n_classes, train_size=len(data.train[1]))
+        # The backup stays until metrics.json is written: a kill while saving resumes without retraining.
+        result = training.fit(model, data, protocol, model_dir, verbose=config.verbose, seed=plan.seed,
+                              keep_backup=True, options=options,
+                              extra_callbacks=[training.tensorboard_callback(log_dir)] if log_dir else ())
+        for session, following in zip(sessions, [*sessions[1:], {"first_epoch": len(result.history)}]):
+            session["epochs"] = following["first_epoch"] - session["first_epoch"]
+        predictions = None
+        if not result.nan_loss:
+            predictions = _predict_splits(model, data, protocol, options.tta)
+            evaluation.write_predictions(model_dir / PREDICTIONS_FILE, predictions.splits, predictions.tta)
+            _save_keras(model, model_dir / "model.keras")
+            if keras.backend.backend() == "tensorflow":
+                export.export_saved_model(model, model_dir / export.SERVING_VERSION)
+        metrics = metrics_record(settings, result, model, data, protocol, environment, sessions, predictions,
+                                 tta_views=len(TTA_VIEWS) if options.tta else None)
+        if predictions is not None:
+            evaluation.write_evaluation_files(model_dir, metrics, predictions)
+        atomic_write_json(model_dir / "metrics.json", metrics)  # last: marks the model done
+        _remove_finished_leftovers(model_dir)
+        return metrics
+    finally:
+        keras.backend.clear_session()
+
+
+def _predict_splits(model, data, protocol, tta=False):
+    """The model's val and test probabilities, as `evaluation.Predictions`; with `tta` also their 8-flip means."""
+    from keras_lnn import training
+
+    splits, averaged = {}, {}
+    for split in ("val", "test"):
+        x, y = data.split(split)
+        splits[split] = (y, training.predict(model, x, protocol.batch_size))
+        if tta:
+            averaged[split] = training.tta_probabilities(lambda v: training.predict(model, v, len(v)), x,
+                                                         protocol.batch_size)
+    return evaluation.Predictions(splits, averaged or None)
 
 
 def _holds_results_of(model_dir, settings):
@@ -141,7 +122,9 @@ def _remove_unfinished_outputs(model_dir):
     Left in place, a SavedModel of that attempt would never be replaced (exports only fill gaps).
     """
     shutil.rmtree(model_dir / export.SERVING_VERSION, ignore_errors=True)
-    for leftover in [model_dir / "model.keras", model_dir / "predictions.csv", *model_dir.glob(".*")]:
+    shutil.rmtree(model_dir / MEDMNIST_FOLDER, ignore_errors=True)
+    for leftover in [model_dir / "model.keras", model_dir / PREDICTIONS_FILE, model_dir / CARD_FILE,
+                     *model_dir.glob(".*")]:
         if leftover.is_dir():
             shutil.rmtree(leftover, ignore_errors=True)  # atomic_replace_dir's temporary folders
         else:
@@ -168,30 +151,11 @@ def _start_session(model_dir, first_epoch, environment, tensorboard=None):
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "host": socket.gethostname(),
         "pid": os.getpid(),
-        **{key: environment[key] for key in ("device", "backend_version", "deterministic_ops", "platform")},
+        **{key: environment[key] for key in ("device", "backend_version", "deterministic_ops", "platform", "cpu", "onednn", "threads")},
         **({"tensorboard": str(tensorboard)} if tensorboard else {}),
     })
     atomic_write_json(path, sessions)
     return sessions
-
-
-def prediction_rows(split, labels, probabilities, tta=None):
-    """Rows of predictions.csv: split, index (position in the split's arrays), label, probability.
-
-    Binary models give one `probability` column (of the positive class); multi-class models one
-    `probability_<k>` column per class. With `tta` (test-time augmented probabilities) the same
-    columns again with the suffix `_tta` (docs/records.md).
-    """
-    probabilities = np.asarray(probabilities, dtype=np.float64)
-    columns = ["probability"] if probabilities.shape[-1] == 1 else [f"probability_{k}" for k in range(probabilities.shape[-1])]
-    rows = [
-        {"split": split, "index": i, "label": int(label), **{c: float(p) for c, p in zip(columns, row)}}
-        for i, (label, row) in enumerate(zip(np.asarray(labels).reshape(-1), probabilities))
-    ]
-    if tta is not None:
-        for row, values in zip(rows, np.asarray(tta, dtype=np.float64)):
-            row.update({f"{c}_tta": float(p) for c, p in zip(columns, values)})
-    return rows
 
 
 def _save_keras(model, path):

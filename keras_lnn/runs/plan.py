@@ -33,19 +33,16 @@ def run_name(experiment, dataset, size=28, seed=None, options=None):
 
 
 def plan_runs(experiment, dataset, models_filter=None, seeds=(0,), size=28, output="saved_models", options=None):
-    """Expands EXPERIMENT (exp1..exp6, `all`, or one model name) into `RunPlan`s.
+    """Expands EXPERIMENT (exp1..exp6, `paper`, `all`, or one model name) into `RunPlan`s.
 
     Args:
-        experiment: an experiment, `all` (the paper's five), or a model name.
+        experiment: an experiment, a group (`paper`: exp1-exp5; `all`: every experiment), or a model name.
         models_filter: optional model names; each must belong to the experiment(s).
         seeds: one run per seed; with one seed the folder has no `_seed` suffix.
         options: `TrainingOptions` (see `run_name`).
     """
-    if experiment == "all":
-        from keras_lnn.architectures import PAPER_EXPERIMENTS
-
-        experiments = list(PAPER_EXPERIMENTS)
-        chosen = None
+    if experiment in models.MODEL_GROUPS:
+        experiments, chosen = models.group_experiments(experiment), None
     elif experiment in models.list_experiments():
         experiments, chosen = [experiment], None
     else:

@@ -9,7 +9,7 @@ The modules follow the parts of training:
     fitting    `fit`: `model.fit` with the callbacks in order; `FitResult`, the best epoch
     augment    the training augmentations and the 8 flips of test-time augmentation (`tta_probabilities`)
     progress   the early-stopping state beside Keras's epoch lines; TensorBoard logs
-    metrics    predicted probabilities and their accuracy, ROC AUC and cross-entropy
+    metrics    predicted probabilities; `compute_metrics`, kept by name, is `keras_lnn.evaluation`'s
 
 `TrainingOptions` (augmentation, class weights, test-time augmentation; off: the paper's) lives in
 `keras_lnn.training_options`, which the command line reads without importing Keras.

@@ -1,41 +1,27 @@
-"""A trained model's predicted probabilities and their exact metrics (accuracy, ROC AUC, cross-entropy)."""
-import keras
+"""A trained model's predicted probabilities, and `compute_metrics` (kept by name: `keras_lnn.evaluation` defines the metrics)."""
 import numpy as np
 
 
 def compute_metrics(labels, probabilities):
-    """Accuracy, ROC AUC and cross-entropy of predicted probabilities.
+    """Accuracy, ROC AUC and cross-entropy of predicted probabilities: `keras_lnn.evaluation.basic_metrics`.
 
     Binary (probabilities `(N, 1)`): accuracy at threshold 0.5 (a positive is
-    `p > 0.5`, as MedMNIST's evaluator counts it), scikit-learn's ROC AUC and
-    binary cross-entropy. Multi-class (`(N, C)`): argmax accuracy, the macro
-    one-vs-rest AUC of MedMNIST's evaluator, and categorical cross-entropy.
-    AUC is None when the labels hold a single class.
+    `p > 0.5`, as MedMNIST's evaluator counts it), ROC AUC and binary cross-entropy.
+    Multi-class (`(N, C)`): argmax accuracy, MedMNIST's macro one-vs-rest AUC over all
+    classes, and categorical cross-entropy. AUC is None where a class it needs is absent.
+    The full split record (intervals, thresholds, calibration) is `keras_lnn.evaluation.split_records`.
 
     Returns:
         {"acc": float, "auc": float or None, "loss": float}
-    """
-    from sklearn.metrics import roc_auc_score
 
-    labels = np.asarray(labels).reshape(-1).astype(int)
-    probabilities = np.asarray(probabilities, dtype=np.float64)
-    eps = keras.config.epsilon()  # Keras's own clipping, so the loss matches model.evaluate
-    clipped = np.clip(probabilities, eps, 1 - eps)
-    if probabilities.shape[-1] == 1:
-        p = probabilities[:, 0]
-        acc = float(np.mean((p > 0.5) == labels))
-        loss = float(-np.mean(labels * np.log(clipped[:, 0]) + (1 - labels) * np.log(1 - clipped[:, 0])))
-        auc = float(roc_auc_score(labels, p)) if len(np.unique(labels)) == 2 else None
-    else:
-        acc = float(np.mean(np.argmax(probabilities, axis=1) == labels))
-        loss = float(-np.mean(np.log(clipped[np.arange(len(labels)), labels])))
-        per_class = [
-            roc_auc_score(labels == c, probabilities[:, c])
-            for c in range(probabilities.shape[1])
-            if 0 < np.sum(labels == c) < len(labels)
-        ]
-        auc = float(np.mean(per_class)) if per_class else None
-    return {"acc": acc, "auc": auc, "loss": loss}
+    Example:
+
+    >>> compute_metrics([0, 1, 1], [[0.2], [0.4], [0.9]])["auc"]
+    1.0
+    """
+    from keras_lnn.evaluation import basic_metrics  # the one definition; imported here, where it is used
+
+    return basic_metrics(labels, probabilities)
 
 
 def predict(model, x, batch_size):

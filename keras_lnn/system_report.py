@@ -1,0 +1,110 @@
+"""What `lnn-keras env` prints: the facts a bug report needs, from the package to the MedMNIST files.
+
+Example:
+
+```python
+from keras_lnn.system_report import system_report
+
+report = system_report()  # imports Keras and the backend in use (to list its devices), no other backend
+report["onednn"]["enabled"], report["backends"]["jax"]["importable"]
+```
+"""
+import importlib.util
+import platform
+import sys
+
+from keras_lnn.provenance import package_version
+
+# The backends Keras 3 can run on: their import name and distribution.
+BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+
+# Measured seconds per training epoch on CPUs without a GPU (AdrenalMNIST3D train split, batch 64, CNNExp1N1
+# and LiqExp1N2): the ground for telling a JAX user on a CPU that TensorFlow trains faster.
+CPU_SPEED_FACTS = (
+    {"machine": "AMD EPYC Zen 2 (AVX2, no AVX-512)", "source": "issue 22",
+     "jax_s": (8.3, 11.6), "tensorflow_onednn_s": (1.55, 2.57)},
+)
+
+
+def backends():
+    """Each backend: importable (`find_spec`, nothing imported) and its installed version."""
+    return {name: {"importable": importlib.util.find_spec(module) is not None, "version": package_version(module)}
+            for name, module in BACKENDS.items()}
+
+
+def devices(backend):
+    """The devices the backend in use sees, as `platform:name` strings."""
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return [f"{d.device_type.lower()}:{d.name.split('physical_device:')[-1]}" for d in tf.config.list_physical_devices()]
+    if backend == "jax":
+        import jax
+
+        return [f"{d.platform}:{d.device_kind}" for d in jax.devices()]
+    if backend == "torch":
+        import torch
+
+        return ["cpu", *(f"cuda:{torch.cuda.get_device_name(i)}" for i in range(torch.cuda.device_count()))]
+    return []
+
+
+def speed_note(backend, device_list):
+    """One line for JAX on a CPU alone: TensorFlow trains faster there, by the measured factor (None otherwise)."""
+    if backend != "jax" or any(not d.startswith("cpu") for d in device_list):
+        return None
+    facts = CPU_SPEED_FACTS[0]
+    low = facts["jax_s"][0] / facts["tensorflow_onednn_s"][1]
+    high = facts["jax_s"][1] / facts["tensorflow_onednn_s"][0]
+    return (f"On a CPU alone, KERAS_BACKEND=tensorflow trains keras-lnn's models faster: {low:.1f}-{high:.1f}x than "
+            f"JAX on an {facts['machine']} ({facts['source']}: JAX {facts['jax_s'][0]}-{facts['jax_s'][1]} s per epoch, "
+            f"TensorFlow with oneDNN {facts['tensorflow_onednn_s'][0]}-{facts['tensorflow_onednn_s'][1]} s).")
+
+
+def system_report(data_dir=None):
+    """Package and backend versions, devices, CPU, oneDNN, threads and the MedMNIST root's files.
+
+    Args:
+        data_dir: MedMNIST root (default: `$KERAS_LNN_DATA_DIR` or `~/.medmnist`).
+
+    Returns:
+        A JSON-ready dict.
+    """
+    import keras
+
+    from keras_lnn import __version__, machine
+    from keras_lnn.data import dataset_table, resolve_data_dir
+
+    backend = keras.backend.backend()
+    device_list = devices(backend)
+    facts = machine.machine_facts()
+    return {
+        "keras_lnn": __version__,
+        "keras": keras.__version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "backend": backend,
+        "backends": backends(),
+        "devices": device_list,
+        **facts,  # cpu, onednn, threads
+        "medmnist": {"root": str(resolve_data_dir(data_dir)),
+                     "files": [{k: row[k] for k in ("name", "size", "md5_ok", "path")}
+                               for row in dataset_table(data_dir) if row["present"]]},
+        "note": speed_note(backend, device_list),
+    }
+
+
+def report_rows(report, prefix=""):
+    """The report as `(key, value)` rows, nested keys joined by dots, for a table."""
+    rows = []
+    for key, value in report.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            rows += report_rows(value, f"{name}.")
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            rows += [(f"{name}[{i}]", " ".join(f"{k}={v}" for k, v in item.items())) for i, item in enumerate(value)]
+        elif isinstance(value, list):
+            rows.append((name, ", ".join(map(str, value)) if value else "-"))
+        else:
+            rows.append((name, "-" if value is None else str(value)))
+    return rows
