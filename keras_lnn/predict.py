@@ -6,6 +6,8 @@ Example:
 >>> result = predict("saved_models/exp1_adrenal/LiqExp1N2", "scans.npy", fmt="onnx")
 >>> result.rows[0]
 {'index': 0, 'probability': 0.83, 'predicted': 1}
+>>> predict("saved_models/exp1_adrenal/LiqExp1N2", "scans.npy", fmt="litert", tta=True).rows[0]
+{'index': 0, 'probability': 0.83, 'predicted': 1, 'probability_tta': 0.81, 'predicted_tta': 1}
 """
 import dataclasses
 from pathlib import Path
@@ -25,14 +27,18 @@ class Prediction:
 
     Args:
         rows: one dict per volume: index, probability (binary) or probability_k
-            (one per class), predicted label, and label where the input has labels.
+            (one per class), predicted label, with test-time augmentation the same again with
+            the suffix `_tta` (probabilities averaged over the volume's 8 flips), and label
+            where the input has labels.
         columns: the rows' keys, in order.
         metrics: ACC, AUC and loss where the input has labels (`training.compute_metrics`), else None.
+        metrics_tta: the same of the test-time augmented probabilities (None without them).
     """
 
     rows: list
     columns: list
     metrics: dict = None
+    metrics_tta: dict = None
 
 
 def read_volumes(path, split="test"):
@@ -145,7 +151,7 @@ def _litert(artifact):
 _LOADERS = {"keras": _keras, "saved_model": _saved_model, "onnx": _onnx, "litert": _litert}
 
 
-def predict(model_dir, input_path, split="test", fmt="keras"):
+def predict(model_dir, input_path, split="test", fmt="keras", tta=False):
     """Classifies the volumes of `input_path` with the model of `model_dir`.
 
     Args:
@@ -153,6 +159,8 @@ def predict(model_dir, input_path, split="test", fmt="keras"):
         input_path: a `.npy` of volumes or a MedMNIST-layout `.npz` (see `read_volumes`).
         split: the `.npz` split to classify (its labels give ACC and AUC).
         fmt: which of the model's files runs it (see `load_predictor`).
+        tta: also the probabilities averaged over the 8 flips of each volume
+            (`training.tta_probabilities`, the same function `lnn-keras run --tta` evaluates with).
 
     Returns:
         A `Prediction`.
@@ -160,21 +168,41 @@ def predict(model_dir, input_path, split="test", fmt="keras"):
     volumes, labels = read_volumes(input_path, split)
     run, size = load_predictor(model_dir, fmt)
     check_shape(volumes, size, input_path, model_dir)
-    probabilities = np.concatenate(
-        [np.asarray(run(volumes[i: i + BATCH_SIZE]), "float64") for i in range(0, len(volumes), BATCH_SIZE)]
-    ) if len(volumes) else np.zeros((0, 1))
-    binary = probabilities.shape[1] == 1
-    predicted = (probabilities[:, 0] > 0.5).astype(int) if binary else probabilities.argmax(axis=1)
-    columns = ["index"] + (["probability"] if binary else [f"probability_{k}" for k in range(probabilities.shape[1])])
-    columns += ["predicted"] + (["label"] if labels is not None else [])
+    outputs = {"": _batched(run, volumes)}
+    if tta:
+        from keras_lnn.training.augment import tta_probabilities
+
+        outputs["_tta"] = tta_probabilities(run, volumes, BATCH_SIZE) if len(volumes) else outputs[""]
+    n_classes = outputs[""].shape[1]
+    names = ["probability"] if n_classes == 1 else [f"probability_{k}" for k in range(n_classes)]
+    columns = ["index"] + [f"{name}{suffix}" for suffix in outputs for name in [*names, "predicted"]]
+    columns += ["label"] if labels is not None else []
     rows = []
-    for index, row in enumerate(probabilities):
-        values = [index, *(float(p) for p in row), int(predicted[index])]
-        values += [int(labels[index])] if labels is not None else []
-        rows.append(dict(zip(columns, values)))
-    metrics = None
+    for index in range(len(volumes)):
+        row = {"index": index}
+        for suffix, probabilities in outputs.items():
+            row.update({f"{name}{suffix}": float(p) for name, p in zip(names, probabilities[index])})
+            row[f"predicted{suffix}"] = _predicted(probabilities[index])
+        if labels is not None:
+            row["label"] = int(labels[index])
+        rows.append(row)
+    metrics = {}
     if labels is not None and len(labels):
         from keras_lnn.training import compute_metrics
 
-        metrics = compute_metrics(labels, probabilities.astype("float32"))
-    return Prediction(rows, columns, metrics)
+        metrics = {suffix: compute_metrics(labels, probabilities.astype("float32"))
+                   for suffix, probabilities in outputs.items()}
+    return Prediction(rows, columns, metrics.get(""), metrics.get("_tta"))
+
+
+def _batched(run, volumes):
+    """`run`'s probabilities of `volumes`, BATCH_SIZE at a time, as float64."""
+    if not len(volumes):
+        return np.zeros((0, 1))
+    return np.concatenate([np.asarray(run(volumes[i: i + BATCH_SIZE]), "float64")
+                           for i in range(0, len(volumes), BATCH_SIZE)])
+
+
+def _predicted(probabilities):
+    """The predicted label of one volume's probabilities (binary: p > 0.5; else the argmax)."""
+    return int(probabilities[0] > 0.5) if len(probabilities) == 1 else int(np.argmax(probabilities))

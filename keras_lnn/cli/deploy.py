@@ -29,18 +29,22 @@ def export_command(run_dirs, formats, overwrite):
 @click.option("--format", "fmt", type=click.Choice(["keras", "saved_model", "onnx", "litert"]), default="keras",
               show_default=True, help="Which of the model's files runs it.")
 @click.option("--output", type=click.Path(dir_okay=False), default=None, help="Write the rows to this CSV file.")
-def predict(model_dir, input_path, split, fmt, output):
+@click.option("--tta", is_flag=True,
+              help="Test-time augmentation: also the probabilities averaged over the 8 flips of each volume "
+                   "(*_tta columns beside the plain ones; 8 times the compute).")
+def predict(model_dir, input_path, split, fmt, output, tta):
     """Classify volumes with a trained model: one row per volume (probabilities, predicted label)."""
     from keras_lnn.io import atomic_write_csv
     from keras_lnn.predict import predict as predict_volumes
 
-    result = predict_volumes(model_dir, input_path, split=split, fmt=fmt)
+    result = predict_volumes(model_dir, input_path, split=split, fmt=fmt, tta=tta)
     if output:
         atomic_write_csv(output, result.rows, result.columns)
         click.echo(f"{output}: {len(result.rows)} volumes")
     else:
         echo_rows(result.rows, "table", result.columns)
-    if result.metrics:
-        auc = result.metrics["auc"]
-        click.echo(f"ACC {result.metrics['acc']:.4f}  AUC {'n/a' if auc is None else f'{auc:.4f}'}  "
-                   f"({len(result.rows)} labelled volumes, split {split})")
+    for metrics, what in ((result.metrics, ""), (result.metrics_tta, ", test-time augmented (8 flips)")):
+        if metrics:
+            auc = metrics["auc"]
+            click.echo(f"ACC {metrics['acc']:.4f}  AUC {'n/a' if auc is None else f'{auc:.4f}'}  "
+                       f"({len(result.rows)} labelled volumes, split {split}{what})")

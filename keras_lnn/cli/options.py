@@ -130,3 +130,44 @@ def size_for(ctx, dataset, size):
 
 DATASET_HELP = "MedMNIST 3D dataset (e.g. nodule), or a .npz file in MedMNIST's layout (e.g. scans/myscans.npz)."
 md5_option = click.option("--md5", default=None, help="MD5 a --dataset file must have (default: not checked).")
+
+
+def augment_callback(ctx, param, value):
+    """`--augment flip,rot90` -> ("flip", "rot90"); an unknown name is a usage error."""
+    from keras_lnn.training_options import OptionsError, TrainingOptions
+
+    names = tuple(name.strip() for name in (value or "").split(",") if name.strip())
+    try:
+        return TrainingOptions(augment=names).augment
+    except OptionsError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def class_weight_callback(ctx, param, value):
+    """`--class-weight balanced` or `W0,W1,...` -> "balanced" or a tuple of floats; bad weights are a usage error."""
+    from keras_lnn.training_options import OptionsError, TrainingOptions
+
+    if value is None or value.strip() == "balanced":
+        return None if value is None else "balanced"
+    try:
+        weights = tuple(float(w) for w in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected 'balanced' or comma-separated numbers such as 1,3.5, got {value!r}") from None
+    try:
+        return TrainingOptions(class_weight=weights).class_weight
+    except OptionsError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def tensorboard_callback(ctx, param, value):
+    """`--tensorboard DIR`: refused at once where TensorFlow is missing or DIR is not writable."""
+    from keras_lnn.errors import KerasLnnError
+    from keras_lnn.training.progress import check_tensorboard_dir
+
+    if value is None:
+        return None
+    try:
+        check_tensorboard_dir(value)
+    except KerasLnnError as error:
+        raise click.BadParameter(str(error)) from None
+    return value

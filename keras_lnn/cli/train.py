@@ -5,9 +5,10 @@ import click
 
 from keras_lnn.cli.group import main
 from keras_lnn.cli.options import (
-    DATASET_HELP, data_dir_option, DatasetType, echo_rows, md5_option, ModelsType, seeds_callback, shard_callback, size_for,
-    size_option,
+    augment_callback, class_weight_callback, DATASET_HELP, data_dir_option, DatasetType, echo_rows, md5_option,
+    ModelsType, seeds_callback, shard_callback, size_for, size_option, tensorboard_callback,
 )
+from keras_lnn.training_options import AUGMENTATIONS
 
 
 @main.command()
@@ -35,18 +36,36 @@ from keras_lnn.cli.options import (
               help="Train only the K-th of N slices of the model x seed grid (for job arrays).")
 @click.option("--deterministic/--nondeterministic", default=True, show_default=True,
               help="Deterministic GPU kernels: the same seed gives the same model on every run (slower on a GPU).")
+@click.option("--augment", callback=augment_callback, default=None, metavar="SPEC",
+              help="Augment the training batches (never validation, test or the saved model), a comma list of: "
+                   + "; ".join(f"{name}: {what}" for name, what in AUGMENTATIONS.items())
+                   + ". Each batch's draw depends on (seed, epoch, batch) alone, so a resumed run ends as an "
+                     "uninterrupted one. Off: the paper's protocol.")
+@click.option("--class-weight", callback=class_weight_callback, default=None, metavar="balanced|W0,W1,...",
+              help="Per-class weights on the training loss: 'balanced' (n / (k * n_c) from the training split) or "
+                   "one weight >= 0 per class. Early stopping still reads Keras's validation loss, which has no "
+                   "class weights. Off: the paper's protocol.")
+@click.option("--tta", is_flag=True,
+              help="Test-time augmentation: also evaluate on the probabilities averaged over the 8 flips of each "
+                   "volume (predictions.csv keeps the plain ones beside *_tta columns; metrics.json adds a tta block).")
+@click.option("--tensorboard", callback=tensorboard_callback, default=None, type=click.Path(file_okay=False),
+              metavar="DIR", help="TensorBoard per-epoch scalars in DIR/<run folder>/<model> (needs TensorFlow). "
+                                  "Changes no result.")
 def run(experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size, learning_rate, patience,
-        min_delta, size, data_dir, no_verify, md5, mirror, output, overwrite, quiet, jobs, shard, deterministic):
+        min_delta, size, data_dir, no_verify, md5, mirror, output, overwrite, quiet, jobs, shard, deterministic,
+        augment, class_weight, tta, tensorboard):
     """Train, evaluate and export the models of EXPERIMENT (exp1..exp6, paper, all, or a model name).
 
     Defaults are the paper's protocol. Each model leaves a SavedModel (1/), model.keras,
     history.csv and metrics.json under OUTPUT/<experiment>_<dataset>/<model>/. Running the
     same command again skips finished models and resumes an interrupted one. A --dataset
-    file trains as a dataset named after its stem (OUTPUT/exp1_myscans/).
+    file trains as a dataset named after its stem (OUTPUT/exp1_myscans/). --augment and
+    --class-weight name the folder too (OUTPUT/exp2_vessel_aug-flip-rot90_cw-balanced/), so it
+    cannot pass for the paper's; --tta does not (it trains the same weights).
     """
     from keras_lnn.models import MODEL_GROUPS, UnknownModelError, list_experiments
     from keras_lnn.runs import RunConfig, run_experiment
-    from keras_lnn.training import Protocol
+    from keras_lnn.training import Protocol, TrainingOptions
 
     if experiment not in MODEL_GROUPS and experiment not in list_experiments():
         try:
@@ -64,7 +83,8 @@ def run(experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size,
         protocol=Protocol(max_epochs, batch_size, learning_rate, patience, min_delta),
         size=size_for(click.get_current_context(), dataset, size), data_dir=data_dir, verify=not no_verify, md5=md5,
         mirror=mirror, output=output, overwrite=overwrite, verbose=0 if quiet else 2, jobs=jobs, shard=shard,
-        deterministic=deterministic,
+        deterministic=deterministic, training_options=TrainingOptions(augment or (), class_weight, tta),
+        tensorboard=tensorboard,
     )
     try:
         results = run_experiment(config, echo=click.echo)

@@ -2,7 +2,7 @@
 import dataclasses
 from typing import Optional
 
-from keras_lnn.training import Protocol
+from keras_lnn.training import Protocol, TrainingOptions
 
 # Volumes stay uint8 in memory (a 64^3 split is 4x smaller than as float32, and no float copy
 # of it exists); the models' Rescaling layer casts each batch, with identical results.
@@ -20,6 +20,9 @@ class RunConfig:
         models: optional subset of the experiment's models (names, experiments, wildcards).
         seeds: one run folder per seed (with one seed, no `_seed` suffix).
         protocol: the training `Protocol` (default: the paper's).
+        training_options: `TrainingOptions` beyond the protocol (augmentation, class weights,
+            test-time augmentation; default: none, the paper's). Part of the run's identity: they
+            name the run folders (`plan.run_name`) and settings.json records them.
         size: volume edge length, 28 or 64 (None: 28 for a name, a file's own size for a file).
         data_dir: MedMNIST root (None: `$KERAS_LNN_DATA_DIR` or `~/.medmnist`).
         verify: check the data file's MD5 and split sizes (a custom file: its MD5, where `md5` is given).
@@ -32,6 +35,9 @@ class RunConfig:
         shard: `(K, N)`: train only the K-th of N slices of the model x seed grid (see `plan_tasks`).
         deterministic: deterministic GPU kernels (see `training.configure_backend`); recorded in
             each metrics file as `versions.deterministic_ops`.
+        tensorboard: a folder for TensorBoard logs, one subfolder per run folder and model
+            (`<tensorboard>/<run folder name>/<model>`); recorded in the model's sessions, not
+            part of its identity (it changes no result).
 
     Example:
 
@@ -45,6 +51,7 @@ class RunConfig:
     models: Optional[tuple] = None
     seeds: tuple = (0,)
     protocol: Protocol = Protocol()
+    training_options: TrainingOptions = TrainingOptions()
     size: Optional[int] = None
     data_dir: Optional[str] = None
     verify: bool = True
@@ -56,6 +63,7 @@ class RunConfig:
     jobs: int = 1
     shard: Optional[tuple] = None
     deterministic: bool = True
+    tensorboard: Optional[str] = None
 
     def __post_init__(self):
         # Lists from callers become tuples, so that a config stays hashable (a worker's data cache key).

@@ -1,5 +1,6 @@
 """`run_experiment`: every planned model trained (in this process or a pool), summed up and exported."""
 import dataclasses
+import time
 
 from keras_lnn import export, models
 from keras_lnn.errors import KerasLnnError
@@ -9,7 +10,7 @@ from keras_lnn.runs.model_run import run_model_locked
 from keras_lnn.runs.plan import plan_runs, plan_tasks
 from keras_lnn.runs.settings import check_settings
 from keras_lnn.runs.summary import write_summary
-from keras_lnn.runs.workers import train_in_pool
+from keras_lnn.runs.workers import elapsed, train_in_pool
 
 
 def run_experiment(experiment, dataset=None, echo=print, **settings):
@@ -38,7 +39,7 @@ def run_experiment(experiment, dataset=None, echo=print, **settings):
     import keras
 
     from keras_lnn.data import resolve_dataset_source
-    from keras_lnn.training import configure_backend
+    from keras_lnn.training import check_tensorboard_dir, configure_backend
 
     if isinstance(experiment, RunConfig):
         if dataset is not None or settings:
@@ -46,11 +47,17 @@ def run_experiment(experiment, dataset=None, echo=print, **settings):
         config = experiment
     else:
         config = RunConfig(experiment, dataset, **settings)
+    started = time.monotonic()
+    if config.tensorboard is not None:
+        check_tensorboard_dir(config.tensorboard)
     configure_backend(deterministic=config.deterministic)
     source = resolve_dataset_source(config.dataset, config.size, config.data_dir, config.md5)
     config = dataclasses.replace(config, size=source.size)  # a file's own size, for the workers too
-    plans = plan_runs(config.experiment, source.info.name, config.models, config.seeds, config.size, config.output)
+    plans = plan_runs(config.experiment, source.info.name, config.models, config.seeds, config.size, config.output,
+                      config.training_options)
     data = load_run_data(config)
+    config.training_options.check(data.info.n_classes, data.info.name)
+    config.training_options.class_weights(data.train[1], data.info.n_classes)  # a class without volumes: refused now
     check_settings(plans, data, config)
     tasks = []
     for plan, name in plan_tasks(plans, config.shard):
@@ -61,10 +68,10 @@ def run_experiment(experiment, dataset=None, echo=print, **settings):
             echo(f"skipped: {error}")
     metrics_by_task = {}
     if config.jobs > 1:
-        metrics_by_task = train_in_pool(tasks, config, echo)
+        metrics_by_task = train_in_pool(tasks, config, echo, started)
     else:
         for index, (plan, name) in enumerate(tasks, 1):
-            echo(f"[{index}/{len(tasks)}] {name} (seed {plan.seed}, {plan.run_dir}) ...")
+            echo(f"[{index}/{len(tasks)}] {name} (seed {plan.seed}, {plan.run_dir}), {elapsed(started)} elapsed ...")
             try:
                 metrics_by_task[plan.run_dir, name] = run_model_locked(plan, name, data, config, echo)
             except ModelBusy as busy:

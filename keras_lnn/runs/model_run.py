@@ -13,6 +13,7 @@ from keras_lnn.io import atomic_write_json
 from keras_lnn.locks import model_lock
 from keras_lnn.runs.record import metrics_record
 from keras_lnn.runs.settings import model_settings
+from keras_lnn.training.augment import TTA_VIEWS
 
 SESSIONS_FILE = "sessions.json"  # while a model trains; then part of metrics.json
 
@@ -39,9 +40,9 @@ def run_model(plan, model_name, data, config, echo=print):
 
     from keras_lnn import provenance, training
 
-    protocol = config.protocol
+    protocol, options = config.protocol, config.training_options
     model_dir = plan.run_dir / model_name
-    settings = model_settings(plan, model_name, data, protocol)
+    settings = model_settings(plan, model_name, data, protocol, options)
     if config.overwrite and model_dir.exists() and not _holds_results_of(model_dir, settings):
         shutil.rmtree(model_dir)
     artifacts.check_model_dir(model_dir)
@@ -56,24 +57,27 @@ def run_model(plan, model_name, data, config, echo=print):
         atomic_write_json(model_dir / "settings.json", settings)
 
     environment = provenance.environment()  # this process: the session's record and, if it finishes, the run's
-    sessions = _start_session(model_dir, training.resume_epoch(model_dir), environment)
+    log_dir = None if config.tensorboard is None else os.path.join(config.tensorboard, plan.run_dir.name, model_name)
+    sessions = _start_session(model_dir, training.resume_epoch(model_dir), environment, log_dir)
     try:
         keras.utils.set_random_seed(plan.seed)
         model = models.create_model(model_name, input_size=data.size, n_classes=data.info.n_classes)
         training.compile_model(model, protocol, data.info.n_classes, train_size=len(data.train[1]))
         # The backup stays until metrics.json is written: a kill while saving resumes without retraining.
         result = training.fit(model, data, protocol, model_dir, verbose=config.verbose, seed=plan.seed,
-                              keep_backup=True)
+                              keep_backup=True, options=options,
+                              extra_callbacks=[training.tensorboard_callback(log_dir)] if log_dir else ())
         for session, following in zip(sessions, [*sessions[1:], {"first_epoch": len(result.history)}]):
             session["epochs"] = following["first_epoch"] - session["first_epoch"]
         predictions = None
         if not result.nan_loss:
-            predictions = _predict_splits(model, data, protocol)
+            predictions = _predict_splits(model, data, protocol, options.tta)
             evaluation.write_predictions(model_dir / PREDICTIONS_FILE, predictions.splits, predictions.tta)
             _save_keras(model, model_dir / "model.keras")
             if keras.backend.backend() == "tensorflow":
                 export.export_saved_model(model, model_dir / export.SERVING_VERSION)
-        metrics = metrics_record(settings, result, model, data, protocol, environment, sessions, predictions)
+        metrics = metrics_record(settings, result, model, data, protocol, environment, sessions, predictions,
+                                 tta_views=len(TTA_VIEWS) if options.tta else None)
         if predictions is not None:
             evaluation.write_evaluation_files(model_dir, metrics, predictions)
         atomic_write_json(model_dir / "metrics.json", metrics)  # last: marks the model done
@@ -83,15 +87,18 @@ def run_model(plan, model_name, data, config, echo=print):
         keras.backend.clear_session()
 
 
-def _predict_splits(model, data, protocol):
-    """The model's val and test probabilities, as `evaluation.Predictions`."""
+def _predict_splits(model, data, protocol, tta=False):
+    """The model's val and test probabilities, as `evaluation.Predictions`; with `tta` also their 8-flip means."""
     from keras_lnn import training
 
-    splits = {}
+    splits, averaged = {}, {}
     for split in ("val", "test"):
         x, y = data.split(split)
         splits[split] = (y, training.predict(model, x, protocol.batch_size))
-    return evaluation.Predictions(splits)
+        if tta:
+            averaged[split] = training.tta_probabilities(lambda v: training.predict(model, v, len(v)), x,
+                                                         protocol.batch_size)
+    return evaluation.Predictions(splits, averaged or None)
 
 
 def _holds_results_of(model_dir, settings):
@@ -124,7 +131,7 @@ def _remove_unfinished_outputs(model_dir):
             leftover.unlink(missing_ok=True)  # atomic writes' temporary files
 
 
-def _start_session(model_dir, first_epoch, environment):
+def _start_session(model_dir, first_epoch, environment, tensorboard=None):
     """Records, in `sessions.json`, which machine and software train a model from `first_epoch` on.
 
     An interrupted run resumes wherever it is started again (a GPU call, then a CPU), so one
@@ -132,6 +139,7 @@ def _start_session(model_dir, first_epoch, environment):
 
     Args:
         environment: `provenance.environment()` of this process.
+        tensorboard: the folder this session writes TensorBoard logs to, recorded as `tensorboard` (if any).
 
     Returns:
         The sessions so far, this one last (`first_epoch`, `started_at`, host, pid, device, versions).
@@ -144,6 +152,7 @@ def _start_session(model_dir, first_epoch, environment):
         "host": socket.gethostname(),
         "pid": os.getpid(),
         **{key: environment[key] for key in ("device", "backend_version", "deterministic_ops", "platform", "cpu", "onednn", "threads")},
+        **({"tensorboard": str(tensorboard)} if tensorboard else {}),
     })
     atomic_write_json(path, sessions)
     return sessions

@@ -15,23 +15,31 @@ class RunPlan:
     run_dir: Path
 
 
-def run_name(experiment, dataset, size=28, seed=None):
-    """`exp3_nodule`, plus `_64` for 64^3 volumes and `_seed<k>` when a grid has several seeds."""
+def run_name(experiment, dataset, size=28, seed=None, options=None):
+    """`exp3_nodule`, plus `_64` for 64^3 volumes, the options' suffix and `_seed<k>` when a grid has several seeds.
+
+    Args:
+        options: `TrainingOptions`; those that change training add `run_suffix` (e.g.
+            `exp2_vessel_aug-flip-rot90_cw-balanced_seed0`), so such a folder cannot pass for the paper's.
+    """
     name = f"{experiment}_{dataset}"
     if size != 28:
         name += f"_{size}"
+    if options is not None:
+        name += options.run_suffix
     if seed is not None:
         name += f"_seed{seed}"
     return name
 
 
-def plan_runs(experiment, dataset, models_filter=None, seeds=(0,), size=28, output="saved_models"):
+def plan_runs(experiment, dataset, models_filter=None, seeds=(0,), size=28, output="saved_models", options=None):
     """Expands EXPERIMENT (exp1..exp6, `paper`, `all`, or one model name) into `RunPlan`s.
 
     Args:
         experiment: an experiment, a group (`paper`: exp1-exp5; `all`: every experiment), or a model name.
         models_filter: optional model names; each must belong to the experiment(s).
         seeds: one run per seed; with one seed the folder has no `_seed` suffix.
+        options: `TrainingOptions` (see `run_name`).
     """
     if experiment in models.MODEL_GROUPS:
         experiments, chosen = models.group_experiments(experiment), None
@@ -55,7 +63,7 @@ def plan_runs(experiment, dataset, models_filter=None, seeds=(0,), size=28, outp
             names = tuple(m for m in models.experiment_models(exp) if chosen is None or m in chosen)
             if names:
                 suffix_seed = seed if len(seeds) > 1 else None
-                plans.append(RunPlan(exp, names, seed, Path(output) / run_name(exp, dataset, size, suffix_seed)))
+                plans.append(RunPlan(exp, names, seed, Path(output) / run_name(exp, dataset, size, suffix_seed, options)))
     return plans
 
 

@@ -4,11 +4,16 @@ from keras_lnn.errors import RunError
 from keras_lnn.locks import ModelBusy, model_lock
 
 
-def model_settings(plan, model_name, data, protocol):
-    """What a model folder's results depend on; a rerun with other settings is refused."""
+def model_settings(plan, model_name, data, protocol, options=None):
+    """What a model folder's results depend on; a rerun with other settings is refused.
+
+    Args:
+        options: the `TrainingOptions`; recorded (`training_options`) only where they are not
+            the paper's, so a paper run's settings are those its folder has always held.
+    """
     import keras
 
-    return {
+    settings = {
         "model": model_name,
         "experiment": plan.experiment,
         "dataset": data.info.name,
@@ -19,6 +24,9 @@ def model_settings(plan, model_name, data, protocol):
         "data_md5": data.md5,
         "protocol": protocol.as_dict(),
     }
+    if options is not None and not options.is_paper:
+        settings["training_options"] = options.as_dict()
+    return settings
 
 
 def check_settings(plans, data, config):
@@ -27,7 +35,8 @@ def check_settings(plans, data, config):
     Models another process holds are left to it (it checks them).
 
     Args:
-        config: the `RunConfig`; its protocol is compared, and with `overwrite` clashes are returned, not refused.
+        config: the `RunConfig`; its protocol and training options are compared, and with `overwrite`
+            clashes are returned, not refused.
     """
     clashes = []
     for plan in plans:
@@ -48,7 +57,8 @@ def check_settings(plans, data, config):
                 continue
             if not path.exists():
                 continue
-            old, new = artifacts.read_settings(model_dir), model_settings(plan, name, data, config.protocol)
+            old = artifacts.read_settings(model_dir)
+            new = model_settings(plan, name, data, config.protocol, config.training_options)
             if old != new:
                 diff = ", ".join(
                     f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)

@@ -23,11 +23,26 @@ def _train_in_worker(plan, name, config):
         return busy
 
 
-def train_in_pool(tasks, config, echo):
-    """Trains `tasks` in `config.jobs` fresh worker processes; returns `{(run_dir, name): metrics dict or ModelBusy}`."""
+def elapsed(started):
+    """Time since `started` (a `time.monotonic()`) as H:MM:SS."""
+    import time
+
+    seconds = int(time.monotonic() - started)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def train_in_pool(tasks, config, echo, started=None):
+    """Trains `tasks` in `config.jobs` fresh worker processes; returns `{(run_dir, name): metrics dict or ModelBusy}`.
+
+    Args:
+        started: the experiment's start (`time.monotonic()`): each line then says the time elapsed since.
+    """
     import concurrent.futures
     import functools
     import multiprocessing
+    import time
+
+    started = time.monotonic() if started is None else started
 
     from keras_lnn.training import configure_backend
 
@@ -48,5 +63,6 @@ def train_in_pool(tasks, config, echo):
                 continue
             test = metrics.get("test") or {}
             echo(f"[{done}/{len(tasks)}] {name} (seed {plan.seed}): {metrics['status']}, {metrics['epochs']} epochs, "
-                 f"test ACC {test.get('acc', float('nan')):.3f} AUC {test.get('auc') or float('nan'):.3f}")
+                 f"test ACC {test.get('acc', float('nan')):.3f} AUC {test.get('auc') or float('nan'):.3f}, "
+                 f"{elapsed(started)} elapsed")
     return results

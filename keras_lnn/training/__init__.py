@@ -7,7 +7,12 @@ The modules follow the parts of training:
     backend    JAX's compilation cache and deterministic kernels (`configure_backend`)
     resume     history.csv and the per-epoch backup a killed run resumes from
     fitting    `fit`: `model.fit` with the callbacks in order; `FitResult`, the best epoch
+    augment    the training augmentations and the 8 flips of test-time augmentation (`tta_probabilities`)
+    progress   the early-stopping state beside Keras's epoch lines; TensorBoard logs
     metrics    predicted probabilities; `compute_metrics`, kept by name, is `keras_lnn.evaluation`'s
+
+`TrainingOptions` (augmentation, class weights, test-time augmentation; off: the paper's) lives in
+`keras_lnn.training_options`, which the command line reads without importing Keras.
 
 Example:
 
@@ -16,15 +21,20 @@ Example:
 >>> result = fit(compile_model(model, protocol), dataset, protocol, work_dir="out/CNNExp1N4")
 >>> compute_metrics(dataset.test[1], predict(model, dataset.test[0], protocol.batch_size))["auc"]
 """
+from keras_lnn.training.augment import augment_batch, tta_probabilities, tta_views
 from keras_lnn.training.backend import configure_backend, deterministic_ops
 from keras_lnn.training.batches import EpochBatches, EpochSeeds, training_inputs, wants_padding
 from keras_lnn.training.fitting import EpochTimer, FitResult, best_epoch_summary, fit
 from keras_lnn.training.metrics import compute_metrics, predict
+from keras_lnn.training_options import AUGMENTATIONS, OptionsError, TrainingOptions
+from keras_lnn.training.progress import StoppingProgbar, check_tensorboard_dir, tensorboard_callback
 from keras_lnn.training.protocol import PaperEarlyStopping, Protocol, compile_model
 from keras_lnn.training.resume import EpochBackup, read_history, resume_epoch
 
 __all__ = [
-    "EpochBackup", "EpochBatches", "EpochSeeds", "EpochTimer", "FitResult", "PaperEarlyStopping", "Protocol",
-    "best_epoch_summary", "compile_model", "compute_metrics", "configure_backend", "deterministic_ops", "fit",
-    "predict", "read_history", "resume_epoch", "training_inputs", "wants_padding",
+    "AUGMENTATIONS", "EpochBackup", "EpochBatches", "EpochSeeds", "EpochTimer", "FitResult", "OptionsError",
+    "PaperEarlyStopping", "Protocol", "StoppingProgbar", "TrainingOptions", "augment_batch", "best_epoch_summary",
+    "check_tensorboard_dir", "compile_model", "compute_metrics", "configure_backend", "deterministic_ops", "fit",
+    "predict", "read_history", "resume_epoch", "tensorboard_callback", "training_inputs", "tta_probabilities",
+    "tta_views", "wants_padding",
 ]

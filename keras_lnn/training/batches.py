@@ -24,6 +24,12 @@ class EpochBatches(keras.utils.PyDataset):
     weights each batch's loss by its rows). Not for models with BatchNormalization: the copies
     would enter its batch statistics (`wants_padding` says when to pad).
 
+    With `augment`, each batch is augmented as (seed, epoch, batch) alone draws it
+    (`training.augment.augment_batch`). With `class_weights`, every batch comes with sample
+    weights: each sample's class weight, times the padding's 1 or 0, so the batch's loss is
+    `sum(w_i * loss_i) / sum(w_i)`, the class-weighted mean of its real samples. Without either
+    (the paper's protocol) the batches are exactly those of the code before them.
+
     Args:
         x, y: training arrays.
         batch_size: the batch size.
@@ -31,6 +37,8 @@ class EpochBatches(keras.utils.PyDataset):
         epochs: the epoch to stop before.
         first_epoch: the epoch the first batch belongs to (a resumed run's).
         pad: pad the last batch to `batch_size` (see above).
+        augment: augmentation names (`training_options.AUGMENTATIONS`), or () for none.
+        class_weights: float32 `(n_classes,)` loss weight per class, or None.
 
     Example:
 
@@ -38,10 +46,12 @@ class EpochBatches(keras.utils.PyDataset):
     >>> model.fit(batches, steps_per_epoch=batches.batches_per_epoch, epochs=2)
     """
 
-    def __init__(self, x, y, batch_size, seed=0, epochs=1, first_epoch=0, pad=False):
+    def __init__(self, x, y, batch_size, seed=0, epochs=1, first_epoch=0, pad=False, augment=(), class_weights=None):
         super().__init__()
         self.x, self.y, self.batch_size = x, y, batch_size
         self.seed, self.epochs, self.first_epoch, self.pad = seed, epochs, first_epoch, pad
+        self.augment = tuple(augment)
+        self.class_weights = None if class_weights is None else np.asarray(class_weights, dtype="float32")
         self.batches_per_epoch = math.ceil(len(y) / batch_size)
         self._orders = {}
 
@@ -57,14 +67,23 @@ class EpochBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         epoch, batch = divmod(index, self.batches_per_epoch)
-        indices = self.epoch_order(self.first_epoch + epoch)[batch * self.batch_size : (batch + 1) * self.batch_size]
-        if not self.pad:
-            return self.x[indices], self.y[indices]
-        real = len(indices)
-        weights = np.ones(self.batch_size, dtype="float32")
-        weights[real:] = 0.0
-        indices = np.concatenate([indices, np.repeat(indices[:1], self.batch_size - real)])
-        return self.x[indices], self.y[indices], weights
+        epoch += self.first_epoch
+        indices = self.epoch_order(epoch)[batch * self.batch_size : (batch + 1) * self.batch_size]
+        weights = None
+        if self.pad:
+            real = len(indices)
+            weights = np.ones(self.batch_size, dtype="float32")
+            weights[real:] = 0.0
+            indices = np.concatenate([indices, np.repeat(indices[:1], self.batch_size - real)])
+        x, y = self.x[indices], self.y[indices]
+        if self.augment:
+            from keras_lnn.training.augment import augment_batch
+
+            x = augment_batch(x, self.augment, self.seed, epoch, batch)
+        if self.class_weights is not None:
+            class_weights = self.class_weights[np.asarray(y).reshape(len(y), -1)[:, 0].astype(int)]
+            weights = class_weights if weights is None else weights * class_weights
+        return (x, y) if weights is None else (x, y, weights)
 
 
 def wants_padding(model):
@@ -78,14 +97,29 @@ def wants_padding(model):
     return keras.backend.backend() in ("jax", "tensorflow") and not has_batch_norm
 
 
-def training_inputs(model, train, protocol, seed=0, first_epoch=0):
-    """The `model.fit` keyword arguments that feed the training split from `first_epoch` on (see `EpochBatches`)."""
+def training_inputs(model, train, protocol, seed=0, first_epoch=0, options=None):
+    """The `model.fit` keyword arguments that feed the training split from `first_epoch` on (see `EpochBatches`).
+
+    Args:
+        options: the `TrainingOptions` (augmentation, class weights); None: the paper's.
+    """
+    from keras_lnn.training_options import TrainingOptions
+
+    options = options or TrainingOptions()
     x, y = train
     pad = wants_padding(model)
-    batches = EpochBatches(x, y, protocol.batch_size, seed, protocol.max_epochs, first_epoch, pad)
+    class_weights = options.class_weights(y, _n_classes(model))
+    batches = EpochBatches(x, y, protocol.batch_size, seed, protocol.max_epochs, first_epoch, pad,
+                           augment=options.augment, class_weights=class_weights)
     feed = _fixed_shape_dataset(batches) if pad and keras.backend.backend() == "tensorflow" else batches
     # shuffle=False: Keras would otherwise shuffle the batches' order from the process's random state.
     return {"x": feed, "steps_per_epoch": batches.batches_per_epoch, "shuffle": False}
+
+
+def _n_classes(model):
+    """2 for a sigmoid output of one unit, else its units."""
+    units = model.output_shape[-1]
+    return 2 if units == 1 else units
 
 
 def _fixed_shape_dataset(batches):

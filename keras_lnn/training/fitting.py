@@ -8,6 +8,7 @@ import keras
 import numpy as np
 
 from keras_lnn.training.batches import EpochSeeds, training_inputs
+from keras_lnn.training.progress import StoppingProgbar
 from keras_lnn.training.protocol import PaperEarlyStopping
 from keras_lnn.training.resume import EpochBackup, _truncate_history, read_history, resume_epoch
 
@@ -36,13 +37,16 @@ class FitResult:
     nan_loss: bool
 
 
-def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=(), seed=0, keep_backup=False):
+def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=(), seed=0, keep_backup=False, options=None):
     """Trains `model` on `dataset` under `protocol`, resumable from `work_dir`.
 
     `work_dir` receives `history.csv` (one row per epoch, `epoch` from 0) and a
     `backup/` folder (`EpochBackup`) that lets a killed run
     resume from its last finished epoch; it is deleted when training ends, unless
     `keep_backup` (then the caller deletes it once the trained model is saved).
+    With `verbose`, each of Keras's epoch lines is followed by the early-stopping state
+    (`StoppingProgbar`). `options` (`TrainingOptions`: augmentation, class weights) shape the
+    training batches only: the validation loss the stopping rule reads is Keras's, unweighted.
 
     Returns:
         A `FitResult`; the model holds the stopping epoch's weights.
@@ -63,9 +67,10 @@ def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=(), seed=
         keras.callbacks.TerminateOnNaN(),
         EpochSeeds(seed),
         *extra_callbacks,
+        *([StoppingProgbar(stopping)] if verbose else []),
     ]
     model.fit(
-        **training_inputs(model, dataset.train, protocol, seed, first_epoch=done),
+        **training_inputs(model, dataset.train, protocol, seed, first_epoch=done, options=options),
         # A resumed run whose rule had already fired trains no further epoch.
         epochs=done if stopping.should_stop else protocol.max_epochs,
         validation_data=dataset.val,
