@@ -267,3 +267,35 @@ def test_evaluate_reads_early_version_1_files_without_size_or_n_classes(finished
     new = json.loads(path.read_text())
     assert "size" not in new and new["test"]["class_counts"] == [4, 4] and new["test_majority"]["class"] == 0
     assert len(list((run_dir / MODEL / "medmnist").glob("adrenalmnist3d_test_*@CNNExp1N4_seed3.csv"))) == 1
+
+
+def test_evaluate_tta_adds_the_flip_means_beside_the_plain_probabilities(finished_model, tmp_path):
+    import keras_lnn
+    from keras_lnn import training
+
+    run = _copy_run(finished_model, tmp_path / "exp1_adrenal", [MODEL])
+    model_dir = run / MODEL
+    before = json.loads((model_dir / "metrics.json").read_text())
+    plain = evaluation.read_predictions(model_dir / "predictions.csv", 2)
+    data_dir = finished_model.parent.parent.parent / "data"
+    result = _invoke(["evaluate", "--tta", "--data-dir", str(data_dir), str(run)])
+    assert result.exit_code == 0, result.output
+    assert "with TTA AUC" in result.output
+    after = json.loads((model_dir / "metrics.json").read_text())
+    read = evaluation.read_predictions(model_dir / "predictions.csv", 2)
+    # The plain probabilities and their records are untouched; the TTA ones are the model's 8-flip means.
+    for split in ("val", "test"):
+        np.testing.assert_array_equal(read.splits[split][1], plain.splits[split][1])
+        assert after[split] == before[split]
+    data = keras_lnn.load_dataset(str(data_dir / "adrenalmnist3d.npz"), verify=False)
+    model = keras_lnn.load_model(model_dir, compile=False)
+    expected = training.tta_probabilities(lambda v: training.predict(model, v, len(v)), data.test[0], 16)
+    np.testing.assert_allclose(read.tta["test"], expected, rtol=1e-5, atol=1e-6)
+    assert after["tta"]["views"] == 8
+    assert after["tta"]["test"] == evaluation.split_records(val=(read.splits["val"][0], read.tta["val"]),
+                                                            test=(read.splits["test"][0], read.tta["test"]))["test"]
+    # Data whose labels are not the run's is refused with one line naming the file.
+    other = tmp_path / "other"
+    write_medmnist_npz(other / "adrenalmnist3d.npz", counts=(24, 8, 8), seed=99)
+    result = _invoke(["evaluate", "--tta", "--data-dir", str(other), str(run)])
+    assert result.exit_code == 1 and "adrenalmnist3d.npz" in result.output

@@ -30,11 +30,11 @@ from keras_lnn.data.files import (
 )
 from keras_lnn.data.npz import KEYS, SPLITS
 from keras_lnn.data.sources import (
-    CLASSES_KEY, CLASSES_SUFFIX, DatasetSource, is_dataset_file, resolve_dataset_source,
+    CLASSES_KEY, CLASSES_SUFFIX, DatasetSource, is_dataset_file, resolve_dataset_source, run_dataset_source,
 )
 
 __all__ = [
     "CLASSES_KEY", "CLASSES_SUFFIX", "DATA_DIR_ENV", "KEYS", "MIRROR_ENV", "SPLITS", "DatasetSource", "MedMNIST3D",
     "dataset_path", "dataset_table", "default_data_dir", "download", "download_url", "expected_md5", "file_md5",
-    "is_dataset_file", "load_dataset", "resolve_data_dir", "resolve_dataset_source",
+    "is_dataset_file", "load_dataset", "resolve_data_dir", "resolve_dataset_source", "run_dataset_source",
 ]

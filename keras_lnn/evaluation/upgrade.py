@@ -63,10 +63,13 @@ def evaluation_blocks(predictions, n_classes, views=None, source="predictions.cs
     return blocks
 
 
-def evaluated_metrics(metrics, predictions, source="predictions.csv"):
-    """`metrics` as version 2 with every split record rebuilt from `predictions` (a `Predictions`)."""
+def evaluated_metrics(metrics, predictions, source="predictions.csv", views=None):
+    """`metrics` as version 2 with every split record rebuilt from `predictions` (a `Predictions`).
+
+    `views`: how many views the `_tta` probabilities average (default: as `metrics` recorded).
+    """
     updated = upgraded_record(metrics)
-    views = (updated.get("tta") or {}).get("views")
+    views = views or (updated.get("tta") or {}).get("views")
     updated.pop("tta", None)  # rebuilt from the _tta columns, or gone with them
     n_classes = updated.get("n_classes") or n_classes_of(predictions.splits["test"][1])  # early v1 files lack it
     updated.update(evaluation_blocks(predictions, n_classes, views, source))

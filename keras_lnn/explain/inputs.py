@@ -3,6 +3,7 @@ import json
 import zipfile
 from pathlib import Path
 
+from keras_lnn.data import run_dataset_source  # noqa: F401  (explain reads a run's data through it)
 from keras_lnn.errors import DataError, KerasLnnError
 
 
@@ -34,40 +35,6 @@ def run_record(model_dir):
             except (OSError, UnicodeDecodeError, ValueError) as error:
                 raise KerasLnnError(f"cannot read {folder / name}: {error}") from None
     return {}
-
-
-def run_dataset_source(record, dataset=None, data_dir=None, where="the run"):
-    """The data a run was trained on, as a `DatasetSource`: `dataset` if given, else what `record` says.
-
-    Args:
-        record: the run's metrics.json or settings.json dict (`dataset`, `size`, `data`).
-        dataset: a MedMNIST name or `.npz` file to use instead (`--dataset`).
-        data_dir: MedMNIST root for a MedMNIST dataset.
-        where: how to name the run in errors (its folder).
-
-    Returns:
-        A `DatasetSource`: a custom file from its recorded path; a MedMNIST dataset from `data_dir`,
-        or from its recorded path where `data_dir` lacks it.
-
-    Raises:
-        DataError: nothing says which data, or the recorded file is gone.
-    """
-    from keras_lnn.data import is_dataset_file, resolve_dataset_source
-
-    size = record.get("size", 28)
-    if dataset is not None:
-        return resolve_dataset_source(dataset, None if is_dataset_file(dataset) else size, data_dir)
-    recorded = (record.get("data") or {}).get("path")
-    if (record.get("data") or {}).get("custom"):
-        if not recorded or not Path(recorded).is_file():
-            raise DataError(f"{where} was trained on {recorded or 'a custom file'}, which is not there: pass --dataset")
-        return resolve_dataset_source(recorded)
-    if "dataset" not in record:
-        raise DataError(f"{where} has no metrics.json or settings.json saying which data it used: pass --dataset")
-    source = resolve_dataset_source(record["dataset"], size, data_dir)
-    if not source.path.is_file() and recorded and Path(recorded).is_file():
-        return resolve_dataset_source(recorded)
-    return source
 
 
 def check_fits(model, data):

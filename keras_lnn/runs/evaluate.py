@@ -59,9 +59,16 @@ def model_dirs_below(paths):
     return sorted(found)
 
 
-def evaluate_model(model_dir):
+def evaluate_model(model_dir, tta=False, data_dir=None):
     """Recomputes one model's metrics from its predictions.csv and rewrites its metrics.json, MedMNIST files
     and card. Call it holding the model's lock.
+
+    Args:
+        model_dir: a finished model's folder.
+        tta: also evaluate test-time augmentation (the mean over the 8 flips of each volume): its
+            probabilities are computed with the folder's model.keras on the data the run used and
+            added to predictions.csv as `_tta` columns (the plain ones stay), then evaluated.
+        data_dir: MedMNIST root for `tta` (None: the default one, or the path the run recorded).
 
     Returns:
         `(metrics, evaluated)`: the new metrics dict; `evaluated` False for a failed model (record upgraded only).
@@ -81,8 +88,15 @@ def evaluate_model(model_dir):
     for split, (labels, _) in predictions.splits.items():
         if split in expected and expected[split] != len(labels):
             raise EvaluationError(f"{path}: {len(labels)} {split} rows, but metrics.json's data has {expected[split]}")
+    views = None
+    if tta:
+        from keras_lnn.training.augment import TTA_VIEWS
+
+        predictions = dataclasses.replace(predictions, tta=_tta_probabilities(model_dir, metrics, predictions, data_dir))
+        evaluation.write_predictions(path, predictions.splits, predictions.tta)
+        views = len(TTA_VIEWS)
     try:
-        updated = evaluation.evaluated_metrics(metrics, predictions)
+        updated = evaluation.evaluated_metrics(metrics, predictions, views=views)
         atomic_write_json(model_dir / "metrics.json", updated)
         evaluation.write_evaluation_files(model_dir, updated, predictions)
     except (KeyError, TypeError, AttributeError) as error:  # a metrics.json edited or made by other code
@@ -90,7 +104,37 @@ def evaluate_model(model_dir):
     return updated, True
 
 
-def evaluate_runs(paths, echo=print):
+def _tta_probabilities(model_dir, metrics, predictions, data_dir):
+    """`{split: probabilities}` averaged over the 8 flips, from model.keras on the data the run recorded.
+
+    Raises:
+        EvaluationError: the data's labels or MD5 are not those of the run (another file), named.
+    """
+    import keras
+    import numpy as np
+
+    from keras_lnn import load_model, training
+    from keras_lnn.data import load_dataset, run_dataset_source
+
+    data = load_dataset(run_dataset_source(metrics, data_dir=data_dir, where=str(model_dir)), verify=False, dtype="uint8")
+    if metrics.get("data_md5") and data.md5 != metrics["data_md5"]:
+        raise EvaluationError(f"{data.path} (MD5 {data.md5}) is not the file {model_dir} was trained on "
+                              f"(MD5 {metrics['data_md5']}): pass --data-dir with that file")
+    batch_size = (metrics.get("protocol") or {}).get("batch_size", 64)
+    model = load_model(model_dir, compile=False)
+    try:
+        averaged = {}
+        for split, (labels, _) in predictions.splits.items():
+            x, y = data.split(split)
+            if not np.array_equal(np.ravel(y), np.ravel(labels)):
+                raise EvaluationError(f"{data.path}: its {split} labels are not those of {model_dir / PREDICTIONS_FILE}")
+            averaged[split] = training.tta_probabilities(lambda v: training.predict(model, v, len(v)), x, batch_size)
+        return averaged
+    finally:
+        keras.backend.clear_session()
+
+
+def evaluate_runs(paths, echo=print, tta=False, data_dir=None):
     """Evaluates every model folder at or below `paths` (run folders, folders of them, or model folders).
 
     Each model is taken under its lock (`keras_lnn.locks.model_lock`); a busy one is listed and skipped,
@@ -100,6 +144,7 @@ def evaluate_runs(paths, echo=print):
     Args:
         paths: folders.
         echo: prints a line per model.
+        tta, data_dir: see `evaluate_model`.
 
     Returns:
         An `EvaluateOutcome`.
@@ -112,7 +157,7 @@ def evaluate_runs(paths, echo=print):
     for model_dir in model_dirs_below(paths):
         try:
             with model_lock(model_dir):
-                metrics, evaluated = evaluate_model(model_dir)
+                metrics, evaluated = evaluate_model(model_dir, tta, data_dir)
         except ModelBusy as busy:
             outcome.busy.append(str(busy))
             echo(f"busy: {busy}")
@@ -126,7 +171,8 @@ def evaluate_runs(paths, echo=print):
             outcome.evaluated.append(model_dir)
             test = metrics["test"]
             echo(f"{model_dir}: test ACC {test['acc']:.3f} {_interval(test['acc_ci95'])}, "
-                 f"AUC {_number(test['auc'])} {_interval(test['auc_ci95'])}")
+                 f"AUC {_number(test['auc'])} {_interval(test['auc_ci95'])}"
+                 + (f"; with TTA AUC {_number(metrics['tta']['test']['auc'])}" if metrics.get("tta") else ""))
         else:
             outcome.not_finished.append(model_dir)
             echo(f"{model_dir}: {metrics['status']}, nothing to evaluate (its record is brought to version 2)")
