@@ -165,6 +165,7 @@ def test_explain_errors_are_one_line(custom_runs, tmp_path):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_explain_on_jax_from_the_keras_file(custom_runs, tmp_path):
     _, runs = custom_runs
     env = {**os.environ, "KERAS_BACKEND": "jax"}
