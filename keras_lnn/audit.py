@@ -58,9 +58,7 @@ def audit_models(names=None, input_size=TABLE1_SIZE):
     import keras
 
     rows = []
-    from keras_lnn.architectures import PAPER_EXPERIMENTS
-
-    for name in models.resolve_models(names or list(PAPER_EXPERIMENTS)):
+    for name in models.resolve_models(names or ["paper"]):
         architecture = models.get_architecture(name)
         model = models.create_model(name, input_size=input_size)
         trainable, non_trainable = models.count_params(model)

@@ -23,7 +23,7 @@ import numpy as np
 
 from keras_lnn.errors import KerasLnnError
 from keras_lnn.io import atomic_replace_dir, atomic_write_text
-from keras_lnn.locks import ModelBusy, model_lock
+from keras_lnn.locks import ModelBusy, model_lock, run_folder_lock
 
 SERVING_VERSION = "1"
 INPUT_NAME, OUTPUT_NAME = "volume", "probability"
@@ -206,13 +206,16 @@ def write_models_config(run_dir):
     """Writes TF Serving's `models.config`, serving every exported model of the run by its name.
 
     Paths are absolute: mount the run folder at the same path in a Serving
-    container (the README shows the docker command).
+    container (the README shows the docker command). Rebuilt from the model folders under the run
+    folder's lock, so two processes exporting at once leave one that serves both's models
+    (see `keras_lnn.locks.run_folder_lock`).
     """
     run_dir = Path(run_dir).resolve()
-    entries = [
-        f'  config {{\n    name: "{d.name}"\n    base_path: "{d}"\n    model_platform: "tensorflow"\n  }}\n'
-        for d in model_dirs(run_dir)
-        if (d / SERVING_VERSION / "saved_model.pb").exists()
-    ]
-    atomic_write_text(run_dir / "models.config", "model_config_list {\n" + "".join(entries) + "}\n")
+    with run_folder_lock(run_dir):
+        entries = [
+            f'  config {{\n    name: "{d.name}"\n    base_path: "{d}"\n    model_platform: "tensorflow"\n  }}\n'
+            for d in model_dirs(run_dir)
+            if (d / SERVING_VERSION / "saved_model.pb").exists()
+        ]
+        atomic_write_text(run_dir / "models.config", "model_config_list {\n" + "".join(entries) + "}\n")
     return run_dir / "models.config"

@@ -10,10 +10,20 @@ message of a process that finds the model busy. Between taking the lock and writ
 lock taken in that moment looks again for up to `SETTLE_SECONDS`, taking the lock if it comes free
 and naming the holder once its record appears.
 
+Beside the per-model locks, one lock per run folder (`run_folder_lock`, `<run_dir>/.run-folder.lock`)
+guards the files that sum up the whole folder (summary.csv, models.config). Each is rebuilt from
+the finished models' files: list them, then write the sum atomically. Two processes finishing
+models at once could otherwise interleave: A lists (seeing only its own model), B lists (seeing
+both) and writes, then A writes last and its file omits B's finished model. Under the lock the
+last writer lists after every earlier writer's model files exist, so the file left is complete.
+Unlike a model's lock, it is waited for: it is held for the few milliseconds of a rewrite.
+
 Example:
 
 >>> with model_lock(Path("saved_models/exp1_adrenal/CNNExp1N4")):
 ...     train()          # raises ModelBusy at once if another live process holds the model
+>>> with run_folder_lock(Path("saved_models/exp1_adrenal")):
+...     rewrite_summary()  # waits while another process rewrites one
 """
 import contextlib
 import json
@@ -29,6 +39,9 @@ from keras_lnn.io import atomic_write_json
 
 # How long a process that finds a lock taken but no holder record waits for one or the other.
 SETTLE_SECONDS = 2.0
+# How long a process waits for another to finish rewriting a run folder's summary files.
+RUN_FOLDER_TIMEOUT = 300.0
+RUN_FOLDER_LOCK = ".run-folder.lock"  # no model is named so: model names have no "-"
 
 
 class ModelBusy(RunError):
@@ -91,6 +104,30 @@ def model_lock(model_dir):
         yield holder
     finally:
         holder_path(model_dir).unlink(missing_ok=True)
+        lock.release()
+
+
+@contextlib.contextmanager
+def run_folder_lock(run_dir, timeout=RUN_FOLDER_TIMEOUT):
+    """Holds the run folder's lock for the block (see the module's note), waiting up to `timeout` seconds.
+
+    Raises:
+        RunError: still held by another process after `timeout`, or no file locks on the file system.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(run_dir / RUN_FOLDER_LOCK, timeout=timeout)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise RunError(f"{run_dir / RUN_FOLDER_LOCK} stayed locked for {timeout:.0f} s: another process is stuck "
+                       "rewriting the folder's summary.csv or models.config") from None
+    except NotImplementedError:
+        raise RunError(f"the file system of {run_dir} supports no file locks (flock): use an --output on one "
+                       "that does (see the README's 'Running at once')") from None
+    try:
+        yield
+    finally:
         lock.release()
 
 

@@ -269,3 +269,35 @@ def delong_test(labels, scores_a, scores_b):
         return DeLongResult(float(auc[0]), float(auc[1]), math.nan, math.nan)
     z = float((auc[0] - auc[1]) / math.sqrt(variance))
     return DeLongResult(float(auc[0]), float(auc[1]), z, float(2 * norm.sf(abs(z))))
+
+
+HOLM_NAME = "Holm's step-down correction (family-wise error rate)"
+
+
+def holm_adjust(p_values):
+    """Holm's step-down adjusted p-values, in the order given.
+
+    Sorted ascending, the i-th smallest of m p-values (i from 1) becomes
+    `max over j <= i of min(1, (m - j + 1) * p_(j))`: monotone in the raw p-values and
+    capped at 1. Rejecting where the adjusted p is below alpha keeps the chance of any
+    false rejection among the m tests at most alpha (Holm, 1979). None or NaN entries
+    (tests that could not be made) are passed through and not counted in m.
+
+    Args:
+        p_values: raw p-values (None or NaN for a test not made).
+
+    Returns:
+        A list of the adjusted p-values, None/NaN where the input was.
+
+    Example:
+
+    >>> [round(p, 3) for p in holm_adjust([0.01, 0.04, 0.03])]
+    [0.03, 0.06, 0.06]
+    """
+    p_values = list(p_values)
+    tested = [i for i, p in enumerate(p_values) if p is not None and not math.isnan(p)]
+    adjusted, running = list(p_values), 0.0
+    for rank, i in enumerate(sorted(tested, key=lambda i: p_values[i])):
+        running = max(running, min(1.0, (len(tested) - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted

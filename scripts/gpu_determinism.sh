@@ -30,7 +30,7 @@ runs=/tmp/determinism-runs
 rm -rf "$runs"
 if [ "$run_epochs" -gt 0 ]; then
   for repeat in 1 2; do
-    JAX_COMPILATION_CACHE_DIR=$(mktemp -d) python3 -m keras_lnn.cli run all --dataset adrenal --models "$models" \
+    JAX_COMPILATION_CACHE_DIR=$(mktemp -d) python3 -m keras_lnn.cli run paper --dataset adrenal --models "$models" \
       --data-dir .data --max-epochs "$run_epochs" --jobs 2 --output "$runs/$repeat" --quiet >"$out/run_$repeat.log" 2>&1 \
       || { tail -20 "$out/run_$repeat.log"; exit 1; }
   done

@@ -47,7 +47,7 @@ packer=$!
 start=$(date +%s)
 runs=()
 for dataset in adrenal vessel; do
-  timeout -k 15 -s TERM "$budget" python3 -m keras_lnn.cli run all --dataset "$dataset" --seeds 0,1,2 \
+  timeout -k 15 -s TERM "$budget" python3 -m keras_lnn.cli run paper --dataset "$dataset" --seeds 0,1,2 \
     --jobs "$jobs" --data-dir .data --output "$study" --quiet >"$out/run_$dataset.log" 2>&1 &
   runs+=($!)
   sleep 20  # the second process then finds most of the first architectures in the compilation cache

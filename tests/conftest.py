@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from keras_lnn import info as info_module
+from keras_lnn.data import info as info_module
 from keras_lnn.data import file_md5
 
 SHARED = Path(__file__).parents[1] / ".." / "shared"
@@ -206,7 +206,7 @@ def closed_port_url():
 
 # One model of each kind the registry builds: CNN, LTC (AutoNCP and FullyConnected), LSTM, CfC and
 # mixed-memory LTC, as `lnn-keras run` experiments.
-DEPLOY_RUNS = {"all": ("CNNExp1N4", "LiqExp1N2", "LiqExp2N2", "LSTMExp5N2"), "exp6": ("CfcExp6N1", "LiqExp6N5")}
+DEPLOY_RUNS = {"paper": ("CNNExp1N4", "LiqExp1N2", "LiqExp2N2", "LSTMExp5N2"), "exp6": ("CfcExp6N1", "LiqExp6N5")}
 DEPLOY_MODELS = tuple(name for names in DEPLOY_RUNS.values() for name in names)
 
 
@@ -242,7 +242,7 @@ def deployed_run(tmp_path_factory):
     for experiment, names in DEPLOY_RUNS.items():
         run_cli_here("run", experiment, "--dataset", "adrenal", "--data-dir", str(shared), "--models", ",".join(names),
                      "--max-epochs", "1", "--output", str(out), "--quiet")
-    run_dirs = sorted(p for p in out.iterdir() if p.is_dir())  # `all` writes one folder per experiment
+    run_dirs = sorted(p for p in out.iterdir() if p.is_dir())  # `paper` writes one folder per experiment
     printed = run_cli_here("export", *map(str, run_dirs), "--format", "onnx", "--format", "litert")
     return run_dirs, shared / "adrenalmnist3d.npz", printed
 

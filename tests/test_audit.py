@@ -10,7 +10,8 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from keras_lnn import audit, cli, models, paper, registry
+from keras_lnn import audit, cli, models, paper
+from keras_lnn.models import registry
 from tests.conftest import DOCUMENTED_DELTAS
 
 ROW_KEYS = {"model", "experiment", "paper_params", "trainable_params", "non_trainable_params", "delta", "reason"}

@@ -12,7 +12,7 @@ from keras_lnn.data import (
     dataset_path, dataset_table, default_data_dir, download, download_url, file_md5, load_dataset, resolve_data_dir,
 )
 from keras_lnn.errors import DataError
-from keras_lnn.info import DATASETS
+from keras_lnn.data.info import DATASETS
 from tests.conftest import modules_imported_by
 
 REAL_MD5 = {"adrenal": "bbd3c5a5576322bc4cdfea780653b1ce", "vessel": "b41fd4f7e7e2feedddb201585ecafa1b"}

@@ -59,13 +59,35 @@ def test_non_linear_layer_after_the_mean_is_refused():
 
 
 # ---------------------------------------------------------------- neuron states
+def _step(cell, sequence):
+    """`(states (N, slices, units), outputs (N, slices, outputs))` of ncps's single-step `cell` stepped over
+    `sequence` from a zero state, as `keras.layers.RNN` steps it: an independent computation of the states."""
+    sizes = cell.state_size if isinstance(cell.state_size, (list, tuple)) else [cell.state_size]
+    state = [keras.ops.zeros((sequence.shape[0], size)) for size in sizes]
+    states, outputs = [], []
+    for t in range(sequence.shape[1]):
+        output, state = cell(keras.ops.convert_to_tensor(sequence[:, t]), state)
+        state = list(state) if isinstance(state, (list, tuple)) else [state]
+        outputs.append(keras.ops.convert_to_numpy(output))
+        states.append(keras.ops.convert_to_numpy(state[-1]))  # mixed memory: [memory, ODE state]
+    return np.stack(states, axis=1), np.stack(outputs, axis=1)
+
+
 @pytest.mark.parametrize("name", ["LiqExp1N2", "CfcExp6N1", "LiqExp6N5"])
-def test_neuron_states_step_the_cell(name):
+def test_neuron_states_are_the_cells_stepped_over_the_slices(name):
+    from keras_lnn.explain.contributions import _state_order
+
     keras.utils.set_random_seed(2)
     model = create_model(name)
     volumes = _volumes(2)
-    (found,) = neuron_states(model, volumes)  # raises if stepping does not reproduce the layer's outputs
-    wiring = recurrent_layers(model)[0].cell
+    (found,) = neuron_states(model, volumes)  # the layer's own states
+    layer = recurrent_layers(model)[0]
+    sequence = keras.Model(model.inputs, layer.input).predict(volumes, verbose=0)
+    stepped, outputs = _step(layer.cell, sequence)
+    np.testing.assert_allclose(found.states[..., _state_order(layer)], stepped, atol=1e-4, rtol=1e-3)
+    np.testing.assert_allclose(outputs, keras.Model(model.inputs, layer.output).predict(volumes, verbose=0),
+                               atol=1e-4, rtol=1e-3)
+    wiring = layer.cell
     wiring = getattr(wiring, "rnn_cell", wiring).wiring
     assert found.states.shape == (2, 28, wiring.units)
     assert found.motor == list(range(wiring.output_dim))

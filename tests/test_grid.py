@@ -9,14 +9,20 @@ from keras_lnn.report import write_report
 from tests.conftest import write_medmnist_npz
 
 
-def test_all_plans_the_papers_five_experiments(tmp_path):
-    plans = runs.plan_runs("all", "adrenal", output=tmp_path)
+def test_paper_plans_the_papers_five_experiments(tmp_path):
+    plans = runs.plan_runs("paper", "adrenal", output=tmp_path)
     assert [p.run_dir for p in plans] == [tmp_path / f"exp{i}_adrenal" for i in range(1, 6)]
     assert sum(len(p.models) for p in plans) == 30 and all(p.seed == 0 for p in plans)
 
 
+def test_all_plans_every_registered_experiment(tmp_path):
+    plans = runs.plan_runs("all", "adrenal", output=tmp_path)
+    assert [p.run_dir for p in plans] == [tmp_path / f"exp{i}_adrenal" for i in range(1, 7)]
+    assert sum(len(p.models) for p in plans) == 36
+
+
 def test_several_seeds_plan_one_folder_each(tmp_path):
-    plans = runs.plan_runs("all", "vessel", seeds=(0, 1), size=64, output=tmp_path)
+    plans = runs.plan_runs("paper", "vessel", seeds=(0, 1), size=64, output=tmp_path)
     names = [p.run_dir.name for p in plans]
     assert len(names) == 10 and names[:2] == ["exp1_vessel_64_seed0", "exp2_vessel_64_seed0"]
     assert names[-1] == "exp5_vessel_64_seed1"
@@ -47,7 +53,7 @@ def test_seeds_run_skip_on_rerun_and_report(tmp_path, skip_savedmodel_export):
 
     # The real artifacts feed the report: both seeds pooled, a curve per seed, the exact rerun command.
     md = write_report([tmp_path / "out"], tmp_path / "report", data_dir=data_dir)["markdown"].read_text()
-    assert "(n=2)" in md and "| always negative (constant) | - | 0.500 |" in md
+    assert "(n=2)" in md and "| always class 0, the test majority (constant) | - | 0.500 |" in md
     assert "lnn-keras run exp1 --dataset adrenal --models CNNExp1N4 --seeds 0,1 --max-epochs 1 --batch-size 16" in md
     assert (tmp_path / "report" / "figures" / "exp1_adrenal_val_loss.png").stat().st_size > 1000
 

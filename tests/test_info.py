@@ -3,7 +3,7 @@ import dataclasses
 import pytest
 
 from keras_lnn.errors import DataError
-from keras_lnn.info import DATASET_NAMES, DATASETS, SIZES, DatasetInfo, _INFO, resolve_dataset
+from keras_lnn.data.info import DATASET_NAMES, DATASETS, SIZES, DatasetInfo, _INFO, resolve_dataset
 from tests.conftest import modules_imported_by
 
 
@@ -75,6 +75,6 @@ def test_resolve_unknown(name):
 
 
 def test_import_stays_light():
-    # medmnist's package __init__ imports torch: keras_lnn.info must read its table without it.
-    statement = "import keras_lnn.info as i; assert i.DATASETS"
+    # medmnist's package __init__ imports torch: keras_lnn.data.info must read its table without it.
+    statement = "import keras_lnn.data.info as i; assert i.DATASETS"
     assert modules_imported_by(statement, ("torch", "torchvision", "medmnist", "keras", "tensorflow")) == "[]"

@@ -123,3 +123,90 @@ def test_a_holder_caught_before_its_record_is_named_or_let_go(tmp_path, then):
     finally:
         process.kill()
         process.wait()
+
+
+# ---------------------------------------------------------------- the run folder's summary files
+FINISH = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    from keras_lnn import export, io
+    from keras_lnn.runs import summary
+
+    run_dir, model, role, what = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+    signal = lambda name: (run_dir.parent / name).touch()
+    wait = lambda name: [time.sleep(0.02) for _ in iter(lambda: (run_dir.parent / name).exists(), True)]
+
+    def slow(listing):
+        # A lists the finished models, then stalls until B has finished its own model and begun to rewrite.
+        def listed(*args):
+            found = listing(*args)
+            signal("a-listed")
+            wait("b-rewriting")
+            time.sleep(1.0)  # B, without a lock, writes its complete file in this while
+            return found
+        return listed
+
+    if role == "a":
+        summary.summary_rows = slow(summary.summary_rows)
+        export.model_dirs = slow(export.model_dirs)
+    else:
+        wait("a-listed")
+    folder = run_dir / model
+    (folder / "1").mkdir(parents=True)
+    (folder / "1" / "saved_model.pb").write_bytes(b"")
+    (folder / "model.keras").write_bytes(b"")
+    io.atomic_write_json(folder / "metrics.json", {"model": model, "status": "finished", "epochs": 1,
+                                                   "params": {"trainable": 1}})
+    if role == "b":
+        signal("b-rewriting")
+    summary.write_summary(run_dir) if what == "summary" else export.write_models_config(run_dir)
+    """
+)
+
+
+@pytest.mark.parametrize("what", ["summary", "models.config"])
+def test_two_processes_finishing_at_once_leave_a_complete_file(tmp_path, what):
+    # A lists the folder before B's model is there and writes after B: without the run folder's lock
+    # A's file (only its own model) replaces B's (both). With it, B waits and writes last.
+    run_dir = tmp_path / "exp1_adrenal"
+    run_dir.mkdir()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")])}
+    a, b = (subprocess.Popen([sys.executable, "-c", FINISH, str(run_dir), model, role, what], env=env)
+            for model, role in (("CNNExp1N1", "a"), ("CNNExp1N4", "b")))
+    assert a.wait(timeout=120) == 0 and b.wait(timeout=120) == 0
+    if what == "summary":
+        from keras_lnn.runs.summary import summary_rows
+
+        import csv
+
+        with (run_dir / "summary.csv").open(newline="") as handle:
+            written = [row["model"] for row in csv.DictReader(handle)]
+        assert written == ["CNNExp1N1", "CNNExp1N4"] == [row["model"] for row in summary_rows(run_dir)]
+    else:
+        config = (run_dir / "models.config").read_text()
+        assert config.count("config {") == 2 and '"CNNExp1N1"' in config and '"CNNExp1N4"' in config
+
+
+def test_a_stuck_run_folder_lock_is_a_clear_error(tmp_path):
+    from keras_lnn.errors import RunError
+    from keras_lnn.locks import RUN_FOLDER_LOCK, run_folder_lock
+
+    held = subprocess.Popen([sys.executable, "-c", textwrap.dedent(
+        """
+        import sys
+        from keras_lnn.locks import run_folder_lock
+        with run_folder_lock(sys.argv[1]):
+            print("held", flush=True)
+            sys.stdin.read()
+        """), str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert held.stdout.readline().strip() == "held"
+        with pytest.raises(RunError, match=r"\.run-folder\.lock stayed locked for 0 s"):
+            with run_folder_lock(tmp_path, timeout=0.2):
+                pass
+    finally:
+        held.kill()
+        held.wait()
+    with run_folder_lock(tmp_path, timeout=0.2):  # a dead holder's lock is free at once
+        assert (tmp_path / RUN_FOLDER_LOCK).exists()

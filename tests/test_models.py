@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from keras_lnn import architectures, cli, models, paper
+from keras_lnn import cli, models, paper
+from keras_lnn.models import zoo as zoo_module
 from keras_lnn.errors import KerasLnnError
 from keras_lnn.models import UnknownModelError
-from tests.conftest import DOCUMENTED_DELTAS, modules_imported_by
+from tests.conftest import DOCUMENTED_DELTAS
 
 # The 30 models of the paper's Table 1, in its order (ARCHITECTURES.md).
 PAPER_MODELS = [
@@ -92,10 +93,56 @@ def test_registered_paper_params_are_table1(zoo):
 
 
 def test_imports_run_one_way():
-    # specs <- architectures <- registry <- models: the zoo is data, and the registry fills itself from it.
-    assert modules_imported_by("import keras_lnn.architectures", ("keras_lnn.registry", "keras_lnn.models")) == "[]"
-    assert modules_imported_by("import keras_lnn.registry", ("keras_lnn.models",)) == "[]"
-    assert models.list_models(experiment="exp6") == [a.name for a in architectures.ARCHITECTURES[-6:]]
+    # blocks <- zoo <- registry <- build: the zoo is data, and the registry fills itself from it.
+    import ast
+    import inspect
+
+    from keras_lnn.models import blocks, build, registry
+
+    def imported(module):
+        tree = ast.parse(inspect.getsource(module))
+        return {n.module.rsplit(".", 1)[-1] for n in ast.walk(tree)
+                if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("keras_lnn.models.")}
+
+    assert imported(blocks) == set()
+    assert imported(zoo_module) == {"blocks"}
+    assert imported(registry) == {"zoo"}
+    assert imported(build) == {"blocks", "registry"}
+    assert models.list_models(experiment="exp6") == [a.name for a in zoo_module.ARCHITECTURES[-6:]]
+    # One home per block: the old modules re-export it, and nothing else defines one.
+    assert not hasattr(blocks, "_REGISTRY") and not hasattr(blocks, "_EXPERIMENTS")
+
+
+def test_the_old_import_paths_are_deprecated_aliases():
+    import importlib
+    import sys
+
+    for old, new, name in [("keras_lnn.specs", "keras_lnn.models.blocks", "Architecture"),
+                           ("keras_lnn.architectures", "keras_lnn.models.zoo", "PAPER_EXPERIMENTS"),
+                           ("keras_lnn.registry", "keras_lnn.models.registry", "register"),
+                           ("keras_lnn.info", "keras_lnn.data.info", "DATASETS")]:
+        sys.modules.pop(old, None)
+        with pytest.warns(DeprecationWarning, match=new):
+            module = importlib.import_module(old)
+        assert getattr(module, name) is getattr(importlib.import_module(new), name)
+    from keras_lnn.specs import Ltc
+
+    assert Ltc is models.LiquidLayer
+    with pytest.warns(DeprecationWarning, match="PAPER_DATASETS"):
+        assert paper.DATASETS == paper.PAPER_DATASETS == ("adrenal", "nodule", "vessel")
+
+
+def test_the_groups_have_one_meaning_each():
+    # `paper`: the 30 models with a Table 1 count; `all`: every registered model.
+    assert models.group_models("paper") == PAPER_MODELS == models.resolve_models(["paper"])
+    assert models.group_models("all") == models.list_models() == models.resolve_models(["all"])
+    assert len(models.group_models("all")) == 36
+    assert models.group_experiments("paper") == PAPER_EXPERIMENTS
+    assert models.group_experiments("all") == models.list_experiments()
+    with pytest.raises(UnknownModelError, match="paper, all"):
+        models.group_models("everything")
+    assert "paper" in _invoke("list", "--help").output and "all" in _invoke("list", "--help").output
+    assert _listed_models(_invoke("list", "paper").output) == PAPER_MODELS
 
 
 def test_pytorch_extra_params_are_the_documented_deltas():
@@ -344,3 +391,18 @@ def test_building_models_off_tensorflow_never_imports_tensorflow(backend_report,
     report = backend_report(backend)
     assert report["backend"] == backend and {"LiqExp1N2", "CfcExp6N1"} <= set(report["predictions"])
     assert report["tensorflow_after_building"] == {"imported": False}
+
+
+def test_the_architectures_prose_is_in_the_repository():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    prose = (root / "docs" / "architectures.md").read_text()
+    table1 = paper.table1_parameters()
+    for name in PAPER_MODELS:  # each paper model's row, with Table 1's count
+        row = next(line for line in prose.splitlines() if line.startswith(f"| {name} |"))
+        assert f"{table1[name]:,}" in row, row
+    assert all(f"| {name} |" in prose for name in models.group_models("all"))
+    pointing = [str(p) for p in [root / "README.md", *(root / "docs").glob("*.md"), *(root / "keras_lnn").rglob("*.py")]
+                if "../shared/paper" in p.read_text()]
+    assert pointing == []

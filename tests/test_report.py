@@ -73,10 +73,10 @@ def test_report_tables(vessel_runs):
     assert "0.880 ± 0.000 (n=2)" in cnn
     assert cnn.endswith("| 0.878 | 0.796 |")  # the paper's Table 2 values on vessel
     assert _row(md, "LiqExp2N2").endswith("| - | - |")  # not in Table 2
-    assert "| always negative (constant) | - | 0.900 | 0.500 |" in md  # 9 of 10 test labels are 0
+    assert "| always class 0, the test majority (constant) | - | 0.900 | 0.500 |" in md  # 9 of 10 test labels are 0
     assert "computed from the test labels of" in md
     assert _row(md, "ResNet-18 + 3D").startswith("| ResNet-18 + 3D | 0.877 | 0.874 |")
-    assert "| AutoKeras | 0.894 | 0.773 | unknown |" in md
+    assert "| AutoKeras | 0.894 | 0.773 |" in md  # MedMNIST v2's table
     # Table 1 audit, from metrics.json.
     assert "| CNNExp2N4 | exp2 | 13,739 | 13,739 | 0 | 0 | yes |" in md
 
@@ -96,10 +96,12 @@ def test_report_header_and_notes(vessel_runs):
 def test_seed_noise_section(vessel_runs):
     _, _, _, md = vessel_runs
     assert "Welch's two-sample t-test" in md
-    assert "Best model of each family by mean test AUC: LTC: LiqExp2N2, 0.605 ± 0.007 (n=2); CNN: CNNExp2N4" in md
-    # AUCs 0.61, 0.60 vs 0.70, 0.72: Welch's t = -9.39 on 1.5 df, p = 0.027.
-    assert "| LiqExp2N2 vs CNNExp2N4 | AUC | -0.105 | -9.39 | 1.5 | 0.027 | exceeds seed noise |" in md
-    assert "| LiqExp2N2 vs CNNExp2N4 | ACC | +0.020 | - | - | - | no verdict" in md  # constant ACCs
+    assert ("Best model of each family by mean validation AUC over seeds: LTC: LiqExp2N2 (val AUC 0.605 ± 0.007 (n=2), "
+            "test AUC 0.605 ± 0.007 (n=2)); CNN: CNNExp2N4") in md
+    # AUCs 0.61, 0.60 vs 0.70, 0.72: Welch's t = -9.39 on 1.5 df, p = 0.027; the only test made, so Holm's p is the same.
+    assert "| LiqExp2N2 vs CNNExp2N4 | AUC | -0.105 | -9.39 | 1.5 | 0.027 | 0.027 | exceeds seed noise |" in md
+    assert "| LiqExp2N2 vs CNNExp2N4 | ACC | +0.020 | - | - | - | - | no verdict" in md  # constant ACCs
+    assert "over the 1 test of this table" in md
     assert "test-set noise" not in md  # no predictions.csv in these runs: no DeLong section
 
 
@@ -139,12 +141,12 @@ def test_delong_section_from_predictions(tmp_path):
     md = report.write_report(out, tmp_path / "r")["markdown"].read_text()
     assert "DeLong's test of two correlated ROC AUCs" in md
     # Worked by hand in tests/test_stats.py: z = (8/9 - 1/2) / (sqrt(2)/9) = 2.47, p = 0.013.
-    assert "| LiqExp2N2 vs CNNExp2N4 | 0 | 0.889 | 0.500 | +0.389 | 2.47 | 0.013 | exceeds test-set noise |" in md
+    assert "| LiqExp2N2 vs CNNExp2N4 | 0 | 0.889 | 0.500 | +0.389 | 2.47 | 0.013 | 0.013 | exceeds test-set noise |" in md
     assert "| LiqExp2N2 vs CNNExp2N4 | 1 |" not in md
 
     _write_predictions(out / "exp2_vessel_seed0" / "CNNExp2N4", [1, 0, 1, 1, 0, 0], [0.5] * 6)  # other volumes
     md = report.write_report(out, tmp_path / "r")["markdown"].read_text()
-    assert "DeLong" not in md
+    assert "test-set noise" not in md
 
 
 def test_figures_are_valid_pngs(vessel_runs):
@@ -179,7 +181,7 @@ def test_one_seed_a_failure_and_the_paper_fallback(tmp_path):
     assert "0.700 ± - (n=1)" in md
     assert "LiqExp2N2 on vessel, seed 0: loss became NaN" in md
     assert "| vessel | exp2 | LiqExp2N2 | - | 0 | - | incomplete |" in md
-    assert "| always negative (constant) | - | 0.890 |" in md and "approx., from ARCHITECTURES.md" in md
+    assert "| always class 0, the test majority (constant) | - | 0.890 |" in md and "approx., from ARCHITECTURES.md" in md
     assert "Fewer than two model families" in md  # the failed model has no scores
 
 
@@ -189,7 +191,8 @@ def test_not_enough_seeds_and_recorded_majority(tmp_path):
         write_run(out, "CNNExp2N4", seed, 0.7 + seed / 100, test_majority_acc=0.8)
     write_run(out, "LiqExp2N2", 0, 0.6)
     md = report.write_report(out, tmp_path / "r")["markdown"].read_text()
-    assert "| always negative (constant) | - | 0.800 |" in md and "recorded in metrics.json" in md
+    # v1's test_majority_acc holds the share, not the class.
+    assert "| always the test majority class (constant) | - | 0.800 |" in md and "recorded in metrics.json" in md
     assert "not enough seeds (n=1 and 2)" in md
     assert "seeds missing" not in md and "| vessel | exp2 | LiqExp2N2 | 0 | - | 1 | incomplete |" in md
 
@@ -251,7 +254,7 @@ def test_completeness_shows_part_trained_runs(tmp_path):
     assert report.find_unfinished([out / "exp2_vessel_seed0" / "CNNExp2N4" / "metrics.json"]) == []
 
 
-def test_reproduce_is_one_run_all_for_the_papers_study(tmp_path):
+def test_reproduce_is_one_run_paper_for_the_papers_study(tmp_path):
     out = tmp_path / "OUT"
     firsts = {"exp1": "CNNExp1N1", "exp2": "CNNExp2N1", "exp3": "CNNExp3N1", "exp4": "CNNExp4N1", "exp5": "LiqExp5N1"}
     for experiment, model in firsts.items():
@@ -259,7 +262,7 @@ def test_reproduce_is_one_run_all_for_the_papers_study(tmp_path):
             write_run(out, model, seed, 0.7, experiment=experiment, n_seeds=3)
     write_run(out, "CfcExp6N1", 0, 0.7, experiment="exp6", n_seeds=3)
     md = report.write_report(out, tmp_path / "r")["markdown"].read_text()
-    assert (f"KERAS_BACKEND=tensorflow lnn-keras run all --dataset vessel --models {','.join(firsts.values())} "
+    assert (f"KERAS_BACKEND=tensorflow lnn-keras run paper --dataset vessel --models {','.join(firsts.values())} "
             f"--seeds 0,1,2 --max-epochs 2 --no-verify --data-dir DATA_DIR --output {out}") in md
     assert "lnn-keras run exp6 --dataset vessel --models CfcExp6N1 --seeds 0,1,2 --max-epochs 2" in md
     assert "lnn-keras run exp1 " not in md
@@ -273,7 +276,7 @@ def test_documented_lstm_delta_and_multiclass(tmp_path):
     lstm = _row(md, "LSTMExp5N2", "## Table 1")
     assert "| 71,797 | 71,637 | 0 | -160 | yes |" in lstm and "bias" in lstm
     assert "one-output (binary) models, not 11 classes" in _row(md, "CNNExp1N4", "## Table 1")
-    assert "always the majority class (constant)" in md and "The paper's Table 2 has no organ column." in md
+    assert "always the test majority class (constant)" in md and "The paper's Table 2 has no organ column." in md
     assert (tmp_path / "r" / "figures" / "exp1_organ_scores.png").exists()
 
 

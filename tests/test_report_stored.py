@@ -16,6 +16,7 @@ import numpy as np
 from keras_lnn.data import file_md5
 from tests.conftest import write_medmnist_npz
 from tests.test_report import _part_trained, _write_predictions, write_run
+from tests.test_report_evaluation import split_record, write_v2_run
 
 STORED = Path(__file__).parent / "fixtures" / "report"
 DATE_LINE = re.compile(r"Written by keras_lnn \S+ on \d{4}-\d\d-\d\d \d\d:\d\d from ")
@@ -49,6 +50,11 @@ def build_runs(root):
     for seed, auc in enumerate([0.90, 0.91, 0.92]):  # beside the paper's 0.829: outside the interval
         write_run(out, "LSTMExp5N2", seed, auc, experiment="exp5", dataset="adrenal", n_seeds=3,
                   test_acc=0.77 + seed / 100, test_majority_acc=0.77, epochs=3)
+    for seed, (val_auc, test_auc) in enumerate([(0.93, 0.80), (0.95, 0.82), (0.94, 0.78)]):  # metrics_version 2
+        tta = {"views": 8, "val": split_record(val_auc), "test": split_record(test_auc + 0.02)} if seed == 0 else None
+        write_v2_run(out, "LiqExp5N1", seed, val_auc, test_auc, experiment="exp5", dataset="adrenal", n_seeds=3,
+                     epochs=3, test_majority={"class": 0, "acc": 0.77}, **({"tta": tta} if tta else {}),
+                     params={"trainable": 9953, "non_trainable": 0, "paper": None})
     write_run(out, "CNNExp1N4", 0, 0.9, experiment="exp1", dataset="organ", n_seeds=1, n_classes=11, test_acc=0.5)
     write_run(root / "OUT64", "CNNExp2N4", 0, 0.66, n_seeds=1, size=64)
     return RUN_ARGUMENTS

@@ -399,7 +399,7 @@ def test_python_callers_pass_keywords_or_one_config(tiny_data, tmp_path, skip_sa
 
 
 def test_shards_cover_every_model_and_seed_exactly_once(tmp_path):
-    plans = runs.plan_runs("all", "adrenal", seeds=(0, 1, 2), output=tmp_path)
+    plans = runs.plan_runs("paper", "adrenal", seeds=(0, 1, 2), output=tmp_path)
     everything = runs.plan_tasks(plans)
     assert len(everything) == 30 * 3
     covered = [(plan.run_dir, name) for k in range(1, 8) for plan, name in runs.plan_tasks(plans, (k, 7))]

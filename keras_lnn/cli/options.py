@@ -27,7 +27,7 @@ class DatasetType(click.ParamType):
     def convert(self, value, param, ctx):
         from keras_lnn.data import is_dataset_file
         from keras_lnn.errors import DataError
-        from keras_lnn.info import DATASET_NAMES, resolve_dataset
+        from keras_lnn.data.info import DATASET_NAMES, resolve_dataset
 
         if self.files and is_dataset_file(value):
             return value  # checked when loaded, with one-line errors naming the file
@@ -43,7 +43,7 @@ class DatasetType(click.ParamType):
     def shell_complete(self, ctx, param, incomplete):
         from click.shell_completion import CompletionItem
 
-        from keras_lnn.info import DATASET_NAMES
+        from keras_lnn.data.info import DATASET_NAMES
 
         return [CompletionItem(name) for name in DATASET_NAMES if name.startswith(incomplete.lower())]
 
@@ -53,7 +53,7 @@ def dataset_argument(func):
 
 
 def size_option(func):
-    from keras_lnn.info import SIZES
+    from keras_lnn.data.info import SIZES
 
     return click.option(
         "--size", type=click.Choice([str(s) for s in SIZES]), default="28", show_default=True,

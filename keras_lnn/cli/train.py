@@ -37,25 +37,26 @@ from keras_lnn.cli.options import (
               help="Deterministic GPU kernels: the same seed gives the same model on every run (slower on a GPU).")
 def run(experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size, learning_rate, patience,
         min_delta, size, data_dir, no_verify, md5, mirror, output, overwrite, quiet, jobs, shard, deterministic):
-    """Train, evaluate and export the models of EXPERIMENT (exp1..exp6, all, or a model name).
+    """Train, evaluate and export the models of EXPERIMENT (exp1..exp6, paper, all, or a model name).
 
     Defaults are the paper's protocol. Each model leaves a SavedModel (1/), model.keras,
     history.csv and metrics.json under OUTPUT/<experiment>_<dataset>/<model>/. Running the
     same command again skips finished models and resumes an interrupted one. A --dataset
     file trains as a dataset named after its stem (OUTPUT/exp1_myscans/).
     """
-    from keras_lnn.models import UnknownModelError, list_experiments
+    from keras_lnn.models import MODEL_GROUPS, UnknownModelError, list_experiments
     from keras_lnn.runs import RunConfig, run_experiment
     from keras_lnn.training import Protocol
 
-    if experiment != "all" and experiment not in list_experiments():
+    if experiment not in MODEL_GROUPS and experiment not in list_experiments():
         try:
             from keras_lnn.models import get_architecture
 
             get_architecture(experiment)
         except UnknownModelError:
             raise click.BadParameter(
-                f"{experiment!r} is neither an experiment ({', '.join(list_experiments())}, all) nor a model",
+                f"{experiment!r} is neither an experiment ({', '.join(list_experiments())}), a group "
+                f"({', '.join(MODEL_GROUPS)}) nor a model",
                 param_hint="EXPERIMENT",
             ) from None
     config = RunConfig(

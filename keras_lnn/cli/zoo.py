@@ -12,10 +12,19 @@ from keras_lnn.cli.options import echo_rows, format_option, ModelsType, size_opt
 @click.argument("pattern", required=False)
 @format_option
 def list_command(pattern, fmt):
-    """List the models (optionally matching PATTERN, e.g. 'Liq*' or 'exp3') and experiments."""
-    from keras_lnn.models import experiment_models, get_architecture, list_experiments, list_models
+    """List the models (optionally matching PATTERN, e.g. 'Liq*' or 'exp3') and experiments.
 
-    if pattern in list_experiments():
+    \b
+    Two names stand for sets of models, wherever a command takes model names:
+      paper  the paper's 30 models (exp1-exp5, each with a Table 1 count)
+      all    every registered model: the paper's 30 and the extensions (exp6)
+    """
+    from keras_lnn.models import MODEL_GROUPS, experiment_models, get_architecture, group_models, list_experiments
+    from keras_lnn.models import list_models
+
+    if pattern in MODEL_GROUPS:
+        names = group_models(pattern)
+    elif pattern in list_experiments():
         names = experiment_models(pattern)
     else:
         names = list_models(pattern)
@@ -28,7 +37,8 @@ def list_command(pattern, fmt):
                      "paper_params": arch.paper_params, "note": arch.note})
     echo_rows(rows, fmt, ["model", "experiment", "encoder", "paper_params", "note"])
     if fmt == "table" and pattern is None:
-        click.echo(f"\n{len(rows)} models; experiments: {', '.join(list_experiments())}")
+        click.echo(f"\n{len(rows)} models; experiments: {', '.join(list_experiments())}; "
+                   f"groups: paper ({len(group_models('paper'))} models), all ({len(group_models('all'))})")
 
 
 @main.command()
@@ -49,7 +59,7 @@ def summary(model, size):
 def audit(names, size, fmt):
     """Compare each model's Keras parameter counts with the paper's Table 1.
 
-    NAMES are experiments or models (default: all 30). Exits 1 when a count differs
+    NAMES are experiments, models or groups (default: paper, the paper's 30 models). Exits 1 when a count differs
     from Table 1 by anything but a documented delta.
     """
     from keras_lnn.audit import audit_models, format_audit_table

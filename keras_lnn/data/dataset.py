@@ -9,7 +9,7 @@ from keras_lnn.data.files import file_md5
 from keras_lnn.data.npz import SPLITS, check_split, read_npz
 from keras_lnn.data.sources import resolve_dataset_source
 from keras_lnn.errors import DataError
-from keras_lnn.info import DatasetInfo
+from keras_lnn.data.info import DatasetInfo
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

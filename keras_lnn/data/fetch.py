@@ -4,7 +4,7 @@ import urllib.error
 
 from keras_lnn.data.files import dataset_path, expected_md5, file_md5
 from keras_lnn.errors import DataError
-from keras_lnn.info import resolve_dataset
+from keras_lnn.data.info import resolve_dataset
 
 MIRROR_ENV = "KERAS_LNN_MEDMNIST_MIRROR"
 

@@ -3,7 +3,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from keras_lnn.info import DATASET_NAMES, SIZES, resolve_dataset
+from keras_lnn.data.info import DATASET_NAMES, SIZES, resolve_dataset
 
 DATA_DIR_ENV = "KERAS_LNN_DATA_DIR"
 

@@ -9,7 +9,7 @@ import numpy as np
 from keras_lnn.data.files import dataset_path, expected_md5
 from keras_lnn.data.npz import KEYS, SPLITS, read_npz
 from keras_lnn.errors import DataError
-from keras_lnn.info import SIZES, DatasetInfo, custom_dataset_info, resolve_dataset
+from keras_lnn.data.info import SIZES, DatasetInfo, custom_dataset_info, resolve_dataset
 
 CLASSES_KEY = "classes"  # optional in a custom file: the class names, by class index
 CLASSES_SUFFIX = ".classes.json"  # or beside it: myscans.npz -> myscans.classes.json

@@ -5,7 +5,7 @@
   sparsely and for the whole sequence at once (faster; export to ONNX and LiteRT).
 """
 from keras_lnn.layers.cfc import CfC
-from keras_lnn.layers.common import PACKAGE, FlatMixedMemory, reference_computation
+from keras_lnn.layers.common import PACKAGE, FlatMixedMemory, StaleTraceError, reference_computation
 from keras_lnn.layers.ltc import LTC
 from keras_lnn.layers.slicewise import SliceWise
 
@@ -13,4 +13,4 @@ from keras_lnn.layers.slicewise import SliceWise
 # `keras_lnn.layers._FlatMixedMemory`.
 _FlatMixedMemory = FlatMixedMemory
 
-__all__ = ["CfC", "LTC", "PACKAGE", "SliceWise", "reference_computation"]
+__all__ = ["CfC", "LTC", "PACKAGE", "SliceWise", "StaleTraceError", "reference_computation"]

@@ -1,8 +1,8 @@
 """Collecting runs: the metrics files under the given folders, part-trained runs, and their grouping.
 
 A run is one model trained on one seed; `group_results` gathers the seeds of a
-(dataset, size, experiment, model) into a `ModelResults`, which every section of
-the report reads.
+(dataset, size, experiment, model) under one setting (backend, protocol, data file,
+training options) into a `ModelResults`, which every section of the report reads.
 
 Example:
 
@@ -134,17 +134,33 @@ def read_test_predictions(metrics):
         return None
 
 
+def read_test_labels(metrics):
+    """The test split's labels from the predictions.csv beside a metrics file (any number of classes), or None."""
+    path = Path(metrics["_path"]).parent / "predictions.csv"
+    try:
+        with open(path, newline="") as handle:
+            return [int(row["label"]) for row in csv.DictReader(handle) if row["split"] == "test"] or None
+    except (OSError, KeyError, ValueError, TypeError):
+        return None
+
+
 def _is_finished(metrics):
     return metrics["status"] == "finished" and bool(metrics.get("test"))
 
 
+def _preferred(metrics):
+    """Of two runs of one seed in one group, the one the report uses: finished first, then the latest."""
+    return (_is_finished(metrics), str(metrics.get("finished_at") or ""), str(metrics["_path"]))
+
+
 @dataclasses.dataclass
 class ModelResults:
-    """All seeds of one model on one dataset and size.
+    """All seeds of one model on one dataset and size, under one setting (see `keras_lnn.report.settings`).
 
     Attributes:
-        dataset, size, experiment, model: the group's key.
-        runs: the metrics dicts (one per seed), sorted by seed.
+        dataset, size, experiment, model: the group's key, with `settings`.
+        runs: every metrics dict of the group, sorted by seed (two of one seed possible: see `duplicates`).
+        settings: `run_settings` of the runs: backend, protocol, data MD5, training options.
     """
 
     dataset: str
@@ -152,14 +168,34 @@ class ModelResults:
     experiment: str
     model: str
     runs: list
+    settings: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def seed_runs(self):
+        """One run per seed, the one the report uses: a finished one before a failed one, then the latest."""
+        chosen = {}
+        for m in self.runs:
+            if m["seed"] not in chosen or _preferred(m) > _preferred(chosen[m["seed"]]):
+                chosen[m["seed"]] = m
+        return [chosen[seed] for seed in sorted(chosen)]
+
+    @property
+    def duplicates(self):
+        """`{seed: [used run, other runs...]}` for the seeds this group holds more than one run of."""
+        used = {m["seed"]: m for m in self.seed_runs}
+        others = {}
+        for m in self.runs:
+            if m is not used[m["seed"]]:
+                others.setdefault(m["seed"], [used[m["seed"]]]).append(m)
+        return others
 
     @property
     def finished(self):
-        return [m for m in self.runs if _is_finished(m)]
+        return [m for m in self.seed_runs if _is_finished(m)]
 
     @property
     def failed(self):
-        return [m for m in self.runs if not _is_finished(m)]
+        return [m for m in self.seed_runs if not _is_finished(m)]
 
     @property
     def n_classes(self):
@@ -182,14 +218,24 @@ def model_order():
 
 
 def group_results(metrics_list):
-    """Groups metrics dicts by (dataset, size, experiment, model) into `ModelResults`, in the paper's order."""
+    """Groups metrics dicts by (dataset, size, experiment, model, setting) into `ModelResults`, in the paper's order.
+
+    Runs of one model that differ in backend, protocol, data file or training options are separate
+    groups (`keras_lnn.report.settings.run_settings`); two runs of one seed in a group are both kept
+    (`ModelResults.duplicates`).
+    """
+    from keras_lnn.report.settings import run_settings
+
     groups = {}
     for metrics in metrics_list:
-        key = (metrics["dataset"], metrics["size"], metrics["experiment"], metrics["model"])
-        groups.setdefault(key, []).append(metrics)
+        settings = run_settings(metrics)
+        key = (metrics["dataset"], metrics["size"], metrics["experiment"], metrics["model"],
+               json.dumps(settings, sort_keys=True))
+        groups.setdefault(key, (settings, []))[1].append(metrics)
     model_key = model_order()
-    keys = sorted(groups, key=lambda k: (k[0], k[1], k[2], model_key(k[3])))
-    return [ModelResults(*key, sorted(groups[key], key=lambda m: m["seed"])) for key in keys]
+    keys = sorted(groups, key=lambda k: (k[0], k[1], k[2], model_key(k[3]), k[4]))
+    return [ModelResults(*key[:4], sorted(groups[key][1], key=lambda m: (m["seed"], str(m["_path"]))),
+                         groups[key][0]) for key in keys]
 
 
 def by_dataset(results):

@@ -2,6 +2,7 @@
 from keras_lnn.errors import KerasLnnError
 from keras_lnn.report.collect import by_dataset
 from keras_lnn.report.markdown import join, table
+from keras_lnn.report.settings import differing_fields, duplicates_lines, model_label
 
 
 def completeness_section(results, unfinished=()):
@@ -29,6 +30,7 @@ def completeness_section(results, unfinished=()):
         expected_seeds = {m["seed"] for r in dataset_results for m in r.runs}
         expected_seeds |= {seed for (d, z, _, seed) in trained if (d, z) == (dataset, size)}
         n_models = n_complete = n_finished = 0
+        fields = differing_fields(dataset_results)
         for experiment in experiments:
             group = [r for r in dataset_results if r.experiment == experiment]
             for r in group:
@@ -38,7 +40,7 @@ def completeness_section(results, unfinished=()):
                 state = "complete" if not failed and not missing else "incomplete"
                 n_complete += state == "complete"
                 n_finished += len(finished)
-                rows.append([title, experiment, r.model, join(finished), join(failed),
+                rows.append([title, experiment, model_label(r, fields), join(finished), join(failed),
                              seeds_text(dataset, size, r.model, missing), state])
                 failures += [f"{r.model} on {dataset}, seed {m['seed']}: {m.get('error') or m['status']} "
                              f"(`{m['_path']}`)" for m in r.failed]
@@ -48,9 +50,9 @@ def completeness_section(results, unfinished=()):
                 absent = []
             for name in absent:
                 started = {seed for (d, z, model, seed) in trained if (d, z, model) == (dataset, size, name)}
-                not_run.setdefault(f"{experiment} on {dataset}", []).append(
+                not_run.setdefault(f"{experiment} on {title}", []).append(
                     f"{name} (part-trained: seed {seeds_text(dataset, size, name, started)})" if started else name)
-            n_models += len(group) + len(absent)
+            n_models += len(group) + len(absent)  # a model run under two settings counts twice
         n_resuming = sum((d, z) == (dataset, size) for (d, z, _, _) in trained)
         n_seeds = len(expected_seeds)
         totals.append(f"- {title}: {n_finished} of {n_models * n_seeds} model/seed runs finished ({n_models} models "
@@ -61,6 +63,7 @@ def completeness_section(results, unfinished=()):
                         "lllllll"))
     if failures:
         lines += ["", "Failed runs (left out of every mean):", ""] + [f"- {f}" for f in failures]
+    lines += duplicates_lines(results)
     if not_run:
         lines += ["", "Not run (no metrics file):", ""] + [f"- {k}: {', '.join(v)}" for k, v in not_run.items()]
     return lines + [""]

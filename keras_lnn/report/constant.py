@@ -1,11 +1,13 @@
-"""The constant predictor: the test ACC a model reaches by always answering the same class.
+"""The constant predictor: the test ACC a model reaches by always answering the test split's majority class.
 
 On these imbalanced splits an ACC near it is no evidence of learning, so every
-Table 2 of the report shows it as a last row.
+Table 2 of the report shows it as a last row. The majority is the test split's own
+(ties to the lower class): on a user's dataset it may be class 1.
 """
 from keras_lnn.errors import KerasLnnError
 
-# The paper's own statement, used only when neither metrics.json nor the data file gives the value.
+# The paper's own statement ("always negative": class 0 is the majority there), used only when neither
+# metrics.json, predictions.csv nor the data file gives the value.
 PAPER_CONSTANT_ACC = {"adrenal": 0.77, "vessel": 0.89}
 
 
@@ -26,27 +28,40 @@ def _load_test_labels(dataset, size, data_dir, data_md5s):
     return data.test[1].ravel(), f"computed from the test labels of {path}"
 
 
-def constant_predictor_acc(results, data_dir=None):
-    """Test ACC of the constant predictor of one dataset, and where the number comes from.
+def _majority(labels):
+    """`(class, share)` of the most frequent label, ties to the lower class."""
+    import numpy as np
 
-    Binary datasets: "always negative" (always class 0); multi-class ones: always
-    the majority class. Sources, in order: `test_majority_acc` recorded in a
-    metrics file; the test labels of the data file (see `_load_test_labels`); the
-    approximate values stated in ARCHITECTURES.md (Adrenal, Vessel).
+    counts = np.bincount(np.asarray(labels, dtype=np.int64).ravel())
+    return int(counts.argmax()), float(counts.max() / counts.sum())
+
+
+def constant_predictor(results, data_dir=None):
+    """The test split's majority class, its share (the constant predictor's test ACC), and where they come from.
+
+    Sources, in order: `test_majority` recorded in a metrics file; the test labels of the
+    data file the runs used (see `_load_test_labels`); the test labels in a run's
+    predictions.csv; v1's `test_majority_acc` (the share only, the class unknown); the
+    approximate values stated in ARCHITECTURES.md (Adrenal, Vessel: class 0).
 
     Args:
         results: the `ModelResults` of one dataset and size.
         data_dir: MedMNIST root (None: the default one).
 
     Returns:
-        `(acc or None, source text)`.
-    """
-    import numpy as np
+        `(class or None, acc or None, source text)`.
 
+    Example:
+
+    ```python
+    constant_predictor(results_of_one_dataset, "../shared/medmnist")
+    # (0, 0.8639, 'recorded in metrics.json')
+    ```
+    """
     runs = [m for r in results for m in r.runs]
-    recorded = [m["test_majority_acc"] for m in runs if m.get("test_majority_acc") is not None]
-    if recorded:
-        return float(recorded[0]), "recorded in metrics.json"
+    recorded = next((m["test_majority"] for m in runs if isinstance(m.get("test_majority"), dict)), None)
+    if recorded and recorded.get("acc") is not None:
+        return recorded.get("class"), float(recorded["acc"]), "recorded in metrics.json"
     dataset, size, n_classes = results[0].dataset, results[0].size, results[0].n_classes
     md5s = {m.get("data_md5") for m in runs} - {None}
     try:
@@ -54,8 +69,30 @@ def constant_predictor_acc(results, data_dir=None):
     except KerasLnnError as error:  # a corrupt file should not stop the report
         labels, source = None, str(error)
     if labels is not None and len(labels):
-        counts = np.bincount(labels.astype(np.int64))
-        return float((counts[0] if n_classes == 2 else counts.max()) / len(labels)), source
+        return (*_majority(labels), source)
+    from keras_lnn.report.collect import read_test_labels
+
+    for m in runs:
+        predicted = read_test_labels(m)
+        if predicted:
+            where = m["_path"].parent / "predictions.csv"
+            return (*_majority(predicted), f"computed from the test labels in `{where}`")
+    shares = [m["test_majority_acc"] for m in runs if m.get("test_majority_acc") is not None]
+    if shares:
+        return None, float(shares[0]), "recorded in metrics.json"
     if n_classes == 2 and dataset in PAPER_CONSTANT_ACC and size == 28:
-        return PAPER_CONSTANT_ACC[dataset], f"approx., from ARCHITECTURES.md ({source})"
-    return None, f"unknown ({source}; pass --data-dir)"
+        return 0, PAPER_CONSTANT_ACC[dataset], f"approx., from ARCHITECTURES.md ({source})"
+    return None, None, f"unknown ({source}; pass --data-dir)"
+
+
+def constant_predictor_acc(results, data_dir=None):
+    """`(acc or None, source text)` of `constant_predictor`: the test ACC of always answering the majority class."""
+    _, acc, source = constant_predictor(results, data_dir)
+    return acc, source
+
+
+def constant_name(majority_class):
+    """The constant predictor's row name: "always class 1, the test majority (constant)"."""
+    if majority_class is None:
+        return "always the test majority class (constant)"
+    return f"always class {majority_class}, the test majority (constant)"

@@ -2,18 +2,21 @@
 from keras_lnn import stats
 from keras_lnn.report.collect import recorded_version
 from keras_lnn.report.markdown import table
+from keras_lnn.report.settings import differing_fields, model_label
 
 
 def training_cost_section(results):
     """Epochs to the early stop and training time per model: what a study costs, and how the rule behaved."""
     rows = []
+    fields = {(r.dataset, r.size): differing_fields([o for o in results if (o.dataset, o.size) == (r.dataset, r.size)])
+              for r in results}
     for r in results:
         epochs = [m["epochs"] for m in r.finished]
         seconds = [m.get("train_seconds") or 0.0 for m in r.finished]
         if not epochs:
             continue
-        rows.append([r.dataset, r.model, len(epochs), f"{stats.mean(epochs):.0f}", f"{min(epochs)}-{max(epochs)}",
-                     _seconds_per_epoch(r.finished), f"{sum(seconds) / 60:.1f}"])
+        rows.append([r.dataset, model_label(r, fields[r.dataset, r.size]), len(epochs), f"{stats.mean(epochs):.0f}",
+                     f"{min(epochs)}-{max(epochs)}", _seconds_per_epoch(r.finished), f"{sum(seconds) / 60:.1f}"])
     if not rows:
         return []
     headers = ["dataset", "model", "n", "mean epochs", "range", "s / epoch", "total minutes"]

@@ -2,7 +2,7 @@
 import os
 from pathlib import Path
 
-from keras_lnn.io import atomic_write_text
+from keras_lnn.io import atomic_write_bytes, atomic_write_text
 from keras_lnn.report.collect import by_dataset, find_metrics_files, find_unfinished, group_results, load_metrics
 from keras_lnn.report.completeness import completeness_section
 from keras_lnn.report.cost import training_cost_section
@@ -34,18 +34,6 @@ def build_markdown(paths, all_metrics, data_dir=None, intro=None, unfinished=())
     return "\n".join(lines), figures
 
 
-def _write_bytes(path, data):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # open() rather than mkstemp: the file gets the user's umask, not 0600.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)  # a reader never sees half a PNG
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def write_report(run_dirs, output, data_dir=None, name="report", intro=None):
     """Writes report.md, report.html and figures/*.png for the runs under `run_dirs`.
 
@@ -75,7 +63,7 @@ def write_report(run_dirs, output, data_dir=None, name="report", intro=None):
     markdown, figures = build_markdown(list(run_dirs), all_metrics, data_dir, intro, find_unfinished(run_dirs))
     output = Path(output)
     for relative, png in figures.items():
-        _write_bytes(output / relative, png)
+        atomic_write_bytes(output / relative, png)  # a reader never sees half a PNG
     atomic_write_text(output / f"{name}.html", markdown_to_html(markdown, figures))
     atomic_write_text(output / f"{name}.md", markdown)
     return {"markdown": output / f"{name}.md", "html": output / f"{name}.html",

@@ -8,6 +8,7 @@ import io
 from keras_lnn import stats
 from keras_lnn.paper import table2_results
 from keras_lnn.report.collect import read_val_losses
+from keras_lnn.report.settings import differing_fields, model_label
 
 
 def _new_figure(width, height):
@@ -36,6 +37,7 @@ def scores_figure(results, constant_acc=None, title=""):
     figure = _new_figure(max(6.0, 1.2 * len(results) + 2.5), 3.8)
     axes = figure.subplots(1, 2, sharey=False)
     test_color, val_color = _colors(2)
+    fields = differing_fields(results)  # two settings of one model: two ticks that say which
     x = list(range(len(results)))
     for ax, key in zip(axes, ("acc", "auc")):
         for offset, split, color, marker in ((-0.15, "test", test_color, "o"), (0.15, "val", val_color, "s")):
@@ -62,7 +64,7 @@ def scores_figure(results, constant_acc=None, title=""):
         centre, half = (low + high) / 2, max((high - low) / 2, 0.05)
         ax.set_ylim(max(0.0, centre - half), min(1.02, centre + half))
         ax.set_title(key.upper())
-        ax.set_xticks(x, [r.model for r in results], rotation=30, ha="right", fontsize=8)
+        ax.set_xticks(x, [model_label(r, fields) for r in results], rotation=30, ha="right", fontsize=8)
         ax.set_xlim(-0.6, len(results) - 0.4)
         ax.grid(axis="y", alpha=0.3)
         ax.legend(fontsize=7, loc="best")
@@ -74,13 +76,14 @@ def val_loss_figure(results, title=""):
     """PNG bytes: validation loss per epoch, one line per seed, one color per model."""
     figure = _new_figure(6.5, 3.8)
     ax = figure.subplots()
+    fields = differing_fields(results)
     for result, color in zip(results, _colors(len(results))):
         for index, metrics in enumerate(result.runs):
             curve = read_val_losses(metrics["_path"].parent)
             if curve:
                 epochs, losses = zip(*curve)
                 ax.plot(epochs, losses, color=color, alpha=0.8, marker="." if len(curve) < 20 else None,
-                        label=result.model if index == 0 else None)
+                        label=model_label(result, fields) if index == 0 else None)
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -90,4 +93,44 @@ def val_loss_figure(results, title=""):
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7)
     ax.set_title(title, fontsize=10)
+    return _png_bytes(figure)
+
+
+def reliability_figure(panels, title=""):
+    """PNG bytes: reliability diagram of the test probabilities, one color per model, one line per seed; or None.
+
+    Points are each run's `test.calibration.reliability` bins (mean confidence vs observed frequency, empty
+    bins omitted), drawn with the diagonal of perfect calibration. None where no run recorded them.
+
+    Args:
+        panels: `[(label, ModelResults), ...]`, e.g. the family bests.
+        title: the figure's title.
+    """
+    figure = _new_figure(5.0, 4.6)
+    ax = figure.subplots()
+    ax.plot([0, 1], [0, 1], color="gray", linestyle="--", linewidth=1, label="perfect calibration")
+    drawn, of = False, set()
+    for (label, result), color in zip(panels, _colors(len(panels))):
+        legend = label  # on the first seed drawn only
+        for metrics in result.finished:
+            calibration = (metrics.get("test") or {}).get("calibration") or {}
+            bins = [b for b in calibration.get("reliability") or [] if b.get("confidence") is not None]
+            if not bins:
+                continue
+            of.add(calibration.get("of"))
+            ax.plot([b["confidence"] for b in bins], [b["observed"] for b in bins], color=color, marker="o",
+                    markersize=3, alpha=0.8, label=legend)
+            drawn, legend = True, None
+    if not drawn:
+        return None
+    # docs/records.md: "positive-class probability" (binary) observes positives; "top-class confidence", accuracy.
+    observed = {"positive-class probability": "fraction of positives", "top-class confidence": "accuracy"}
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_aspect("equal")
+    ax.set_xlabel(f"mean {' / '.join(sorted(filter(None, of))) or 'predicted probability'} in the bin")
+    ax.set_ylabel(f"observed {' / '.join(sorted(observed.get(o, 'frequency') for o in of))} in the bin")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")
+    ax.set_title(title, fontsize=9)
     return _png_bytes(figure)

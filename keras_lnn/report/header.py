@@ -6,22 +6,14 @@ from keras_lnn import __version__
 from keras_lnn.errors import KerasLnnError
 from keras_lnn.report.collect import model_order, recorded_version
 from keras_lnn.report.markdown import custom_file, dataset_title, join
-
-
-def _protocol_changes(protocol):
-    """`[(option, value, paper value)]` where a run's protocol differs from the paper's."""
-    from keras_lnn.training import Protocol
-
-    protocol = protocol or {}
-    return [(k, protocol[k], v) for k, v in Protocol().as_dict().items() if k in protocol and protocol[k] != v]
+from keras_lnn.report.settings import protocol_changes
 
 
 def _reproduce_commands(all_metrics):
     """`lnn-keras run` commands that recreate the runs: per (backend, dataset, size, protocol, output folder), one
-    per experiment, or one `run all` when every paper experiment is there."""
-    from keras_lnn.architectures import PAPER_EXPERIMENTS
-    from keras_lnn.info import resolve_dataset
-    from keras_lnn.models import experiment_models
+    per experiment, or one `run paper` when every paper experiment is there."""
+    from keras_lnn.data.info import resolve_dataset
+    from keras_lnn.models import experiment_models, group_experiments
 
     groups = {}
     for m in all_metrics:
@@ -36,15 +28,16 @@ def _reproduce_commands(all_metrics):
         for m in runs:
             by_experiment.setdefault(m["experiment"], set()).add(m["model"])
         targets = sorted(by_experiment.items())
-        if set(PAPER_EXPERIMENTS) <= set(by_experiment):  # the paper's study: one `run all`
+        PAPER_EXPERIMENTS = group_experiments("paper")
+        if set(PAPER_EXPERIMENTS) <= set(by_experiment):  # the paper's study: one `run paper`
             seen = set().union(*(by_experiment[e] for e in PAPER_EXPERIMENTS))
-            targets = [("all", seen)] + [(e, ms) for e, ms in targets if e not in PAPER_EXPERIMENTS]
+            targets = [("paper", seen)] + [(e, ms) for e, ms in targets if e not in PAPER_EXPERIMENTS]
         for experiment, models in targets:
             parts = [f"KERAS_BACKEND={backend}"] if backend else []
             custom = custom_file(runs)
             parts += ["lnn-keras", "run", experiment, "--dataset", custom or dataset]
             try:
-                planned = (set(experiment_models(experiment)) if experiment != "all"
+                planned = (set(experiment_models(experiment)) if experiment != "paper"
                            else {n for e in PAPER_EXPERIMENTS for n in experiment_models(e)})
             except KerasLnnError:
                 planned = set()
@@ -53,7 +46,7 @@ def _reproduce_commands(all_metrics):
                 parts += ["--seeds", ",".join(map(str, seeds))]
             elif seeds != [0]:
                 parts += ["--seed", str(seeds[0])]
-            for option, value, _ in _protocol_changes(json.loads(protocol)):
+            for option, value, _ in protocol_changes(json.loads(protocol)):
                 parts += [f"--{option.replace('_', '-')}", str(value)]
             parts += [] if size == 28 or custom else ["--size", str(size)]
             if not custom and any(m.get("data_md5") not in (None, resolve_dataset(dataset).md5(size)) for m in runs):
@@ -88,6 +81,28 @@ def _resumed_line(all_metrics):
     moved = sum(len({s.get("device") for s in m["sessions"]}) > 1 for m in resumed)
     return [f"- resumed after an interruption: {len(resumed)} run{'s' * (len(resumed) != 1)}, "
             f"{moved} of them on another device (each metrics.json lists its `sessions`)"]
+
+
+def _training_options_line(all_metrics):
+    """Which training options the runs used, where any is not the paper's (a run without the key used the paper's)."""
+    from keras_lnn.report.settings import run_settings, settings_text
+
+    def options(metrics):
+        return settings_text(run_settings(metrics), ["training options"])
+
+    if {options(m) for m in all_metrics} == {"paper's training options"}:
+        return []
+    return [f"- training options: {_seen(all_metrics, options, True)}"]
+
+
+def _records_line(all_metrics):
+    """Says once that version 1 records lack the intervals, calibration and threshold metrics, and how to add them."""
+    old = sum((m.get("metrics_version") or 1) < 2 for m in all_metrics if m["status"] == "finished")
+    if not old:
+        return []
+    return [f"- records: {old} finished run{'s' * (old != 1)} recorded before metrics_version 2 show \"-\" for the "
+            "intervals, sensitivity, specificity and calibration; `lnn-keras evaluate RUN_DIR` adds them from the "
+            "run's predictions"]
 
 
 def header_section(paths, all_metrics, results, intro=None):
@@ -127,8 +142,10 @@ def header_section(paths, all_metrics, results, intro=None):
         f"- deterministic kernels (`--deterministic`): {seen(_determinism, True)}",
         f"- keras_lnn: {versions('keras_lnn')}; keras: {versions('keras')}; ncps: {versions('ncps')}",
         *_resumed_line(all_metrics),
+        *_training_options_line(all_metrics),
+        *_records_line(all_metrics),
     ]
-    changes = {(k, v, p) for m in all_metrics for k, v, p in _protocol_changes(m.get("protocol"))}
+    changes = {(k, v, p) for m in all_metrics for k, v, p in protocol_changes(m.get("protocol"))}
     if changes:
         changed = ", ".join(f"{k} {v} (paper {p})" for k, v, p in sorted(changes))
         lines.append(f"- **not the paper's protocol**: {changed}")

@@ -33,7 +33,7 @@ def join(values):
 def dataset_title(dataset, size):
     """"vessel (VesselMNIST3D, 28^3)": short name, medmnist class and volume size ("myscans (custom, 28^3)")."""
     from keras_lnn.errors import DataError
-    from keras_lnn.info import resolve_dataset
+    from keras_lnn.data.info import resolve_dataset
 
     try:
         return f"{dataset} ({resolve_dataset(dataset).python_class}, {size}^3)"

@@ -1,58 +1,82 @@
-"""The statistics sections: which differences between model families exceed seed noise (Welch's t-test
-over seeds) and test-set noise (DeLong's test on the same test volumes)."""
+"""The statistics sections: which differences between the family bests exceed seed noise (Welch's t-test over
+seeds) and test-set noise (DeLong's test on the same test volumes).
+
+The family bests are chosen on the validation split (`keras_lnn.report.families`) and tested on the
+test split. Each section's tests are corrected together with Holm's step-down method: raw and adjusted
+p-values side by side, the verdict on the adjusted one, the number of tests stated.
+"""
+import dataclasses
 import itertools
 
 from keras_lnn import stats
 from keras_lnn.report.collect import read_test_predictions
+from keras_lnn.report.families import FAMILIES, block_heading, family, family_bests, setting_blocks
 from keras_lnn.report.markdown import table
 
-FAMILIES = (("LTC", ("Liq", "Cfc")), ("CNN", ("CNN",)), ("LSTM/RNN", ("LSTM", "RNN")))
+__all__ = ["FAMILIES", "family", "seed_noise_section", "test_set_noise_section"]
 
 
-def family(model):
-    """"LTC" (Liq*, Cfc*), "CNN", "LSTM/RNN", or None for another name."""
-    for name, prefixes in FAMILIES:
-        if model.startswith(prefixes):
-            return name
-    return None
+def _corrected(tests):
+    """`[(row, result, adjusted p)]` of `[(row, result)]`, Holm-adjusted over the tests made."""
+    adjusted = stats.holm_adjust([result.p_value for _, result in tests])
+    return [(row, result, p) for (row, result), p in zip(tests, adjusted)]
 
 
-def seed_noise_section(results):
-    """Welch's t-tests between the best model of each family (by mean test AUC) on one dataset."""
-    bests = {}
-    for r in results:
-        name = family(r.model)
-        if name and r.mean() is not None and (name not in bests or r.mean() > bests[name].mean()):
-            bests[name] = r
-    lines = ["### Which differences exceed seed noise", ""]
-    if len(bests) < 2:
-        return lines + ["Fewer than two model families (LTC, CNN, LSTM/RNN) have finished runs: nothing to compare.",
-                        ""]
-    chosen = "; ".join(f"{k}: {v.model}, {stats.format_mean_std(v.scores('test', 'auc'))}" for k, v in bests.items())
-    lines += [f"Best model of each family by mean test AUC: {chosen}.", "",
-              f"Test: {stats.TEST_NAME} on the per-seed test scores, alpha = {stats.ALPHA}. The family bests are "
-              "picked on these same scores, so the p-values are, if anything, optimistic.", ""]
-    rows = []
-    pairs = list(itertools.combinations(bests.values(), 2))
+def _correction_text(tests):
+    n = sum(result.p_value == result.p_value for _, result in tests)  # NaN: no test made
+    return (f"{stats.HOLM_NAME} over the {n} test{'s' * (n != 1)} of this table: \"Holm p\" is the adjusted "
+            f"p-value, and the verdict is read from it at alpha = {stats.ALPHA}.")
+
+
+def _verdict(result, adjusted):
+    """The result's verdict, read from the Holm-adjusted p-value."""
+    return dataclasses.replace(result, p_value=adjusted).verdict()
+
+
+def _welch_table(pairs):
+    """Welch's tests of each pair of family bests on the per-seed test AUC and ACC: (table, tests made)."""
+    tests, untested = [], []
     for a, b in pairs:
         for key in ("auc", "acc"):
             label = f"{a.model} vs {b.model}"
             x, y = a.scores("test", key), b.scores("test", key)
             if len(x) < 2 or len(y) < 2:
-                rows.append([label, key.upper(), stats.format_number(stats.mean(x) - stats.mean(y), signed=True),
-                             "-", "-", "-", f"not enough seeds (n={len(x)} and {len(y)})"])
+                untested.append([label, key.upper(), stats.format_number(stats.mean(x) - stats.mean(y), signed=True),
+                                 "-", "-", "-", "-", f"not enough seeds (n={len(x)} and {len(y)})"])
                 continue
-            result = stats.welch_t_test(x, y)
-            rows.append([label, key.upper(), stats.format_number(result.difference, signed=True),
-                         stats.format_number(result.t, 2), stats.format_number(result.df, 1),
-                         stats.format_p_value(result.p_value), result.verdict()])
-    lines.append(table(["comparison", "metric", "difference", "t", "df", "p", "verdict"], rows, "llrrrrl"))
-    return lines + [""] + test_set_noise_section(pairs)
+            tests.append(([label, key.upper()], stats.welch_t_test(x, y)))
+    rows = [row + [stats.format_number(r.difference, signed=True), stats.format_number(r.t, 2),
+                   stats.format_number(r.df, 1), stats.format_p_value(r.p_value), stats.format_p_value(p),
+                   _verdict(r, p)] for row, r, p in _corrected(tests)]
+    headers = ["comparison", "metric", "difference", "t", "df", "p", "Holm p", "verdict"]
+    return table(headers, rows + untested, "llrrrrrl"), tests
 
 
-def test_set_noise_section(pairs):
+def seed_noise_section(results):
+    """Welch's t-tests between the best model of each family (chosen on validation AUC) on one dataset's test split,
+    followed by DeLong's tests on the test volumes (`test_set_noise_section`)."""
+    lines, delong = ["### Which differences exceed seed noise", ""], []
+    compared = False
+    for label, block in setting_blocks(results):
+        bests = family_bests(block)
+        if len(bests) < 2:
+            continue
+        compared = True
+        pairs = list(itertools.combinations(bests.values(), 2))
+        welch, tests = _welch_table(pairs)
+        lines += block_heading(label) + [
+            "Family bests as chosen above, on mean validation AUC; the tests below read only their test scores. "
+            f"Test: {stats.TEST_NAME} on the per-seed test scores. {_correction_text(tests)}", "", welch, ""]
+        delong += test_set_noise_section(pairs, label)
+    if not compared:
+        return lines + ["Fewer than two model families (LTC, CNN, LSTM/RNN) have finished runs: nothing to compare.",
+                        ""]
+    return lines + delong
+
+
+def test_set_noise_section(pairs, label=None):
     """DeLong's test on the same test volumes, per seed where both models of a pair wrote predictions.csv."""
-    rows, read = [], {}
+    tests, read = [], {}
 
     def predictions(metrics):  # a family best is in several pairs: read its files once
         if metrics["_path"] not in read:
@@ -60,7 +84,7 @@ def test_set_noise_section(pairs):
         return read[metrics["_path"]]
 
     for a, b in pairs:
-        runs_b = {m["seed"]: m for m in b.finished}
+        runs_b = {m["seed"]: m for m in b.finished}  # one run per seed: duplicates are listed under Completeness
         for run_a in a.finished:
             run_b = runs_b.get(run_a["seed"])
             first, second = predictions(run_a), run_b and predictions(run_b)
@@ -68,15 +92,18 @@ def test_set_noise_section(pairs):
                 continue  # no predictions, or not the same volumes
             try:
                 result = stats.delong_test(first[0], first[1], second[1])
+                tests.append(([f"{a.model} vs {b.model}", run_a["seed"]], result))
             except ValueError:
                 continue
-            rows.append([f"{a.model} vs {b.model}", run_a["seed"], stats.format_number(result.auc_a),
-                         stats.format_number(result.auc_b), stats.format_number(result.difference, signed=True),
-                         stats.format_number(result.z, 2), stats.format_p_value(result.p_value), result.verdict()])
-    if not rows:
+    if not tests:
         return []
-    return ["### Which differences exceed test-set noise", "",
-            f"Test: {stats.DELONG_NAME}, per seed, on the test probabilities in each run's predictions.csv, "
-            f"alpha = {stats.ALPHA}: how far an AUC difference could move on another test set of the same size, "
-            "which the seeds above cannot show.", "",
-            table(["comparison", "seed", "first AUC", "second AUC", "difference", "z", "p", "verdict"], rows, "lrrrrrrl"), ""]
+    rows = [row + [stats.format_number(r.auc_a), stats.format_number(r.auc_b),
+                   stats.format_number(r.difference, signed=True), stats.format_number(r.z, 2),
+                   stats.format_p_value(r.p_value), stats.format_p_value(p), _verdict(r, p)]
+            for row, r, p in _corrected(tests)]
+    headers = ["comparison", "seed", "first AUC", "second AUC", "difference", "z", "p", "Holm p", "verdict"]
+    return ["### Which differences exceed test-set noise", "", *block_heading(label),
+            f"Test: {stats.DELONG_NAME}, per seed, on the test probabilities in each run's predictions.csv: how far "
+            "an AUC difference could move on another test set of the same size, which the seeds above cannot show. "
+            f"{_correction_text(tests)}", "",
+            table(headers, rows, "lrrrrrrrl"), ""]

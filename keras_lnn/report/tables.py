@@ -1,18 +1,19 @@
 """The paper's tables beside these runs: Table 1 (parameter counts) and, per dataset, Table 2 (scores).
 
-A dataset's Table 2 section also holds its paper check, its figures and its
-seed-noise comparisons (`keras_lnn.report.statistics`).
+A dataset's Table 2 section also holds MedMNIST v2's benchmarks, its paper check, its
+figures, its family bests (`keras_lnn.report.families`) and their comparisons
+(`keras_lnn.report.statistics`).
 """
 from keras_lnn import stats
 from keras_lnn.errors import KerasLnnError
 from keras_lnn.paper import table2_results
-from keras_lnn.report.constant import constant_predictor_acc
+from keras_lnn.report.constant import constant_name, constant_predictor
+from keras_lnn.report.evaluation import detail_cells, detail_headers, detail_legend
+from keras_lnn.report.families import family_bests_section
 from keras_lnn.report.figures import scores_figure, val_loss_figure
 from keras_lnn.report.markdown import custom_file, dataset_title, join, table, thousands
+from keras_lnn.report.settings import differing_fields, differs_note, model_label
 from keras_lnn.report.statistics import family, seed_noise_section
-
-BENCHMARK_PREFIXES = ("ResNet", "auto-sklearn", "AutoKeras")
-
 
 def table1_section(results):
     """Table 1: the Keras counts recorded in metrics.json beside the paper's, with the documented deltas."""
@@ -54,7 +55,7 @@ def table1_section(results):
 
 
 def dataset_section(dataset, size, results, data_dir, figures):
-    """Table 2 reproduction for one dataset, its figures, and the seed-noise comparisons."""
+    """Table 2 reproduction for one dataset, its figures, the family bests and the seed-noise comparisons."""
     from keras_lnn.runs import run_name
 
     paper = table2_results()
@@ -63,28 +64,28 @@ def dataset_section(dataset, size, results, data_dir, figures):
     test_sizes = {((m.get("data") or {}).get("n_samples") or {}).get("test") for r in results for m in r.runs} - {None}
     if test_sizes:
         lines += [f"Test split: {join(test_sizes)} volumes. Mean ± sample std over seeds (n: finished seeds).", ""]
+    lines += differs_note(results)
     in_paper = any(dataset in entry for entry in paper.values()) and size == 28 and n_classes == 2
     custom = custom_file([m for r in results for m in r.runs])
-    columns = 6 if custom else 8  # the paper has nothing on a user's own data: no paper columns
+    fields, details = differing_fields(results), detail_headers(results)
     rows = []
     for r in results:
         reference = paper.get(r.model, {}).get(dataset) if in_paper else None
-        rows.append([r.model, r.experiment]
-                    + [stats.format_mean_std(r.scores("test", key)) for key in ("acc", "auc")]
+        rows.append([model_label(r, fields), r.experiment]
+                    + [stats.format_mean_std(r.scores("test", key)) for key in ("acc", "auc")] + detail_cells(r, details)
                     + [stats.format_number(r.mean("val", key)) for key in ("acc", "auc")]
-                    + [stats.format_number(reference[key]) if reference else "-" for key in ("acc", "auc")][:columns - 6])
-    constant, source = constant_predictor_acc(results, data_dir)
-    name = "always negative (constant)" if n_classes == 2 else "always the majority class (constant)"
-    rows.append([name, "-", stats.format_number(constant), "0.500", "-", "-", "-", "-"][:columns])
-    lines.append(table(["model", "exp", "test ACC", "test AUC", "val ACC", "val AUC", "paper ACC", "paper AUC"][:columns],
-                       rows, "llrrrrrr"[:columns]))
-    lines += ["", f"Constant predictor's test ACC: {source}. Its AUC is 0.5 by definition; an ACC near it is no "
-              "evidence of learning on these imbalanced splits.", ""]
+                    + ([stats.format_number(reference[key]) if reference else "-" for key in ("acc", "auc")]
+                       if not custom else []))
+    majority, constant, source = constant_predictor(results, data_dir)
+    rows.append([constant_name(majority), "-", stats.format_number(constant), "0.500"] + ["-"] * (len(rows[0]) - 4))
+    headers = (["model", "exp", "test ACC", "test AUC"] + details + ["val ACC", "val AUC"]
+               + ([] if custom else ["paper ACC", "paper AUC"]))
+    lines.append(table(headers, rows, "ll" + "r" * (len(headers) - 2)))
+    lines += ["", *detail_legend(results, details),
+              f"Constant predictor: always answers the test split's majority class; its test ACC {source}. Its AUC "
+              "is 0.5 by definition; an ACC near it is no evidence of learning on these imbalanced splits.", ""]
+    lines += benchmark_section(dataset, size, custom)
     if in_paper:
-        benchmarks = [[method, stats.format_number(entry[dataset]["acc"]), stats.format_number(entry[dataset]["auc"]),
-                       entry["parameters"]] for method, entry in paper.items() if method.startswith(BENCHMARK_PREFIXES)]
-        lines += ["MedMNIST benchmarks, as listed in the paper's Table 2 (test split):", "",
-                  table(["method", "ACC", "AUC", "parameters"], benchmarks), ""]
         lines += paper_check_section(dataset, results, paper)
     elif custom:
         lines += [f"{dataset} is a custom dataset (`{custom}`): the paper has no results on it.", ""]
@@ -104,20 +105,34 @@ def dataset_section(dataset, size, results, data_dir, figures):
         lines += [f"### Figures: {experiment}", "",
                   f"![Test and validation ACC and AUC per model, {title}](figures/{stem}_scores.png)", "",
                   f"![Validation loss per epoch, one line per seed, {title}](figures/{stem}_val_loss.png)", ""]
-    from keras_lnn.explain import slice_profile_section  # which slices each family's best model reads
+    from keras_lnn.report.profiles import slice_profile_section  # which slices each family's best model reads
 
     lines += slice_profile_section(dataset, size, results, data_dir, figures, family)
+    lines += family_bests_section(dataset, size, results, figures, dataset_title(dataset, size))
     return lines + seed_noise_section(results)
+
+
+def benchmark_section(dataset, size, custom=None):
+    """MedMNIST v2's 3D benchmarks on this dataset's official 28^3 test split (none for custom data or other sizes)."""
+    from keras_lnn.paper import MEDMNIST_BENCHMARK_SOURCE, medmnist_benchmarks_3d
+
+    entries = medmnist_benchmarks_3d().get(dataset)
+    if not entries or size != 28 or custom:
+        return []
+    rows = [[method, stats.format_number(scores["acc"]), stats.format_number(scores["auc"])] for method, scores in entries]
+    return [f"MedMNIST benchmarks (test split), from {MEDMNIST_BENCHMARK_SOURCE}:", "",
+            table(["method", "ACC", "AUC"], rows), ""]
 
 
 def paper_check_section(dataset, results, paper):
     """Whether each of the paper's single test scores lies where one run of ours would fall."""
     rows, inside, tested = [], {"ACC": 0, "AUC": 0}, {"ACC": 0, "AUC": 0}
+    fields = differing_fields(results)
     for r in results:
         reference = paper.get(r.model, {}).get(dataset)
         if not reference:
             continue
-        name = f"{r.model} †" if family(r.model) == "LSTM/RNN" else r.model
+        name = model_label(r, fields) + (" †" if family(r.model) == "LSTM/RNN" else "")
         for key in ("acc", "auc"):
             ours, theirs, metric = r.scores("test", key), reference[key], key.upper()
             row = [name, metric, stats.format_number(theirs), stats.format_mean_std(ours),

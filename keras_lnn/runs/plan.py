@@ -26,18 +26,15 @@ def run_name(experiment, dataset, size=28, seed=None):
 
 
 def plan_runs(experiment, dataset, models_filter=None, seeds=(0,), size=28, output="saved_models"):
-    """Expands EXPERIMENT (exp1..exp6, `all`, or one model name) into `RunPlan`s.
+    """Expands EXPERIMENT (exp1..exp6, `paper`, `all`, or one model name) into `RunPlan`s.
 
     Args:
-        experiment: an experiment, `all` (the paper's five), or a model name.
+        experiment: an experiment, a group (`paper`: exp1-exp5; `all`: every experiment), or a model name.
         models_filter: optional model names; each must belong to the experiment(s).
         seeds: one run per seed; with one seed the folder has no `_seed` suffix.
     """
-    if experiment == "all":
-        from keras_lnn.architectures import PAPER_EXPERIMENTS
-
-        experiments = list(PAPER_EXPERIMENTS)
-        chosen = None
+    if experiment in models.MODEL_GROUPS:
+        experiments, chosen = models.group_experiments(experiment), None
     elif experiment in models.list_experiments():
         experiments, chosen = [experiment], None
     else:

@@ -3,6 +3,7 @@ from pathlib import Path
 
 from keras_lnn import artifacts
 from keras_lnn.io import atomic_write_csv
+from keras_lnn.locks import run_folder_lock
 
 SUMMARY_COLUMNS = [
     "model", "status", "epochs", "stopped_early", "best_val_epoch", "val_acc", "val_auc", "val_loss",
@@ -25,4 +26,10 @@ def summary_rows(run_dir):
 
 
 def write_summary(run_dir):
-    atomic_write_csv(Path(run_dir) / "summary.csv", summary_rows(run_dir), SUMMARY_COLUMNS)
+    """Rebuilds `<run_dir>/summary.csv` from the model folders' metrics, under the run folder's lock.
+
+    The lock keeps a process that finishes a model at the same moment as another from writing
+    a summary that omits the other's model (see `keras_lnn.locks.run_folder_lock`).
+    """
+    with run_folder_lock(run_dir):
+        atomic_write_csv(Path(run_dir) / "summary.csv", summary_rows(run_dir), SUMMARY_COLUMNS)

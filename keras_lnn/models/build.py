@@ -1,11 +1,4 @@
-"""Builds the registered models as Keras functional models.
-
-An architecture is data (`keras_lnn.specs`): a slice encoder name plus a head,
-a tuple of small step specs (`Dense`, `Ltc`, `Rnn`, ...); the zoo of them is
-`keras_lnn.architectures`, looked up by name in `keras_lnn.registry`. The
-imports run one way: specs <- architectures <- registry <- models. This module
-re-exports the registry's lookups and the specs, its API before they moved.
-`create_model` turns an architecture into a Keras functional model:
+"""`create_model`: an `Architecture` of the registry as a Keras functional model.
 
     volume (S, S, S, 1), raw 0-255
       -> Rescaling(1/255)
@@ -15,11 +8,8 @@ re-exports the registry's lookups and the specs, its API before they moved.
 
 Example:
 
->>> import keras_lnn
->>> keras_lnn.list_models("LiqExp1*")
-['LiqExp1N2', 'LiqExp1N5', 'LiqExp1N6']
->>> model = keras_lnn.create_model("LiqExp1N2")
->>> model.output_shape
+>>> from keras_lnn.models import create_model
+>>> create_model("LiqExp1N2").output_shape
 (None, 1)
 """
 import math
@@ -28,13 +18,8 @@ import keras
 
 from keras_lnn import layers as lnn_layers
 from keras_lnn.errors import KerasLnnError
-from keras_lnn.registry import (  # noqa: F401  (the lookups are part of this module's API)
-    UnknownModelError, experiment_models, get_architecture, list_experiments, list_models, register, resolve_models,
-)
-from keras_lnn.specs import (  # noqa: F401  (so are the specs, which architectures.py used to import from here)
-    ENCODERS, MEAN, OUT, RELU, Activation, Architecture, BatchNorm, Conv, Dense, Dropout, Ltc, Mean, Pool, Rnn, auto,
-    cnn, full, liquid, recurrent,
-)
+from keras_lnn.models.blocks import ENCODERS
+from keras_lnn.models.registry import get_architecture
 
 
 def slice_encoder(name, n_outputs=1):

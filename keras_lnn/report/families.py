@@ -1,0 +1,103 @@
+"""Model families and their best models: chosen on the validation split, then shown on the test split.
+
+Each family's best model is the one with the highest mean *validation* AUC over its
+seeds, among the groups of one setting (`keras_lnn.report.settings.by_setting`). The
+test split is not looked at to choose it, so the tests of `keras_lnn.report.statistics`
+on the test scores are not biased by the choice.
+"""
+from keras_lnn import stats
+from keras_lnn.report.evaluation import has_tta
+from keras_lnn.report.figures import reliability_figure
+from keras_lnn.report.markdown import table
+from keras_lnn.report.settings import by_setting, differing_fields, settings_text
+
+FAMILIES = (("LTC", ("Liq", "Cfc")), ("CNN", ("CNN",)), ("LSTM/RNN", ("LSTM", "RNN")))
+
+
+def family(model):
+    """"LTC" (Liq*, Cfc*), "CNN", "LSTM/RNN", or None for another name.
+
+    Example:
+
+    >>> family("CfcExp6N1"), family("ResNet-18 + 3D")
+    ('LTC', None)
+    """
+    for name, prefixes in FAMILIES:
+        if model.startswith(prefixes):
+            return name
+    return None
+
+
+def family_bests(results):
+    """`{family: ModelResults}`: per family, the group with the highest mean validation AUC (first on a tie).
+
+    Groups without a validation AUC (no finished run) are passed over. `results` should share one
+    setting: see `setting_blocks`.
+    """
+    bests = {}
+    for r in results:
+        name, score = family(r.model), r.mean("val", "auc")
+        if name and score is not None and (name not in bests or score > bests[name].mean("val", "auc")):
+            bests[name] = r
+    return bests
+
+
+def setting_blocks(results):
+    """`[(label, results of one setting)]`: one block per setting; the label says what differs (None for one block)."""
+    blocks = list(by_setting(results).values())
+    fields = differing_fields(results)
+    return [(settings_text(block[0].settings, fields) if len(blocks) > 1 else None, block) for block in blocks]
+
+
+def block_heading(label):
+    """The lines that open one setting's block: none where the dataset has one setting."""
+    return [f"Setting: {label}.", ""] if label else []
+
+
+def _interval(ci):
+    return f"{ci[0]:.3f} to {ci[1]:.3f}" if isinstance(ci, (list, tuple)) and len(ci) == 2 else "-"
+
+
+def per_seed_rows(name, r):
+    """Rows of the family best `r`: per seed, test AUC with its bootstrap and DeLong 95% intervals, TTA, ECE."""
+    rows = []
+    for m in r.finished:
+        test, tta = m.get("test") or {}, (m.get("tta") or {}).get("test") or {}
+        rows.append([name, r.model, m["seed"], stats.format_number((m.get("val") or {}).get("auc")),
+                     stats.format_number(test.get("auc")), _interval(test.get("auc_ci95")),
+                     _interval(test.get("auc_ci95_delong")), stats.format_number(tta.get("auc")),
+                     _interval(tta.get("auc_ci95")), stats.format_number((test.get("calibration") or {}).get("ece"))])
+    return rows
+
+
+def family_bests_section(dataset, size, results, figures, title):
+    """The family bests of one dataset: how they were chosen, their per-seed test AUC with 95% intervals, and
+    their reliability diagram (`figures` gains `figures/<dataset>[_<size>]_reliability.png`)."""
+    lines, panels = ["### Family bests (chosen on validation)", ""], []
+    for label, block in setting_blocks(results):
+        bests = family_bests(block)
+        if not bests:
+            continue
+        chosen = "; ".join(f"{k}: {v.model} (val AUC {stats.format_mean_std(v.scores('val', 'auc'))}, test AUC "
+                           f"{stats.format_mean_std(v.scores('test', 'auc'))})" for k, v in bests.items())
+        rows = [row for name, r in bests.items() for row in per_seed_rows(name, r)]
+        headers = ["family", "model", "seed", "val AUC", "test AUC", "95% CI (bootstrap)", "95% CI (DeLong)",
+                   "TTA test AUC", "TTA 95% CI", "ECE"]
+        if not has_tta(bests.values()):  # no run of these recorded TTA: no TTA columns
+            headers, rows = headers[:7] + headers[9:], [row[:7] + row[9:] for row in rows]
+        lines += block_heading(label) + [f"Best model of each family by mean validation AUC over seeds: {chosen}.", "",
+                                         table(headers, rows, "ll" + "r" * (len(headers) - 2)), ""]
+        panels += [(f"{name}: {r.model}" + (f" [{label}]" if label else ""), r) for name, r in bests.items()]
+    if not panels:
+        return []
+    lines += ["The test split plays no part in the choice. 95% CI (bootstrap): the stratified percentile bootstrap "
+              "interval of the run's test AUC (metrics.json `evaluation.bootstrap`); DeLong: the normal interval from "
+              "DeLong's variance; \"-\": not recorded.", ""]
+    stem = dataset if size == 28 else f"{dataset}_{size}"
+    figure = reliability_figure(panels, title)
+    if figure is not None:
+        figures[f"figures/{stem}_reliability.png"] = figure
+        lines += [f"![Reliability of the family bests' test probabilities, {title}](figures/{stem}_reliability.png)",
+                  "", "Reliability: per bin of predicted probability, the observed frequency (one line per seed); "
+                  "on the diagonal, the probabilities mean what they say.", ""]
+    return lines
