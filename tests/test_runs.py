@@ -192,6 +192,7 @@ def _run_once(data_dir, out):
     return sorted((out / "exp1_adrenal").glob("*/metrics.json"))
 
 
+@pytest.mark.slow
 def test_nan_model_is_recorded_as_failed_and_others_still_run(tiny_data, tmp_path, monkeypatch,
                                                               skip_savedmodel_export):
     create = models.create_model
@@ -510,6 +511,7 @@ def test_run_offline_says_where_to_put_the_file(closed_port_url, tmp_path):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_a_busy_model_is_skipped_naming_its_holder_and_the_others_train(tiny_data, tmp_path,
                                                                          skip_savedmodel_export):
     from keras_lnn.locks import model_lock
