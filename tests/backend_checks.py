@@ -191,8 +191,51 @@ def check_audit():
         return {"error": _error()}
 
 
+def check_building_skips_tensorflow():
+    """Whether TensorFlow is still unimported after every model was built (on JAX and PyTorch it
+    must be: building a model needs nothing of it)."""
+    return {"imported": "tensorflow" in sys.modules}
+
+
+def run_checks(keras, np, models, directory, only=None):
+    """Runs the checks (all, or the keys in `only`) on the current backend; returns {key: result} and
+    {key: seconds}. Called by `main` in a fresh interpreter, and in process by tests/test_backends.py
+    for TensorFlow. `training.configure_backend` must have run before (JAX reads its flags once)."""
+    rng = np.random.default_rng(0)
+    checks = [
+        ("predictions", lambda: check_predictions(keras, np, models, rng)),
+        # Right after every model was built, before anything else may import it.
+        ("tensorflow_after_building", check_building_skips_tensorflow),
+        ("training", lambda: check_training(keras, np, models, rng)),
+        ("roundtrip", lambda: check_roundtrip(keras, np, models, rng, directory)),
+        ("ltc_dtypes", lambda: check_ltc_dtypes(keras, models)),
+        ("determinism", lambda: check_determinism(keras, np, models, rng)),
+        ("audit", check_audit),
+        ("layer_equivalence", check_layer_equivalence),
+    ]
+    report, timings = {}, {}
+    for key, check in checks:
+        if only is not None and key not in only:
+            continue
+        started = time.perf_counter()
+        report[key] = check()
+        timings[key] = round(time.perf_counter() - started, 2)
+    return report, timings
+
+
+def check_layer_equivalence():
+    """`tests/layer_equivalence.py`'s report (the fast LTC/CfC against ncps's computation), in this
+    interpreter rather than one more fresh one; tests/test_layers.py asserts it."""
+    try:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import layer_equivalence
+
+        return layer_equivalence.main()
+    except Exception:
+        return {"error": _error()}
+
+
 def main():
-    timings = {}
     start = time.perf_counter()
     report = {"requested_backend": os.environ.get("KERAS_BACKEND")}
     # Keep stdout for the JSON document alone.
@@ -204,23 +247,13 @@ def main():
 
         report["backend"] = keras.backend.backend()
         report["registered"] = models.list_models()
-        timings["import"] = time.perf_counter() - start
-        rng = np.random.default_rng(0)
+        import_seconds = time.perf_counter() - start
         with tempfile.TemporaryDirectory() as directory:
             # Before the first computation: JAX reads its determinism flag when it starts.
             training.configure_backend(cache_dir=os.path.join(directory, "jax-cache"), deterministic=True)
-            checks = [
-                ("predictions", lambda: check_predictions(keras, np, models, rng)),
-                ("training", lambda: check_training(keras, np, models, rng)),
-                ("roundtrip", lambda: check_roundtrip(keras, np, models, rng, directory)),
-                ("ltc_dtypes", lambda: check_ltc_dtypes(keras, models)),
-                ("determinism", lambda: check_determinism(keras, np, models, rng)),
-                ("audit", check_audit),
-            ]
-            for key, check in checks:
-                started = time.perf_counter()
-                report[key] = check()
-                timings[key] = round(time.perf_counter() - started, 2)
+            results, timings = run_checks(keras, np, models, directory)
+        report.update(results)
+    timings["import"] = round(import_seconds, 2)
     timings["total"] = round(time.perf_counter() - start, 2)
     report["timings"] = timings
     sys.stdout.write(json.dumps(report) + "\n")

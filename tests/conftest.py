@@ -1,4 +1,28 @@
-"""Shared fixtures: tiny synthetic MedMNIST files, a loopback HTTP mirror, and the real files when present."""
+"""Shared fixtures: tiny synthetic MedMNIST files, a loopback HTTP mirror, the real files when present,
+and session-wide products that several test files read (built once per `pytest` run).
+
+Session fixtures (read them, never change them: other tests see the same objects):
+    zoo               {name: model}: every registered model built once at 28^3, binary, untrained.
+    models_from_zoo   a context manager: inside it `keras_lnn.models.create_model` answers 28^3
+                      binary builds from `zoo` (for code that builds models only to read them, like
+                      the audit); any other build is made as usual.
+    backend_report    backend_report(name) -> the JSON report of tests/backend_checks.py on that
+                      Keras backend: a fresh interpreter for JAX and PyTorch (one per session, also
+                      running tests/layer_equivalence.py), in process for TensorFlow.
+    deployed_run      a one-epoch run of DEPLOY_MODELS on the real AdrenalMNIST3D, in all formats.
+    serve_saved_model serve_saved_model(saved_model_dir, npz) -> what the SavedModel's serving_default
+                      gives for the file's test volumes, in one plain TensorFlow process (`python -I`,
+                      no KERAS_BACKEND, never importing keras_lnn or ncps) for the whole session.
+
+The `slow` marker (setup.cfg) flags fresh interpreters and longer trainings; tests using
+`shared_medmnist` or `deployed_run` get it here automatically. `pytest -m "not slow"` is the quick subset.
+
+Per-test fixtures beside the file-makers below:
+    skip_savedmodel_export  runs in this process write no SavedModel (`keras_lnn.export.
+                      export_saved_model` does nothing), for run tests that check no SavedModel: the
+                      export is a TensorFlow trace and write per model. Workers of `--jobs` and
+                      subprocesses still export.
+"""
 import os
 
 # The main pytest process runs on TensorFlow; tests/test_backends.py covers JAX and PyTorch in
@@ -6,8 +30,14 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import contextlib
 import dataclasses
 import functools
+import importlib.util
+import json
+import queue
+import tempfile
+import textwrap
 import http.server
 import socket
 import subprocess
@@ -33,6 +63,18 @@ DOCUMENTED_DELTAS = {
     "RNNExp5N5": -40,
     "RNNExp5N6": -80,
 }
+
+
+# Fixtures whose tests belong to the slow part of the suite, whoever uses them: training on the real
+# files (minutes on a CPU) and the session's deploy run. `pytest -m "not slow"` leaves them out.
+SLOW_FIXTURES = {"shared_medmnist", "deployed_run"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 def _shared_folder(name, what):
@@ -122,6 +164,14 @@ def make_official(make_medmnist, patch_info):
     return make
 
 
+@pytest.fixture
+def skip_savedmodel_export(monkeypatch):
+    """Runs in this process skip the SavedModel export (for tests that check no SavedModel)."""
+    from keras_lnn import export
+
+    monkeypatch.setattr(export, "export_saved_model", lambda model, path: None)
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -169,6 +219,19 @@ def run_cli(*args, backend="tensorflow", timeout=1800):
     return done.stdout
 
 
+def run_cli_here(*args):
+    """`lnn-keras ARGS` in this (TensorFlow) process; returns its output (asserting exit 0)."""
+    from click.testing import CliRunner
+
+    from keras_lnn.cli import main
+
+    result = CliRunner().invoke(main, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    assert result.exit_code == 0, result.output[-3000:]
+    return result.output
+
+
 @pytest.fixture(scope="session")
 def deployed_run(tmp_path_factory):
     """A one-epoch run of DEPLOY_MODELS on the real AdrenalMNIST3D, exported to all three formats."""
@@ -177,10 +240,174 @@ def deployed_run(tmp_path_factory):
         pytest.skip(f"real MedMNIST files not found at {shared}")
     out = tmp_path_factory.mktemp("deploy")
     for experiment, names in DEPLOY_RUNS.items():
-        run_cli("run", experiment, "--dataset", "adrenal", "--data-dir", str(shared), "--models", ",".join(names),
-             "--max-epochs", "1", "--output", str(out), "--quiet")
+        run_cli_here("run", experiment, "--dataset", "adrenal", "--data-dir", str(shared), "--models", ",".join(names),
+                     "--max-epochs", "1", "--output", str(out), "--quiet")
     run_dirs = sorted(p for p in out.iterdir() if p.is_dir())  # `paper` writes one folder per experiment
-    printed = run_cli("export", *map(str, run_dirs), "--format", "onnx", "--format", "litert")
+    printed = run_cli_here("export", *map(str, run_dirs), "--format", "onnx", "--format", "litert")
     return run_dirs, shared / "adrenalmnist3d.npz", printed
 
 
+
+
+@pytest.fixture(scope="session")
+def zoo():
+    """Every registered model, built once per session at 28^3 (binary): for tests that only read them."""
+    from keras_lnn import models
+
+    return {name: models.create_model(name) for name in models.list_models()}
+
+
+@pytest.fixture(scope="session")
+def models_from_zoo(zoo):
+    """`with models_from_zoo():` makes `keras_lnn.models.create_model` hand out the `zoo`'s 28^3 binary models.
+
+    Only for code that builds models to read them (parameter counts, one prediction), never to
+    train or change them; other sizes, class counts and unknown names are built as usual.
+    """
+    from keras_lnn import models
+
+    @contextlib.contextmanager
+    def answering():
+        create = models.create_model
+
+        def create_model(name, input_size=28, n_classes=2):
+            if input_size == 28 and n_classes == 2 and name in zoo:
+                return zoo[name]
+            return create(name, input_size=input_size, n_classes=n_classes)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(models, "create_model", create_model)
+            yield
+
+    return answering
+
+
+BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+BACKEND_CHECKS = Path(__file__).with_name("backend_checks.py")
+# What the TensorFlow report leaves to the in-process tests: tests/test_layers.py runs the layer
+# equivalence itself, and this process imported TensorFlow long before any model was built.
+IN_PROCESS_SKIPS = ("layer_equivalence", "tensorflow_after_building")
+
+
+def _backend_report_in_process(models_from_zoo):
+    """tests/backend_checks.py's checks in this (TensorFlow) process; the zoo serves the builds that only read."""
+    import keras
+
+    from keras_lnn import models, training
+    from tests import backend_checks
+
+    report = {"requested_backend": "tensorflow", "backend": keras.backend.backend(),
+              "registered": models.list_models()}
+    with tempfile.TemporaryDirectory() as directory:
+        training.configure_backend(deterministic=True)
+        with models_from_zoo():
+            read_only, timings = backend_checks.run_checks(keras, np, models, directory, only=("predictions", "audit"))
+        trained, more = backend_checks.run_checks(
+            keras, np, models, directory, only=("training", "roundtrip", "ltc_dtypes", "determinism"))
+    return {**report, **read_only, **trained, "timings": {**timings, **more}}
+
+
+def _backend_report_in_subprocess(backend):
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    process = subprocess.run([sys.executable, str(BACKEND_CHECKS)], env=env, capture_output=True, text=True,
+                             timeout=1500)
+    assert process.returncode == 0, f"backend_checks.py failed on {backend}:\n{process.stderr[-4000:]}"
+    lines = process.stdout.strip().splitlines()
+    assert len(lines) == 1, f"expected one JSON line on stdout, got:\n{process.stdout[-2000:]}"
+    return json.loads(lines[0])
+
+
+@pytest.fixture(scope="session")
+def backend_report(request):
+    """backend_report(backend) -> tests/backend_checks.py's report on that backend, made once per session."""
+    reports = {}
+
+    def report(backend):
+        if importlib.util.find_spec(BACKEND_MODULES[backend]) is None:
+            pytest.skip(f"{BACKEND_MODULES[backend]} is not installed")
+        if backend not in reports:
+            if backend == "tensorflow":
+                reports[backend] = _backend_report_in_process(request.getfixturevalue("models_from_zoo"))
+            else:
+                reports[backend] = _backend_report_in_subprocess(backend)
+        return reports[backend]
+
+    return report
+
+
+# One request per line on stdin ([saved_model_dir, npz]); one "SERVED {json}" line per request on stdout.
+SERVE_LOOP = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+    for line in sys.stdin:
+        saved_model, npz = json.loads(line)
+        try:
+            model = tf.saved_model.load(saved_model)
+            signature = model.signatures["serving_default"]
+            x = np.load(npz)["test_images"][..., None].astype("float32")
+            out = signature(volume=tf.constant(x))
+            reply = {
+                "outputs": list(out),
+                "inputs": {k: [v.shape.as_list(), v.dtype.name]
+                           for k, v in signature.structured_input_signature[1].items()},
+                "probability": out["probability"].numpy().tolist(),
+                "leaked": [m for m in ("keras_lnn", "ncps") if m in sys.modules],
+            }
+        except Exception as error:
+            reply = {"error": f"{type(error).__name__}: {error}"[:3000]}
+        print("SERVED " + json.dumps(reply), flush=True)
+    """
+)
+
+
+class _SavedModelServer:
+    """A plain TensorFlow process answering SavedModel requests (started at the first one)."""
+
+    def __init__(self, log_path):
+        self.log_path = log_path
+        self.process = None
+        self.lines = queue.Queue()
+
+    def _start(self):
+        env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+        env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen([sys.executable, "-I", "-c", SERVE_LOOP], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=self.log, text=True, env=env)
+        threading.Thread(target=lambda: [self.lines.put(line) for line in self.process.stdout] + [self.lines.put("")],
+                         daemon=True).start()
+
+    def __call__(self, saved_model, npz, timeout=300):
+        if self.process is None:
+            self._start()
+        assert self.process.poll() is None, f"the serving process ended: {Path(self.log_path).read_text()[-3000:]}"
+        self.process.stdin.write(json.dumps([str(saved_model), str(npz)]) + "\n")
+        self.process.stdin.flush()
+        while True:
+            try:
+                line = self.lines.get(timeout=timeout)
+            except queue.Empty:
+                raise AssertionError(f"no answer for {saved_model} within {timeout} s") from None
+            assert line, f"the serving process ended: {Path(self.log_path).read_text()[-3000:]}"
+            if line.startswith("SERVED "):
+                reply = json.loads(line[len("SERVED "):])
+                assert "error" not in reply, f"{saved_model}: {reply.get('error')}"
+                return reply
+
+    def close(self):
+        if self.process is not None:
+            self.process.stdin.close()
+            self.process.wait(timeout=60)
+            self.log.close()
+
+
+@pytest.fixture(scope="session")
+def serve_saved_model(tmp_path_factory):
+    """serve_saved_model(saved_model_dir, npz) -> {"outputs", "inputs", "probability", "leaked"}: the
+    SavedModel's serving_default on the file's test volumes, in one plain TensorFlow process
+    (isolated mode, no KERAS_BACKEND) that serves every SavedModel of the session."""
+    server = _SavedModelServer(tmp_path_factory.mktemp("serving") / "stderr.txt")
+    yield server
+    server.close()

@@ -1,6 +1,6 @@
 """Runs a run's deployable files with their own runtimes, as a device or a server would; prints JSON.
 
-    python tests/deploy_checks.py RUN_DIR DATA_NPZ
+    python tests/deploy_checks.py RUN_DIR [RUN_DIR ...] DATA_NPZ
 
 For every model folder of RUN_DIR: onnxruntime on `model.onnx`, the LiteRT
 interpreter of `ai-edge-litert` on `model.tflite` (builtin operations only:
@@ -9,7 +9,7 @@ SavedModel's `serving_default`, each over the test split of DATA_NPZ, against
 the test probabilities of the model's `predictions.csv`. Then it parses
 `models.config` with TF Serving's own `ModelServerConfig` proto. It imports
 neither keras_lnn nor ncps (it says so in its output): what it checks needs
-nothing of this package.
+nothing of this package. One JSON line per RUN_DIR, in their order (one interpreter for all).
 """
 import csv
 import json
@@ -113,4 +113,6 @@ def main(run_dir, data_file):
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(*sys.argv[1:3])))
+    *run_dirs, data_npz = sys.argv[1:]
+    for run_dir in run_dirs:
+        print(json.dumps(main(run_dir, data_npz)), flush=True)

@@ -1,4 +1,8 @@
-"""The parameter audit (keras_lnn.audit and `lnn-keras audit`) against Table 1."""
+"""The parameter audit (keras_lnn.audit and `lnn-keras audit`) against Table 1.
+
+The audits of many 28^3 models take them from the session's `zoo` (conftest's `models_from_zoo`),
+which tests/test_models.py checks model by model; the single-model audits build their own.
+"""
 import dataclasses
 import json
 import re
@@ -19,15 +23,16 @@ def _invoke(*args):
 
 
 @pytest.fixture(scope="module")
-def exp5_json():
-    result = _invoke("audit", "exp5", "--format", "json")
-    return result
+def exp5_json(models_from_zoo):
+    with models_from_zoo():
+        return _invoke("audit", "exp5", "--format", "json")
 
 
 @pytest.fixture(scope="module")
-def full_table():
+def full_table(models_from_zoo):
     """`lnn-keras audit` with no names: the paper's 30 models, as a table."""
-    return _invoke("audit")
+    with models_from_zoo():
+        return _invoke("audit")
 
 
 @pytest.fixture
@@ -38,8 +43,9 @@ def unexplained(monkeypatch):
 
 
 # ---------------------------------------------------------------- the library
-def test_audit_defaults_to_the_paper_models():
-    rows = audit.audit_models()
+def test_audit_defaults_to_the_paper_models(models_from_zoo):
+    with models_from_zoo():
+        rows = audit.audit_models()
     assert [row["model"] for row in rows] == list(paper.table1_parameters())
     assert all(row["matches"] for row in rows)
     assert {row["model"]: row["delta"] for row in rows if row["delta"]} == DOCUMENTED_DELTAS
@@ -55,8 +61,9 @@ def test_models_beyond_the_paper_have_no_table1_count():
     assert "not in the paper" in row["reason"]
 
 
-def test_audit_rows_for_exp5():
-    rows = audit.audit_models(["exp5"])
+def test_audit_rows_for_exp5(models_from_zoo):
+    with models_from_zoo():
+        rows = audit.audit_models(["exp5"])
     assert [row["model"] for row in rows] == models.experiment_models("exp5")
     table1 = paper.table1_parameters()
     for row in rows:
@@ -163,8 +170,9 @@ def test_audit_table_shows_the_deltas_and_their_reasons(full_table):
     assert re.search(r"\b13,739\s+13,739\s+0\s+0$", lines["CNNExp2N4"])
 
 
-def test_audit_of_an_experiment_as_a_table():
-    result = _invoke("audit", "exp3", "LiqExp3N3", "--size", "28")
+def test_audit_of_an_experiment_as_a_table(models_from_zoo):
+    with models_from_zoo():
+        result = _invoke("audit", "exp3", "LiqExp3N3", "--size", "28")
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
     assert lines[-1] == "6/6 match"

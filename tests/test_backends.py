@@ -1,43 +1,24 @@
-"""The model zoo on every Keras backend: `tests/backend_checks.py` in a fresh interpreter per backend.
+"""The model zoo on every Keras backend: `tests/backend_checks.py` (see conftest's `backend_report`).
 
-Keras fixes its backend at the first import, so the JAX and PyTorch checks (and a TensorFlow run
-of the same script, for comparison) need their own processes. Each run builds every registered
-model and predicts, trains three paper models (and, where registered, a CfC and a mixed-memory LTC
-model) one step, round-trips four (and those two) through `.keras`, and runs the audit.
+Keras fixes its backend at the first import, so the JAX and PyTorch checks need their own
+processes (one per backend for the whole session); TensorFlow's run in this process, the builds
+that only read served by the session's `zoo`. Each report builds every registered model and
+predicts, trains three paper models (and, where registered, a CfC and a mixed-memory LTC model) one
+step, round-trips four (and those two) through `.keras`, and runs the audit.
 """
-import importlib.util
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from keras_lnn import paper
+from tests.conftest import BACKEND_MODULES
 
-SCRIPT = Path(__file__).with_name("backend_checks.py")
-BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
-TIMEOUT_S = 300
-
-
-def _run_checks(backend):
-    if importlib.util.find_spec(BACKEND_MODULES[backend]) is None:
-        pytest.skip(f"{BACKEND_MODULES[backend]} is not installed")
-    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    process = subprocess.run(
-        [sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=TIMEOUT_S,
-    )
-    assert process.returncode == 0, f"backend_checks.py failed on {backend}:\n{process.stderr[-4000:]}"
-    lines = process.stdout.strip().splitlines()
-    assert len(lines) == 1, f"expected one JSON line on stdout, got:\n{process.stdout[-2000:]}"
-    return json.loads(lines[0])
+# Fresh interpreters for JAX and PyTorch, and on every backend some 50 models built, trained or saved.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module", params=sorted(BACKEND_MODULES))
-def report(request):
-    return _run_checks(request.param)
+def report(request, backend_report):
+    return backend_report(request.param)
 
 
 def _errors(section):

@@ -1,9 +1,17 @@
-"""scripts/benchmark.py runs on tiny synthetic data and prints the documented JSON."""
+"""scripts/benchmark.py runs on tiny synthetic data and prints the documented JSON.
+
+The first test runs the default per-model mode (each training in a child process); the JAX ones
+pass `--in-process` (one interpreter per command, not one per training), and the experiment mode
+runs in this process.
+"""
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 SCRIPT = Path(__file__).parents[1] / "scripts" / "benchmark.py"
 
@@ -15,6 +23,7 @@ def _benchmark(*args, backend="tensorflow"):
     return json.loads(done.stdout)
 
 
+@pytest.mark.slow
 def test_per_model_benchmark_prints_timings(make_medmnist, tmp_path):
     make_medmnist("adrenal", counts=(10, 4, 4))
     records = _benchmark("--models", "CNNExp1N4,LiqExp1N2", "--dataset", "adrenal", "--data-dir",
@@ -32,11 +41,12 @@ def test_per_model_benchmark_prints_timings(make_medmnist, tmp_path):
         assert record["deterministic_ops"] is True and record["final_loss"] > 0
 
 
+@pytest.mark.slow
 def test_both_implementations_side_by_side_with_their_spread(make_medmnist, tmp_path):
     make_medmnist("adrenal", counts=(10, 4, 4))
     records = _benchmark("--models", "LiqExp1N2", "--dataset", "adrenal", "--data-dir", str(tmp_path / "data"),
                          "--no-verify", "--epochs", "3", "--batch-size", "4", "--implementation", "fast,ncps",
-                         "--repeats", "2", "--layer-only", backend="jax")
+                         "--repeats", "2", "--layer-only", "--in-process", backend="jax")
     assert [(r["model"], r["implementation"]) for r in records] == [("LiqExp1N2", "fast"), ("LiqExp1N2", "ncps")]
     fast, ncps = records
     for record in records:
@@ -47,22 +57,33 @@ def test_both_implementations_side_by_side_with_their_spread(make_medmnist, tmp_
     assert abs(fast["final_loss"] - ncps["final_loss"]) < 1e-4
 
 
+@pytest.mark.slow
 def test_a_seed_trains_the_same_weights_in_two_processes(make_medmnist, tmp_path):
     # On JAX, bit for bit (scripts/gpu_determinism.sh asks the same of a GPU). TensorFlow's multithreaded
     # CPU kernels differ in the last bits from process to process (docs/performance.md), so not there.
     make_medmnist("adrenal", counts=(10, 4, 4))
     args = ("--models", "CNNExp1N4,LiqExp1N2", "--dataset", "adrenal", "--data-dir", str(tmp_path / "data"),
-            "--no-verify", "--epochs", "2", "--batch-size", "4")
+            "--no-verify", "--epochs", "2", "--batch-size", "4", "--in-process")
     first, second = _benchmark(*args, backend="jax"), _benchmark(*args, backend="jax")
     assert [r["weights_md5"] for r in first] == [r["weights_md5"] for r in second]
     assert first[0]["weights_md5"] != first[1]["weights_md5"]
     assert all(r["deterministic_ops"] for r in first)
 
 
-def test_experiment_benchmark_times_a_run_to_early_stopping(make_medmnist, tmp_path):
+def _benchmark_here(capsys, *args):
+    """scripts/benchmark.py's main in this (TensorFlow) process; its JSON."""
+    spec = importlib.util.spec_from_file_location("benchmark_script", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    capsys.readouterr()
+    script.main(list(args))
+    return json.loads(capsys.readouterr().out)
+
+
+def test_experiment_benchmark_times_a_run_to_early_stopping(make_medmnist, tmp_path, capsys):
     make_medmnist("adrenal", counts=(8, 4, 4))
-    [record] = _benchmark("--experiment", "exp2", "--dataset", "adrenal", "--data-dir", str(tmp_path / "data"),
-                          "--no-verify", "--max-epochs", "2", "--batch-size", "4")
+    [record] = _benchmark_here(capsys, "--experiment", "exp2", "--dataset", "adrenal", "--data-dir",
+                               str(tmp_path / "data"), "--no-verify", "--max-epochs", "2", "--batch-size", "4")
     assert record["models"] == 6 and record["epochs_total"] <= 12 and record["wall_s"] > 0
     assert {m["model"] for m in record["per_model"]} == {
         "CNNExp2N1", "LiqExp2N2", "CNNExp2N3", "CNNExp2N4", "LiqExp2N5", "LiqExp2N6"}

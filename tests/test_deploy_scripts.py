@@ -5,6 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # fresh interpreters, one per run or script
+
 SCRIPTS = Path(__file__).parents[1] / "scripts"
 
 

@@ -142,6 +142,7 @@ def custom_runs(tmp_path_factory):
     return root, outputs
 
 
+@pytest.mark.slow
 def test_custom_runs_train_and_export(custom_runs):
     root, runs = custom_runs
     for stem, n_classes in (("scans_bin", 2), ("scans3", 3)):
@@ -156,6 +157,7 @@ def test_custom_runs_train_and_export(custom_runs):
         "cyst", "tumour", "normal"]
 
 
+@pytest.mark.slow
 def test_explain_writes_figures_for_a_cnn_and_an_ltc(custom_runs):
     _, runs = custom_runs
     result = _invoke(["explain", str(runs["scans_bin"] / "CNNExp1N4"), "--index", "1", "--index", "4"])
@@ -172,6 +174,7 @@ def test_explain_writes_figures_for_a_cnn_and_an_ltc(custom_runs):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_explain_errors_are_one_line(custom_runs, tmp_path):
     _, runs = custom_runs
     result = _invoke(["explain", str(runs["scans_bin"] / "CNNExp1N4"), "--index", "99"])
@@ -187,6 +190,7 @@ def test_explain_errors_are_one_line(custom_runs, tmp_path):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_explain_on_jax_from_the_keras_file(custom_runs, tmp_path):
     _, runs = custom_runs
     env = {**os.environ, "KERAS_BACKEND": "jax"}
@@ -197,6 +201,7 @@ def test_explain_on_jax_from_the_keras_file(custom_runs, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["test_0002.png", "wiring.png"]
 
 
+@pytest.mark.slow
 def test_report_on_custom_datasets(custom_runs):
     root, runs = custom_runs
     result = _invoke(["report", str(root / "out"), "--output", str(root / "report")])

@@ -21,15 +21,16 @@ from tests.conftest import DEPLOY_MODELS
 
 @pytest.fixture(scope="module")
 def runtime_report(deployed_run):
-    """deploy_checks.py's report per run folder, merged: {"models": ..., "serving": ..., ...}."""
+    """deploy_checks.py's report per run folder (one interpreter for all), merged: {"models": ..., ...}."""
     run_dirs, data_file, _ = deployed_run
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     merged = {"models": {}, "serving": {}, "volumes": [], "imported_package": []}
-    for run_dir in run_dirs:
-        done = subprocess.run([sys.executable, str(HERE / "deploy_checks.py"), str(run_dir), str(data_file)],
-                              capture_output=True, text=True, env=env, timeout=900)
-        assert done.returncode == 0, done.stderr[-3000:]
-        report = json.loads(done.stdout.strip().splitlines()[-1])
+    done = subprocess.run([sys.executable, str(HERE / "deploy_checks.py"), *map(str, run_dirs), str(data_file)],
+                          capture_output=True, text=True, env=env, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    reports = [json.loads(line) for line in done.stdout.strip().splitlines() if line.startswith("{")]
+    assert len(reports) == len(run_dirs), done.stdout[-3000:]
+    for report in reports:
         merged["models"].update(report["models"])
         merged["serving"].update(report["serving"])
         merged["volumes"].append(report["volumes"])
@@ -104,6 +105,7 @@ print(sorted(m for m in ("keras_lnn.layers", "keras_lnn.models") if m in sys.mod
     ("import keras\nimport keras_lnn", "keras.saving.load_model"),
     ("import keras_lnn", "keras_lnn.load_model"),
 ])
+@pytest.mark.slow
 def test_import_keras_lnn_is_enough_to_load_its_keras_files(first, load):
     """In a fresh interpreter: nothing of the package but `import keras_lnn`, in either order with keras."""
     path = HERE / "fixtures" / "layers" / "LiqExp6N5.keras"

@@ -17,6 +17,8 @@ import pytest
 
 from keras_lnn.training import read_history
 
+pytestmark = pytest.mark.slow  # fresh interpreters, one per run or script
+
 MODELS = ("CNNExp1N1", "CNNExp1N4")  # the order they train in
 EPOCHS = 3
 ENV = {

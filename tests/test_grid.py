@@ -29,7 +29,7 @@ def test_several_seeds_plan_one_folder_each(tmp_path):
     assert runs.plan_runs("exp1", "vessel", seeds=(7,), output=tmp_path)[0].run_dir.name == "exp1_vessel"
 
 
-def test_seeds_run_skip_on_rerun_and_report(tmp_path):
+def test_seeds_run_skip_on_rerun_and_report(tmp_path, skip_savedmodel_export):
     data_dir = tmp_path / "data"
     write_medmnist_npz(data_dir / "adrenalmnist3d.npz", counts=(16, 8, 8))
     args = ["run", "exp1", "--dataset", "adrenal", "--models", "CNNExp1N4", "--seeds", "0,1", "--max-epochs", "1",

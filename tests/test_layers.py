@@ -1,9 +1,4 @@
 """keras_lnn.layers: SliceWise against TimeDistributed, and the float-weight LTC/CfC."""
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import keras
 import ncps.keras
@@ -171,13 +166,12 @@ def test_fast_ltc_and_cfc_compute_what_ncps_computes_on_tensorflow():
     _assert_equivalent(layer_equivalence.main())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["jax", "torch"])
-def test_fast_ltc_and_cfc_compute_what_ncps_computes_on(backend):
-    script = Path(layer_equivalence.__file__)
-    env = {**os.environ, "KERAS_BACKEND": backend}
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=1200)
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout)
+def test_fast_ltc_and_cfc_compute_what_ncps_computes_on(backend_report, backend):
+    """tests/layer_equivalence.py in the backend's fresh interpreter (conftest's `backend_report` runs it there)."""
+    report = backend_report(backend)["layer_equivalence"]
+    assert "error" not in report, report["error"]
     assert report["backend"] == backend
     _assert_equivalent(report)
 

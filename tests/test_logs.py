@@ -63,6 +63,7 @@ def test_filtered_stderr_restores_the_descriptor_after_an_error(capfd):
     assert capfd.readouterr().err == "kept\nwritten after\n"
 
 
+@pytest.mark.slow
 def test_command_line_prints_only_its_own_output():
     quiet = _run(["-m", "keras_lnn.cli", "list", "exp1"])
     assert quiet.returncode == 0, quiet.stderr
@@ -75,6 +76,7 @@ def test_command_line_prints_only_its_own_output():
                if any(word in line for word in ("oneDNN", "cudart_stub", "absl::InitializeLog")))
 
 
+@pytest.mark.slow
 def test_child_processes_inherit_the_quiet():
     # What a --jobs worker or an export's TensorFlow process does: import keras_lnn, then the backend.
     code = "import keras_lnn, tensorflow; print(type(tensorflow.__spec__.loader).__name__)"

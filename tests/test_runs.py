@@ -139,41 +139,11 @@ def test_predictions_csv_holds_the_evaluated_probabilities(finished_run):
             assert compute_metrics(labels, probabilities) == pytest.approx(_basic(metrics[split]), rel=1e-6)
 
 
-SERVE_SCRIPT = textwrap.dedent(
-    """
-    import json, sys
-    import numpy as np
-    import tensorflow as tf
-    model = tf.saved_model.load(sys.argv[1])
-    signature = model.signatures["serving_default"]
-    x = np.load(sys.argv[2])["test_images"][..., None].astype("float32")
-    out = signature(volume=tf.constant(x))
-    print(json.dumps({
-        "outputs": list(out),
-        "inputs": {k: [v.shape.as_list(), v.dtype.name] for k, v in signature.structured_input_signature[1].items()},
-        "probability": out["probability"].numpy().tolist(),
-        "leaked": [m for m in ("keras_lnn", "ncps") if m in sys.modules],
-    }))
-    """
-)
-
-
-def _serve(saved_model, npz):
-    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    done = subprocess.run(
-        [sys.executable, "-I", "-c", SERVE_SCRIPT, str(saved_model), str(npz)],
-        capture_output=True, text=True, env=env, timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def test_savedmodel_serves_in_a_plain_tensorflow_process(finished_run):
+def test_savedmodel_serves_in_a_plain_tensorflow_process(finished_run, serve_saved_model):
     run_dir, data_dir, _ = finished_run
     data = keras_lnn.load_dataset("adrenal", data_dir=data_dir, verify=False)
     for name in MODELS.split(","):
-        served = _serve(run_dir / name / "1", data_dir / "adrenalmnist3d.npz")
+        served = serve_saved_model(run_dir / name / "1", data_dir / "adrenalmnist3d.npz")
         assert served["leaked"] == []
         assert served["outputs"] == ["probability"]
         assert served["inputs"] == {"volume": [[None, 28, 28, 28, 1], "float32"]}
@@ -205,7 +175,8 @@ def test_other_settings_are_refused_unless_overwrite(finished_run):
     assert json.loads((run_dir / "CNNExp1N4" / "metrics.json").read_text())["seed"] == 3
 
 
-def test_overwrite_replaces_results_from_other_settings(tiny_data, tmp_path):
+@pytest.mark.slow
+def test_overwrite_replaces_results_from_other_settings(tiny_data, tmp_path, skip_savedmodel_export):
     out = tmp_path / "out"
     assert _invoke(_run_args(tiny_data, out, "CNNExp1N4", 1)).exit_code == 0
     args = _run_args(tiny_data, out, "CNNExp1N4", 1, "--overwrite")
@@ -215,7 +186,8 @@ def test_overwrite_replaces_results_from_other_settings(tiny_data, tmp_path):
     assert json.loads((out / "exp1_adrenal" / "CNNExp1N4" / "metrics.json").read_text())["seed"] == 5
 
 
-def test_same_seed_gives_same_metrics(tiny_data, tmp_path):
+@pytest.mark.slow
+def test_same_seed_gives_same_metrics(tiny_data, tmp_path, skip_savedmodel_export):
     first = [json.loads(p.read_text())["test"] for p in _run_once(tiny_data, tmp_path / "a")]
     second = [json.loads(p.read_text())["test"] for p in _run_once(tiny_data, tmp_path / "b")]
     assert first == second
@@ -226,7 +198,9 @@ def _run_once(data_dir, out):
     return sorted((out / "exp1_adrenal").glob("*/metrics.json"))
 
 
-def test_nan_model_is_recorded_as_failed_and_others_still_run(tiny_data, tmp_path, monkeypatch):
+@pytest.mark.slow
+def test_nan_model_is_recorded_as_failed_and_others_still_run(tiny_data, tmp_path, monkeypatch,
+                                                              skip_savedmodel_export):
     create = models.create_model
 
     def poisoned(name, **kwargs):
@@ -274,8 +248,9 @@ KILL_DRIVER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["mid-epoch", "before-backup", "ctrl-c", "after-training"])
-def test_sigkilled_run_resumes_with_a_continuous_history(tiny_data, tmp_path, where):
+def test_sigkilled_run_resumes_with_a_continuous_history(tiny_data, tmp_path, where, skip_savedmodel_export):
     out = tmp_path / "out"
     args = _run_args(tiny_data, out, "CNNExp1N4", 5)
     killed = subprocess.run(
@@ -320,7 +295,7 @@ def test_truncated_data_file_fails_the_run_naming_the_file(tiny_data, tmp_path):
     assert str(path) in result.output and "Traceback" not in result.output
 
 
-def test_real_adrenal_two_epochs(shared_medmnist, tmp_path):
+def test_real_adrenal_two_epochs(shared_medmnist, tmp_path, serve_saved_model):
     out = tmp_path / "out"
     args = [
         "run", "exp1", "--dataset", "adrenal", "--data-dir", str(shared_medmnist), "--models", MODELS,
@@ -336,7 +311,7 @@ def test_real_adrenal_two_epochs(shared_medmnist, tmp_path):
         assert metrics["epochs"] == 2 and 0 <= metrics["test"]["auc"] <= 1
         assert metrics["test_majority_acc"] == pytest.approx(0.768, abs=0.001)  # 229 of 298 test volumes are negative
         assert (run_dir / name / "1" / "saved_model.pb").exists()
-        served = _serve(run_dir / name / "1", shared_medmnist / "adrenalmnist3d.npz")
+        served = serve_saved_model(run_dir / name / "1", shared_medmnist / "adrenalmnist3d.npz")
         recomputed = compute_metrics(keras_lnn.load_dataset("adrenal", data_dir=shared_medmnist).test[1],
                                      np.array(served["probability"]))
         assert recomputed["acc"] == pytest.approx(metrics["test"]["acc"])
@@ -367,7 +342,7 @@ def test_other_backends_train_then_export_through_tensorflow(shared_medmnist, tm
     assert 'name: "LiqExp1N2"' in (out / "exp1_adrenal" / "models.config").read_text()
 
 
-def test_export_command_writes_missing_savedmodels(finished_run, tmp_path):
+def test_export_command_writes_missing_savedmodels(finished_run, tmp_path, serve_saved_model):
     import shutil
 
     run_dir, data_dir, _ = finished_run
@@ -377,13 +352,14 @@ def test_export_command_writes_missing_savedmodels(finished_run, tmp_path):
     result = _invoke(["export", str(copy)])
     assert result.exit_code == 0, result.output
     assert "exported" in result.output and (copy / "CNNExp1N4" / "1" / "saved_model.pb").exists()
-    served = _serve(copy / "CNNExp1N4" / "1", data_dir / "adrenalmnist3d.npz")
+    served = serve_saved_model(copy / "CNNExp1N4" / "1", data_dir / "adrenalmnist3d.npz")
     model = keras.saving.load_model(copy / "CNNExp1N4" / "model.keras")
     data = keras_lnn.load_dataset("adrenal", data_dir=data_dir, verify=False)
     np.testing.assert_allclose(np.array(served["probability"]), model.predict(data.test[0], verbose=0), atol=1e-5)
 
 
-def test_jobs_2_gives_the_same_metrics_as_jobs_1(tiny_data, tmp_path):
+@pytest.mark.slow
+def test_jobs_2_gives_the_same_metrics_as_jobs_1(tiny_data, tmp_path, skip_savedmodel_export):
     outputs = {}
     for jobs in (1, 2):
         out = tmp_path / f"jobs{jobs}"
@@ -408,7 +384,8 @@ def test_run_config_is_one_frozen_hashable_object():
     assert dataclasses.replace(config, jobs=2).jobs == 2 and config.jobs == 1
 
 
-def test_python_callers_pass_keywords_or_one_config(tiny_data, tmp_path):
+@pytest.mark.slow
+def test_python_callers_pass_keywords_or_one_config(tiny_data, tmp_path, skip_savedmodel_export):
     from keras_lnn.training import Protocol
 
     settings = dict(models=["CNNExp1N4"], seeds=[3], protocol=Protocol(max_epochs=1, batch_size=16),
@@ -439,7 +416,8 @@ def test_shards_cover_every_model_and_seed_exactly_once(tmp_path):
     assert runs.parse_shard("2/4") == (2, 4)
 
 
-def test_shard_option_trains_only_its_slice(tiny_data, tmp_path):
+@pytest.mark.slow
+def test_shard_option_trains_only_its_slice(tiny_data, tmp_path, skip_savedmodel_export):
     out = tmp_path / "out"
     first = _invoke(_run_args(tiny_data, out, MODELS, 1, "--shard", "1/2"))
     assert first.exit_code == 0, first.output
@@ -450,8 +428,10 @@ def test_shard_option_trains_only_its_slice(tiny_data, tmp_path):
     assert _invoke(_run_args(tiny_data, out, MODELS, 1, "--shard", "3/2")).exit_code == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dataset, n_classes", [("fracture", 3), ("organ", 11)])
-def test_multiclass_runs_end_in_a_softmax_over_the_classes(make_medmnist, tmp_path, dataset, n_classes):
+def test_multiclass_runs_end_in_a_softmax_over_the_classes(make_medmnist, tmp_path, dataset, n_classes,
+                                                           serve_saved_model):
     make_medmnist(dataset, counts=(33, 22, 22))
     data_dir, out = tmp_path / "data", tmp_path / "out"
     args = ["run", "exp1", "--dataset", dataset, "--models", MODELS, "--data-dir", str(data_dir), "--no-verify",
@@ -463,7 +443,7 @@ def test_multiclass_runs_end_in_a_softmax_over_the_classes(make_medmnist, tmp_pa
         model_dir = out / f"exp1_{dataset}" / name
         metrics = json.loads((model_dir / "metrics.json").read_text())
         assert metrics["n_classes"] == n_classes and metrics["status"] == "finished"
-        served = _serve(model_dir / "1", data_dir / data.path.name)
+        served = serve_saved_model(model_dir / "1", data_dir / data.path.name)
         probabilities = np.array(served["probability"])
         assert probabilities.shape == (22, n_classes)
         np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
@@ -473,7 +453,8 @@ def test_multiclass_runs_end_in_a_softmax_over_the_classes(make_medmnist, tmp_pa
         assert compute_metrics(labels, written) == pytest.approx(_basic(metrics["test"]), rel=1e-6)
 
 
-def test_size_64_run_exports_a_64_cubed_savedmodel(make_medmnist, tmp_path):
+@pytest.mark.slow
+def test_size_64_run_exports_a_64_cubed_savedmodel(make_medmnist, tmp_path, serve_saved_model):
     make_medmnist("adrenal", size=64, counts=(8, 4, 4))
     out = tmp_path / "out"
     args = ["run", "exp1", "--dataset", "adrenal", "--size", "64", "--models", "CNNExp1N4", "--data-dir",
@@ -484,12 +465,14 @@ def test_size_64_run_exports_a_64_cubed_savedmodel(make_medmnist, tmp_path):
     metrics = json.loads((model_dir / "metrics.json").read_text())
     assert metrics["size"] == 64 and metrics["params"]["paper"] == 27701
     assert metrics["params"]["trainable"] > 27701  # the per-slice dense layers see 16x14x14 features
-    served = _serve(model_dir / "1", tmp_path / "data" / "adrenalmnist3d_64.npz")
+    served = serve_saved_model(model_dir / "1", tmp_path / "data" / "adrenalmnist3d_64.npz")
     assert served["inputs"] == {"volume": [[None, 64, 64, 64, 1], "float32"]}
     assert np.array(served["probability"]).shape == (4, 1)
 
 
-def test_models_too_small_for_the_classes_are_skipped_with_a_reason(make_medmnist, tmp_path):
+@pytest.mark.slow
+def test_models_too_small_for_the_classes_are_skipped_with_a_reason(make_medmnist, tmp_path,
+                                                                      skip_savedmodel_export):
     make_medmnist("organ", counts=(22, 11, 11))
     out = tmp_path / "out"
     args = ["run", "exp1", "--dataset", "organ", "--models", "LiqExp1N5,CNNExp1N4", "--data-dir", str(tmp_path / "data"),
@@ -501,7 +484,7 @@ def test_models_too_small_for_the_classes_are_skipped_with_a_reason(make_medmnis
     assert not (out / "exp1_organ" / "LiqExp1N5").exists()
 
 
-def test_exp6_cfc_model_trains_and_exports_on_real_vessel(shared_medmnist, tmp_path):
+def test_exp6_cfc_model_trains_and_exports_on_real_vessel(shared_medmnist, tmp_path, serve_saved_model):
     out = tmp_path / "out"
     result = _invoke(["run", "exp6", "--dataset", "vessel", "--data-dir", str(shared_medmnist), "--models", "CfcExp6N1",
                       "--max-epochs", "1", "--output", str(out), "--quiet"])
@@ -509,11 +492,12 @@ def test_exp6_cfc_model_trains_and_exports_on_real_vessel(shared_medmnist, tmp_p
     model_dir = out / "exp6_vessel" / "CfcExp6N1"
     metrics = json.loads((model_dir / "metrics.json").read_text())
     assert metrics["data_md5"] == "b41fd4f7e7e2feedddb201585ecafa1b" and metrics["params"]["paper"] is None
-    served = _serve(model_dir / "1", shared_medmnist / "vesselmnist3d.npz")
+    served = serve_saved_model(model_dir / "1", shared_medmnist / "vesselmnist3d.npz")
     assert np.array(served["probability"]).shape == (382, 1)
 
 
-def test_run_downloads_a_missing_file_from_a_mirror(make_official, http_mirror, tmp_path):
+@pytest.mark.slow
+def test_run_downloads_a_missing_file_from_a_mirror(make_official, http_mirror, tmp_path, skip_savedmodel_export):
     served = make_official("adrenal", counts=(8, 4, 4), directory=tmp_path / "served")
     mirror = http_mirror(served.parent)
     data_dir, out = tmp_path / "empty-root", tmp_path / "out"
@@ -533,7 +517,9 @@ def test_run_offline_says_where_to_put_the_file(closed_port_url, tmp_path):
     assert "Traceback" not in result.output
 
 
-def test_a_busy_model_is_skipped_naming_its_holder_and_the_others_train(tiny_data, tmp_path):
+@pytest.mark.slow
+def test_a_busy_model_is_skipped_naming_its_holder_and_the_others_train(tiny_data, tmp_path,
+                                                                         skip_savedmodel_export):
     from keras_lnn.locks import model_lock
 
     out = tmp_path / "out"
@@ -547,7 +533,8 @@ def test_a_busy_model_is_skipped_naming_its_holder_and_the_others_train(tiny_dat
     assert not (out / "exp1_adrenal" / "CNNExp1N4").exists()
 
 
-def test_a_damaged_metrics_file_is_one_line_then_overwrite_retrains(tiny_data, tmp_path):
+@pytest.mark.slow
+def test_a_damaged_metrics_file_is_one_line_then_overwrite_retrains(tiny_data, tmp_path, skip_savedmodel_export):
     out = tmp_path / "out"
     args = _run_args(tiny_data, out, "CNNExp1N4", 1)
     assert _invoke(args).exit_code == 0
