@@ -39,7 +39,7 @@ def _interval(pair):
 
 
 def _dataset_lines(metrics):
-    from keras_lnn.info import resolve_dataset
+    from keras_lnn.data.info import resolve_dataset
 
     data = metrics.get("data") or {}
     if data.get("custom"):
@@ -55,7 +55,7 @@ def _dataset_lines(metrics):
 
 def _architecture_lines(metrics):
     from keras_lnn.errors import KerasLnnError
-    from keras_lnn.registry import get_architecture
+    from keras_lnn.models.registry import get_architecture
 
     params = metrics["params"]
     lines = [f"- Parameters: {params['trainable']:,} trainable, {params['non_trainable']:,} non-trainable"

@@ -8,7 +8,7 @@ from keras_lnn.evaluation.medmnist_files import run_label, write_result_files
 def medmnist_flag(metrics):
     """The medmnist flag of the model's dataset (`adrenalmnist3d`), or None for a user's own file."""
     from keras_lnn.errors import DataError
-    from keras_lnn.info import resolve_dataset
+    from keras_lnn.data.info import resolve_dataset
 
     if (metrics.get("data") or {}).get("custom"):
         return None
