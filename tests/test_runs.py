@@ -359,13 +359,20 @@ def test_export_command_writes_missing_savedmodels(finished_run, tmp_path, serve
 
 
 @pytest.mark.slow
+def _headline(record):
+    """A split record's numbers that last-bit noise may move: ACC, AUC, loss and the calibration scores."""
+    return {"acc": record["acc"], "auc": record["auc"], "loss": record["loss"],
+            "brier": record["calibration"]["brier"], "ece": record["calibration"]["ece"]}
+
+
 def test_jobs_2_gives_the_same_metrics_as_jobs_1(tiny_data, tmp_path, skip_savedmodel_export):
     outputs = {}
     for jobs in (1, 2):
         out = tmp_path / f"jobs{jobs}"
         result = _invoke(_run_args(tiny_data, out, MODELS, 1, "--jobs", str(jobs)))
         assert result.exit_code == 0, result.output
-        outputs[jobs] = {p.parent.name: json.loads(p.read_text())["test"] for p in (out / "exp1_adrenal").glob("*/metrics.json")}
+        outputs[jobs] = {p.parent.name: _headline(json.loads(p.read_text())["test"])
+                         for p in (out / "exp1_adrenal").glob("*/metrics.json")}
     assert set(outputs[1]) == set(outputs[2]) == {"CNNExp1N4", "LiqExp1N2"}
     for name, scores in outputs[1].items():
         # To TensorFlow's last-bit CPU noise (docs/performance.md): a different seed or split would move these far more.
