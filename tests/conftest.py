@@ -219,8 +219,8 @@ def run_cli(*args, backend="tensorflow", timeout=1800):
     return done.stdout
 
 
-def run_cli_here(*args):
-    """`lnn-keras ARGS` in this (TensorFlow) process; returns its output (asserting exit 0)."""
+def invoke_cli(args):
+    """click's result of `lnn-keras ARGS` in this process; an exception other than an exit is raised."""
     from click.testing import CliRunner
 
     from keras_lnn.cli import main
@@ -228,6 +228,12 @@ def run_cli_here(*args):
     result = CliRunner().invoke(main, list(args))
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
+    return result
+
+
+def run_cli_here(*args):
+    """`lnn-keras ARGS` in this (TensorFlow) process; returns its output (asserting exit 0)."""
+    result = invoke_cli(args)
     assert result.exit_code == 0, result.output[-3000:]
     return result.output
 

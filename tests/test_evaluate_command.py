@@ -8,12 +8,10 @@ import sys
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from keras_lnn import evaluation
-from keras_lnn.cli import main
 from keras_lnn.errors import EvaluationError
-from tests.conftest import write_medmnist_npz
+from tests.conftest import invoke_cli, write_medmnist_npz
 from tests.test_locks import holder_process  # noqa: F401  (a fixture)
 
 MODEL = "CNNExp1N4"
@@ -22,11 +20,7 @@ TRAINING_RECORD = ("model", "experiment", "dataset", "size", "n_classes", "seed"
                    "versions", "sessions", "finished_at", "test_majority_acc")
 
 
-def _invoke(args):
-    result = CliRunner().invoke(main, args)
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
+_invoke = invoke_cli
 
 
 @pytest.fixture(scope="module")

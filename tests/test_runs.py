@@ -8,12 +8,11 @@ import textwrap
 import keras
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import keras_lnn
 from keras_lnn import models, runs
-from keras_lnn.cli import main
 from keras_lnn.training import compute_metrics, read_history
+from tests.conftest import invoke_cli
 
 MODELS = "CNNExp1N4,LiqExp1N2"
 METRICS_KEYS = {
@@ -36,11 +35,7 @@ def _run_args(data_dir, output, models=MODELS, epochs=2, *extra):
     ]
 
 
-def _invoke(args):
-    result = CliRunner().invoke(main, args)
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
+_invoke = invoke_cli
 
 
 @pytest.fixture(scope="module")
