@@ -181,7 +181,7 @@ def test_one_seed_a_failure_and_the_paper_fallback(tmp_path):
     assert "0.700 ± - (n=1)" in md
     assert "LiqExp2N2 on vessel, seed 0: loss became NaN" in md
     assert "| vessel | exp2 | LiqExp2N2 | - | 0 | - | incomplete |" in md
-    assert "| always class 0, the test majority (constant) | - | 0.890 |" in md and "approx., from ARCHITECTURES.md" in md
+    assert "| always class 0, the test majority (constant) | - | 0.890 |" in md and "approx., as the paper states (docs/architectures.md)" in md
     assert "Fewer than two model families" in md  # the failed model has no scores
 
 

@@ -42,7 +42,7 @@ def constant_predictor(results, data_dir=None):
     Sources, in order: `test_majority` recorded in a metrics file; the test labels of the
     data file the runs used (see `_load_test_labels`); the test labels in a run's
     predictions.csv; v1's `test_majority_acc` (the share only, the class unknown); the
-    approximate values stated in ARCHITECTURES.md (Adrenal, Vessel: class 0).
+    approximate values the paper states (docs/architectures.md, "Dataset facts"; Adrenal, Vessel: class 0).
 
     Args:
         results: the `ModelResults` of one dataset and size.
@@ -81,7 +81,7 @@ def constant_predictor(results, data_dir=None):
     if shares:
         return None, float(shares[0]), "recorded in metrics.json"
     if n_classes == 2 and dataset in PAPER_CONSTANT_ACC and size == 28:
-        return 0, PAPER_CONSTANT_ACC[dataset], f"approx., from ARCHITECTURES.md ({source})"
+        return 0, PAPER_CONSTANT_ACC[dataset], f"approx., as the paper states (docs/architectures.md) ({source})"
     return None, None, f"unknown ({source}; pass --data-dir)"
 
 
