@@ -111,7 +111,7 @@ def _threshold_lines(test):
         return ["Per class on test (argmax):", "", *rows, "", f"Confusion matrix (rows true, columns predicted): "
                 f"`{test['confusion_matrix']}`"]
     chosen = test.get("at_val_threshold")
-    lines = [f"Threshold chosen on validation (Youden's J): "
+    lines = ["Threshold chosen on validation (Youden's J): "
              + (_number(chosen["threshold"], 4) if chosen else "none (the validation split holds one class)"), "",
              "| on test | at 0.5 | at the validation threshold |", "|---|---|---|"]
     for key in ("sensitivity", "specificity", "ppv", "npv", "f1", "balanced_accuracy"):

@@ -27,7 +27,8 @@ from keras_lnn.explain.contributions import (
     NeuronStates, NotDecomposableError, SliceContributions, neuron_states, recurrent_layers, slice_contributions,
     synapse_strengths,
 )
-from keras_lnn.explain.inputs import load_model, run_dataset_source
+from keras_lnn.data import run_dataset_source
+from keras_lnn.explain.inputs import load_model
 from keras_lnn.explain.profiles import slice_profiles
 from keras_lnn.explain.volumes import ExplainResult, Explanation, choose_volumes, explain_model
 

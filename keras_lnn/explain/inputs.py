@@ -3,7 +3,6 @@ import json
 import zipfile
 from pathlib import Path
 
-from keras_lnn.data import run_dataset_source  # noqa: F401  (explain reads a run's data through it)
 from keras_lnn.errors import DataError, KerasLnnError
 
 

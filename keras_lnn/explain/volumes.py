@@ -8,7 +8,8 @@ from keras_lnn.errors import KerasLnnError
 from keras_lnn.explain.contributions import (
     neuron_states, recurrent_layers, slice_contributions, synapse_strengths, wired_cell,
 )
-from keras_lnn.explain.inputs import check_fits, load_model, run_dataset_source, run_record
+from keras_lnn.data import run_dataset_source
+from keras_lnn.explain.inputs import check_fits, load_model, run_record
 
 
 @dataclasses.dataclass
