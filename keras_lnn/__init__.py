@@ -52,15 +52,27 @@ def load_model(path, compile=True):
     """`keras.saving.load_model` for a `.keras` file written by keras_lnn (any backend).
 
     Args:
-        path: a `model.keras` file, or the model folder holding one.
+        path: a `model.keras` file, or the model folder of `lnn-keras run` holding one.
         compile: restore the optimizer and loss too (False for inference only).
+
+    Raises:
+        KerasLnnError: no such file, or one Keras cannot load (named).
     """
+    import zipfile
     from pathlib import Path
 
     import keras
 
+    from keras_lnn.errors import KerasLnnError
+
     path = Path(path)
-    return keras.saving.load_model(path / "model.keras" if path.is_dir() else path, compile=compile)
+    path = path / "model.keras" if path.is_dir() else path
+    if not path.is_file():
+        raise KerasLnnError(f"{path} not found: pass a model folder of `lnn-keras run` (it holds model.keras)")
+    try:
+        return keras.saving.load_model(path, compile=compile)
+    except (OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile) as error:
+        raise KerasLnnError(f"cannot load {path}: {type(error).__name__}: {error}") from None
 
 
 def __getattr__(name):

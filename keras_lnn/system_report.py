@@ -21,8 +21,9 @@ BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 # Measured seconds per training epoch on CPUs without a GPU (AdrenalMNIST3D train split, batch 64, CNNExp1N1
 # and LiqExp1N2): the ground for telling a JAX user on a CPU that TensorFlow trains faster.
 CPU_SPEED_FACTS = (
-    {"machine": "AMD EPYC Zen 2 (AVX2, no AVX-512)", "source": "issue 22",
-     "jax_s": (8.3, 11.6), "tensorflow_onednn_s": (1.55, 2.57)},
+    # docs/performance.md, "AVX2-only CPU, measured": median steady epoch (s) per model, side by side.
+    {"machine": "AMD EPYC Zen 2 (AVX2, no AVX-512)", "source": "docs/performance.md, 2026-12-02",
+     "jax_s": {"CNNExp1N1": 13.85, "LiqExp1N2": 16.45}, "tensorflow_onednn_s": {"CNNExp1N1": 2.12, "LiqExp1N2": 3.07}},
 )
 
 
@@ -54,11 +55,11 @@ def speed_note(backend, device_list):
     if backend != "jax" or any(not d.startswith("cpu") for d in device_list):
         return None
     facts = CPU_SPEED_FACTS[0]
-    low = facts["jax_s"][0] / facts["tensorflow_onednn_s"][1]
-    high = facts["jax_s"][1] / facts["tensorflow_onednn_s"][0]
-    return (f"On a CPU alone, KERAS_BACKEND=tensorflow trains keras-lnn's models faster: {low:.1f}-{high:.1f}x than "
-            f"JAX on an {facts['machine']} ({facts['source']}: JAX {facts['jax_s'][0]}-{facts['jax_s'][1]} s per epoch, "
-            f"TensorFlow with oneDNN {facts['tensorflow_onednn_s'][0]}-{facts['tensorflow_onednn_s'][1]} s).")
+    jax, tensorflow = facts["jax_s"], facts["tensorflow_onednn_s"]
+    factors = sorted(jax[name] / tensorflow[name] for name in jax)
+    per_model = ", ".join(f"{name} {jax[name]} s against {tensorflow[name]} s" for name in jax)
+    return (f"On a CPU alone, KERAS_BACKEND=tensorflow trains keras-lnn's models faster: {factors[0]:.1f}-"
+            f"{factors[-1]:.1f}x than JAX on an {facts['machine']} ({facts['source']}, median epoch: {per_model}).")
 
 
 def system_report(data_dir=None):

@@ -70,11 +70,39 @@ DOCUMENTED_DELTAS = {
 SLOW_FIXTURES = {"shared_medmnist", "deployed_run"}
 
 
+# Under pytest-xdist (setup.cfg runs `-n 2 --dist loadgroup`), each worker makes the session and
+# module fixtures its own tests ask for. Tests that share an expensive product go to one worker so
+# that it is made once: a module fixture's tests by file and fixture, `backend_report`'s by backend
+# (one fresh interpreter each), `deployed_run`'s together. Cheap shared fixtures (`zoo`, the
+# serving process) are made once per worker instead: cheaper than keeping their tests on one.
+GROUPED_SESSION_FIXTURES = {"deployed_run"}
+
+
+def xdist_group(item):
+    """The name of the worker group `item` belongs to, or None for a test any worker may run."""
+    fixture_defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    names = set(getattr(item, "fixturenames", ()))
+    if "backend_report" in names:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        backends = sorted(value for value in params.values() if value in BACKEND_MODULES)
+        return f"backend_report-{backends[0] if backends else 'tensorflow'}"
+    for name in sorted(names & GROUPED_SESSION_FIXTURES):
+        return name
+    for name in sorted(names):
+        definitions = fixture_defs.get(name, ())
+        if definitions and definitions[-1].scope == "module":
+            return f"{item.path.name}::{name}"
+    return None
+
+
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(items):
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+        group = xdist_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def _shared_folder(name, what):

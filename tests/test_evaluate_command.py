@@ -283,7 +283,7 @@ def test_evaluate_tta_adds_the_flip_means_beside_the_plain_probabilities(finishe
         assert after[split] == before[split]
     data = keras_lnn.load_dataset(str(data_dir / "adrenalmnist3d.npz"), verify=False)
     model = keras_lnn.load_model(model_dir, compile=False)
-    expected = training.tta_probabilities(lambda v: training.predict(model, v, len(v)), data.test[0], 16)
+    expected = training.tta_probabilities(lambda v: training.predict_probabilities(model, v, len(v)), data.test[0], 16)
     np.testing.assert_allclose(read.tta["test"], expected, rtol=1e-5, atol=1e-6)
     assert after["tta"]["views"] == 8
     assert after["tta"]["test"] == evaluation.split_records(val=(read.splits["val"][0], read.tta["val"]),

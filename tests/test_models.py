@@ -407,3 +407,22 @@ def test_the_architectures_prose_is_in_the_repository():
     pointing = [str(p) for p in [root / "README.md", *(root / "docs").glob("*.md"), *(root / "keras_lnn").rglob("*.py")]
                 if "ARCHITECTURES.md" in p.read_text()]
     assert pointing == []
+
+
+def test_one_name_per_meaning_the_moved_names_warn_and_alias(tmp_path):
+    import keras_lnn
+    from keras_lnn import data, explain, training
+    from keras_lnn.errors import KerasLnnError
+
+    with pytest.warns(DeprecationWarning, match="predict_probabilities"):
+        assert training.predict is training.predict_probabilities
+    with pytest.warns(DeprecationWarning, match="keras_lnn.load_model"):
+        assert explain.load_model is keras_lnn.load_model
+    with pytest.warns(DeprecationWarning, match="keras_lnn.data.run_dataset_source"):
+        assert explain.run_dataset_source is data.run_dataset_source
+    # The one loader names what it could not load.
+    with pytest.raises(KerasLnnError, match="model.keras"):
+        keras_lnn.load_model(tmp_path)
+    (tmp_path / "model.keras").write_bytes(b"not a zip")
+    with pytest.raises(KerasLnnError, match="cannot load .*model.keras"):
+        keras_lnn.load_model(tmp_path)

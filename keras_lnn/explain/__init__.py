@@ -10,7 +10,7 @@ The modules:
 
     contributions   per-slice contributions to the logit, neuron states (from the layers), synapses
     profiles        mean per-slice contributions per class (data)
-    inputs          a run's model and the data it was trained on
+    inputs          a run's record, and whether its data fits the model
     volumes         `explain_model`: the figures of chosen volumes and of the wirings
     figures         the drawings
 
@@ -27,24 +27,30 @@ from keras_lnn.explain.contributions import (
     NeuronStates, NotDecomposableError, SliceContributions, neuron_states, recurrent_layers, slice_contributions,
     synapse_strengths,
 )
-from keras_lnn.data import run_dataset_source
-from keras_lnn.explain.inputs import load_model
 from keras_lnn.explain.profiles import slice_profiles
 from keras_lnn.explain.volumes import ExplainResult, Explanation, choose_volumes, explain_model
 
 __all__ = [
     "Explanation", "ExplainResult", "NeuronStates", "NotDecomposableError", "SliceContributions", "choose_volumes",
-    "explain_model", "load_model", "neuron_states", "recurrent_layers", "run_dataset_source", "slice_contributions",
-    "slice_profiles", "synapse_strengths",
+    "explain_model", "neuron_states", "recurrent_layers", "slice_contributions", "slice_profiles", "synapse_strengths",
 ]
 
 
+# Names that lived here before they found their one home: (module, name) there.
+_MOVED = {
+    "slice_profile_section": ("keras_lnn.report.profiles", "slice_profile_section"),  # the report's markdown
+    "load_model": ("keras_lnn", "load_model"),  # the package's one loader
+    "run_dataset_source": ("keras_lnn.data", "run_dataset_source"),
+}
+
+
 def __getattr__(name):
-    if name == "slice_profile_section":  # the report's markdown, which moved to the report
+    if name in _MOVED:
+        import importlib
+
         from keras_lnn._deprecated import moved
 
-        moved("keras_lnn.explain.slice_profile_section", "keras_lnn.report.profiles")
-        from keras_lnn.report.profiles import slice_profile_section
-
-        return slice_profile_section
+        module, new_name = _MOVED[name]
+        moved(f"keras_lnn.explain.{name}", f"{module}.{new_name}")
+        return getattr(importlib.import_module(module), new_name)
     raise AttributeError(f"module 'keras_lnn.explain' has no attribute {name!r}")

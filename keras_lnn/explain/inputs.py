@@ -1,27 +1,8 @@
-"""What `lnn-keras explain` reads: a run's model (its `.keras` file) and the data it was trained on."""
+"""What `lnn-keras explain` reads beside the model (`keras_lnn.load_model`): the run's record, and whether the data fits."""
 import json
-import zipfile
 from pathlib import Path
 
 from keras_lnn.errors import DataError, KerasLnnError
-
-
-def load_model(model_dir):
-    """The Keras model of a model folder of `lnn-keras run` (its `model.keras`), or of a `.keras` file.
-
-    Raises:
-        KerasLnnError: no such file, or one Keras cannot load (named).
-    """
-    import keras_lnn
-
-    path = Path(model_dir)
-    path = path / "model.keras" if path.is_dir() else path
-    if not path.is_file():
-        raise KerasLnnError(f"{path} not found: pass a model folder of `lnn-keras run` (it holds model.keras)")
-    try:
-        return keras_lnn.load_model(path, compile=False)
-    except (OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile) as error:
-        raise KerasLnnError(f"cannot load {path}: {type(error).__name__}: {error}") from None
 
 
 def run_record(model_dir):

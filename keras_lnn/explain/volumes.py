@@ -4,12 +4,13 @@ from pathlib import Path
 
 import numpy as np
 
+import keras_lnn
 from keras_lnn.errors import KerasLnnError
 from keras_lnn.explain.contributions import (
     neuron_states, recurrent_layers, slice_contributions, synapse_strengths, wired_cell,
 )
 from keras_lnn.data import run_dataset_source
-from keras_lnn.explain.inputs import check_fits, load_model, run_record
+from keras_lnn.explain.inputs import check_fits, run_record
 
 
 @dataclasses.dataclass
@@ -123,7 +124,7 @@ def explain_model(model_dir, split="test", indices=None, worst=None, output=None
     from keras_lnn.io import atomic_write_bytes
 
     model_dir = Path(model_dir)
-    model = load_model(model_dir)
+    model = keras_lnn.load_model(model_dir, compile=False)
     slice_contributions(model, np.zeros((1, *model.input_shape[1:]), "uint8"))  # refuses a non-decomposable head now
     data = load_dataset(run_dataset_source(run_record(model_dir), dataset, data_dir, str(model_dir)),
                         verify=False, dtype="uint8")

@@ -3,32 +3,11 @@
 Figures are drawn without pyplot, so writing a report never touches a user's
 pyplot backend or state.
 """
-import io
-
 from keras_lnn import stats
+from keras_lnn.drawing import colors as _colors, new_figure as _new_figure, png_bytes as _png_bytes
 from keras_lnn.paper import table2_results
 from keras_lnn.report.collect import read_val_losses
 from keras_lnn.report.settings import differing_fields, model_label
-
-
-def _new_figure(width, height):
-    # Figure without pyplot: always rendered by Agg, never touches a user's pyplot backend or state.
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=100, layout="constrained")
-
-
-def _png_bytes(figure):
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    return buffer.getvalue()
-
-
-def _colors(n):
-    import matplotlib
-
-    palette = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
-    return [palette[i % len(palette)] for i in range(n)]
 
 
 def scores_figure(results, constant_acc=None, title=""):

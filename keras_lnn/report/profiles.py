@@ -34,7 +34,9 @@ def slice_profile_section(dataset, size, results, data_dir, figures, family):
         family: model name -> family name or None (the report's `family`).
     """
     from keras_lnn.data import load_dataset
-    from keras_lnn.explain import figures as drawing, load_model, run_dataset_source, slice_profiles
+    from keras_lnn import load_model
+    from keras_lnn.data import run_dataset_source
+    from keras_lnn.explain import figures as drawing, slice_profiles
     from keras_lnn.runs import run_name
 
     panels, skipped, data = [], [], None
@@ -48,7 +50,7 @@ def slice_profile_section(dataset, size, results, data_dir, figures, family):
                     data = load_dataset(run_dataset_source(run, data_dir=data_dir, where=str(run["_path"].parent)),
                                         verify=False, dtype="uint8")
                 x, y = data.test
-                profiles = slice_profiles(load_model(run["_path"].parent), x, y, data.info.labels)
+                profiles = slice_profiles(load_model(run["_path"].parent, compile=False), x, y, data.info.labels)
             except NotDecomposableError:
                 skipped.append(f"{r.model} (a non-linear layer follows its slice mean)")
                 continue

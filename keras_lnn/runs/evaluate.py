@@ -128,7 +128,7 @@ def _tta_probabilities(model_dir, metrics, predictions, data_dir):
             x, y = data.split(split)
             if not np.array_equal(np.ravel(y), np.ravel(labels)):
                 raise EvaluationError(f"{data.path}: its {split} labels are not those of {model_dir / PREDICTIONS_FILE}")
-            averaged[split] = training.tta_probabilities(lambda v: training.predict(model, v, len(v)), x, batch_size)
+            averaged[split] = training.tta_probabilities(lambda v: training.predict_probabilities(model, v, len(v)), x, batch_size)
         return averaged
     finally:
         keras.backend.clear_session()

@@ -94,9 +94,9 @@ def _predict_splits(model, data, protocol, tta=False):
     splits, averaged = {}, {}
     for split in ("val", "test"):
         x, y = data.split(split)
-        splits[split] = (y, training.predict(model, x, protocol.batch_size))
+        splits[split] = (y, training.predict_probabilities(model, x, protocol.batch_size))
         if tta:
-            averaged[split] = training.tta_probabilities(lambda v: training.predict(model, v, len(v)), x,
+            averaged[split] = training.tta_probabilities(lambda v: training.predict_probabilities(model, v, len(v)), x,
                                                          protocol.batch_size)
     return evaluation.Predictions(splits, averaged or None)
 

@@ -16,16 +16,16 @@ The modules follow the parts of training:
 
 Example:
 
->>> from keras_lnn.training import Protocol, compile_model, compute_metrics, fit, predict
+>>> from keras_lnn.training import Protocol, compile_model, compute_metrics, fit, predict_probabilities
 >>> protocol = Protocol(max_epochs=2)
 >>> result = fit(compile_model(model, protocol), dataset, protocol, work_dir="out/CNNExp1N4")
->>> compute_metrics(dataset.test[1], predict(model, dataset.test[0], protocol.batch_size))["auc"]
+>>> compute_metrics(dataset.test[1], predict_probabilities(model, dataset.test[0], protocol.batch_size))["auc"]
 """
 from keras_lnn.training.augment import augment_batch, tta_probabilities, tta_views
 from keras_lnn.training.backend import configure_backend, deterministic_ops
 from keras_lnn.training.batches import EpochBatches, EpochSeeds, training_inputs, wants_padding
 from keras_lnn.training.fitting import EpochTimer, FitResult, best_epoch_summary, fit
-from keras_lnn.training.metrics import compute_metrics, predict
+from keras_lnn.training.metrics import compute_metrics, predict_probabilities
 from keras_lnn.training_options import AUGMENTATIONS, OptionsError, TrainingOptions
 from keras_lnn.training.progress import StoppingProgbar, check_tensorboard_dir, tensorboard_callback
 from keras_lnn.training.protocol import PaperEarlyStopping, Protocol, compile_model
@@ -35,6 +35,15 @@ __all__ = [
     "AUGMENTATIONS", "EpochBackup", "EpochBatches", "EpochSeeds", "EpochTimer", "FitResult", "OptionsError",
     "PaperEarlyStopping", "Protocol", "StoppingProgbar", "TrainingOptions", "augment_batch", "best_epoch_summary",
     "check_tensorboard_dir", "compile_model", "compute_metrics", "configure_backend", "deterministic_ops", "fit",
-    "predict", "read_history", "resume_epoch", "tensorboard_callback", "training_inputs", "tta_probabilities",
+    "predict_probabilities", "read_history", "resume_epoch", "tensorboard_callback", "training_inputs", "tta_probabilities",
     "tta_views", "wants_padding",
 ]
+
+
+def __getattr__(name):
+    if name == "predict":  # one name per meaning: keras_lnn.predict.predict runs a saved model on a file
+        from keras_lnn._deprecated import moved
+
+        moved("keras_lnn.training.predict", "keras_lnn.training.predict_probabilities")
+        return predict_probabilities
+    raise AttributeError(f"module 'keras_lnn.training' has no attribute {name!r}")

@@ -24,5 +24,10 @@ def compute_metrics(labels, probabilities):
     return basic_metrics(labels, probabilities)
 
 
-def predict(model, x, batch_size):
+def predict_probabilities(model, x, batch_size):
+    """The model's output probabilities for the volumes `x`, as a numpy array, batch by batch.
+
+    (`keras_lnn.predict.predict` is the other side of the package: a saved model folder run on a
+    file of volumes in any exported format.)
+    """
     return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
