@@ -66,8 +66,8 @@ DOCUMENTED_DELTAS = {
 
 
 # Fixtures whose tests belong to the slow part of the suite, whoever uses them: training on the real
-# files (minutes on a CPU) and the session's deploy run. `pytest -m "not slow"` leaves them out.
-SLOW_FIXTURES = {"shared_medmnist", "deployed_run"}
+# files (minutes on a CPU), the session's deploy run and test_levers.py's killed-and-resumed runs. `pytest -m "not slow"` leaves them out.
+SLOW_FIXTURES = {"shared_medmnist", "deployed_run", "levers_runs"}
 
 
 # Under pytest-xdist (setup.cfg runs `-n 2 --dist loadgroup`), each worker makes the session and

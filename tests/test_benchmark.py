@@ -80,6 +80,7 @@ def _benchmark_here(capsys, *args):
     return json.loads(capsys.readouterr().out)
 
 
+@pytest.mark.slow  # fresh interpreters or trainings to early stopping: not in the quick subset
 def test_experiment_benchmark_times_a_run_to_early_stopping(make_medmnist, tmp_path, capsys):
     make_medmnist("adrenal", counts=(8, 4, 4))
     [record] = _benchmark_here(capsys, "--experiment", "exp2", "--dataset", "adrenal", "--data-dir",

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from keras_lnn import machine
 
 SCRIPT = Path(__file__).parents[1] / "scripts" / "benchmark.py"
@@ -26,6 +28,7 @@ def _benchmark(*args):
     return json.loads(done.stdout)
 
 
+@pytest.mark.slow  # fresh interpreters or trainings to early stopping: not in the quick subset
 def test_thread_grid_and_reference_records_carry_the_machine(make_medmnist, tmp_path):
     make_medmnist("adrenal", counts=(8, 4, 4))
     reference = tmp_path / "paper"

@@ -157,6 +157,7 @@ def test_the_switch_is_scoped_to_its_thread():
 
 
 # ---------------------------------------------------------------- 64^3 volumes
+@pytest.mark.slow  # fresh interpreters or trainings to early stopping: not in the quick subset
 @pytest.mark.parametrize("name", ["LiqExp1N2", "LSTMExp5N2"])
 def test_a_recurrent_model_at_64_trains_a_step_and_fast_equals_reference(name):
     from keras_lnn import training

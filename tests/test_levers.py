@@ -387,6 +387,7 @@ def test_every_format_of_an_augmented_run_is_the_plain_model_and_predicts_with_t
     assert result.metrics_tta == pytest.approx({k: recorded[k] for k in result.metrics_tta}, abs=1e-5)
 
 
+@pytest.mark.slow  # fresh interpreters or trainings to early stopping: not in the quick subset
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_augmented_class_weighted_tta_runs_train_on_jax_and_torch(backend, tmp_path):
     import os

@@ -165,6 +165,7 @@ FINISH = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # fresh interpreters or trainings to early stopping: not in the quick subset
 @pytest.mark.parametrize("what", ["summary", "models.config"])
 def test_two_processes_finishing_at_once_leave_a_complete_file(tmp_path, what):
     # A lists the folder before B's model is there and writes after B: without the run folder's lock

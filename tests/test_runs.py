@@ -360,6 +360,7 @@ def _headline(record):
             "brier": record["calibration"]["brier"], "ece": record["calibration"]["ece"]}
 
 
+@pytest.mark.slow  # fresh interpreters or trainings to early stopping: not in the quick subset
 def test_jobs_2_gives_the_same_metrics_as_jobs_1(tiny_data, tmp_path, skip_savedmodel_export):
     outputs = {}
     for jobs in (1, 2):
