@@ -81,7 +81,9 @@ def _benchmark_here(capsys, *args):
 
 
 @pytest.mark.slow  # fresh interpreters or trainings to early stopping: not in the quick subset
-def test_experiment_benchmark_times_a_run_to_early_stopping(make_medmnist, tmp_path, capsys):
+def test_experiment_benchmark_times_a_run_to_early_stopping(make_medmnist, tmp_path, capsys,
+                                                          skip_savedmodel_export):
+    # The record times the trainings; the SavedModel export is tested by the run tests.
     make_medmnist("adrenal", counts=(8, 4, 4))
     [record] = _benchmark_here(capsys, "--experiment", "exp2", "--dataset", "adrenal", "--data-dir",
                                str(tmp_path / "data"), "--no-verify", "--max-epochs", "2", "--batch-size", "4")

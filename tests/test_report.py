@@ -16,9 +16,10 @@ PARAMS = {"CNNExp2N4": 13739, "LiqExp2N2": 37265, "LSTMExp5N2": 71637, "CNNExp1N
 
 
 def write_run(out, model, seed, test_auc, *, experiment="exp2", dataset="vessel", n_seeds=2, test_acc=0.88,
-              status="finished", n_classes=2, data_md5="0" * 32, epochs=2, **extra):
-    """Writes OUT/<run folder>/<model>/metrics.json and history.csv as `lnn-keras run` would."""
-    folder = f"{experiment}_{dataset}" + (f"_seed{seed}" if n_seeds > 1 else "")
+              status="finished", n_classes=2, data_md5="0" * 32, epochs=2, folder_suffix="", **extra):
+    """Writes OUT/<run folder>/<model>/metrics.json and history.csv as `lnn-keras run` would
+    (`folder_suffix`: the training options' part of the folder name, "_aug-flip" say)."""
+    folder = f"{experiment}_{dataset}{folder_suffix}" + (f"_seed{seed}" if n_seeds > 1 else "")
     model_dir = out / folder / model
     model_dir.mkdir(parents=True, exist_ok=True)
     scores = None if status == "failed" else {"acc": test_acc, "auc": test_auc, "loss": 0.4}

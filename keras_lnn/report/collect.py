@@ -120,16 +120,17 @@ def read_val_losses(model_dir):
         return []  # a curve is a nice-to-have; the metrics file carries the results
 
 
-def read_test_predictions(metrics):
+def read_test_predictions(metrics, column="probability"):
     """`(labels, probabilities)` of the test split from the predictions.csv beside a metrics file, or None.
 
-    Binary models only; None also where the file is absent (runs made before it was written) or unreadable.
+    Binary models only; None also where the file is absent (runs made before it was written), unreadable or
+    without `column` (`probability_tta`: the test-time augmented probabilities of a `--tta` run).
     """
     path = Path(metrics["_path"]).parent / "predictions.csv"
     try:
         with open(path, newline="") as handle:
             rows = [row for row in csv.DictReader(handle) if row["split"] == "test"]
-        return [int(row["label"]) for row in rows], [float(row["probability"]) for row in rows]
+        return [int(row["label"]) for row in rows], [float(row[column]) for row in rows]
     except (OSError, KeyError, ValueError, TypeError):
         return None
 

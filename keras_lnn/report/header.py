@@ -18,11 +18,11 @@ def _reproduce_commands(all_metrics):
     groups = {}
     for m in all_metrics:
         key = (m.get("backend"), m["dataset"], m["size"], json.dumps(m.get("protocol") or {}, sort_keys=True),
-               str(m["_path"].parent.parent.parent))
+               json.dumps(m.get("training_options") or {}, sort_keys=True), str(m["_path"].parent.parent.parent))
         groups.setdefault(key, []).append(m)
     order = model_order()
     commands = []
-    for (backend, dataset, size, protocol, output), runs in sorted(groups.items(), key=str):
+    for (backend, dataset, size, protocol, options, output), runs in sorted(groups.items(), key=str):
         seeds = sorted({m["seed"] for m in runs})  # the dataset's seeds: unfinished ones are rerun too
         by_experiment = {}
         for m in runs:
@@ -48,12 +48,28 @@ def _reproduce_commands(all_metrics):
                 parts += ["--seed", str(seeds[0])]
             for option, value, _ in protocol_changes(json.loads(protocol)):
                 parts += [f"--{option.replace('_', '-')}", str(value)]
+            parts += training_option_flags(json.loads(options))
             parts += [] if size == 28 or custom else ["--size", str(size)]
             if not custom and any(m.get("data_md5") not in (None, resolve_dataset(dataset).md5(size)) for m in runs):
                 parts.append("--no-verify")  # the runs used a derived data file
             parts += ([] if custom else ["--data-dir", "DATA_DIR"]) + ["--output", output]
             commands.append(" ".join(parts))
     return commands
+
+
+def training_option_flags(options):
+    """The `lnn-keras run` flags of recorded training options (metrics.json `training_options`).
+
+    >>> training_option_flags({"augment": ["flip", "rot90"], "class_weight": [1.0, 4.5], "tta": True})
+    ['--augment', 'flip,rot90', '--class-weight', '1,4.5', '--tta']
+    >>> training_option_flags({"augment": [], "class_weight": None, "tta": False})
+    []
+    """
+    flags = ["--augment", ",".join(options["augment"])] if options.get("augment") else []
+    weight = options.get("class_weight")
+    if weight is not None:
+        flags += ["--class-weight", weight if isinstance(weight, str) else ",".join(f"{w:g}" for w in weight)]
+    return flags + (["--tta"] if options.get("tta") else [])
 
 
 def _seen(all_metrics, getter, counted=False):

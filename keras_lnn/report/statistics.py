@@ -13,7 +13,7 @@ from keras_lnn.report.collect import read_test_predictions
 from keras_lnn.report.families import FAMILIES, block_heading, family, family_bests, setting_blocks
 from keras_lnn.report.markdown import table
 
-__all__ = ["FAMILIES", "family", "seed_noise_section", "test_set_noise_section"]
+__all__ = ["FAMILIES", "correction_text", "family", "seed_noise_section", "test_set_noise_section", "verdict"]
 
 
 def _corrected(tests):
@@ -23,13 +23,17 @@ def _corrected(tests):
 
 
 def _correction_text(tests):
-    n = sum(result.p_value == result.p_value for _, result in tests)  # NaN: no test made
+    return correction_text(sum(result.p_value == result.p_value for _, result in tests))  # NaN: no test made
+
+
+def correction_text(n):
+    """The sentence saying that `n` tests of a table were corrected together, and how the verdict is read."""
     return (f"{stats.HOLM_NAME} over the {n} test{'s' * (n != 1)} of this table: \"Holm p\" is the adjusted "
             f"p-value, and the verdict is read from it at alpha = {stats.ALPHA}.")
 
 
-def _verdict(result, adjusted):
-    """The result's verdict, read from the Holm-adjusted p-value."""
+def verdict(result, adjusted):
+    """The result's (WelchResult or DeLongResult) verdict, read from the Holm-adjusted p-value."""
     return dataclasses.replace(result, p_value=adjusted).verdict()
 
 
@@ -47,7 +51,7 @@ def _welch_table(pairs):
             tests.append(([label, key.upper()], stats.welch_t_test(x, y)))
     rows = [row + [stats.format_number(r.difference, signed=True), stats.format_number(r.t, 2),
                    stats.format_number(r.df, 1), stats.format_p_value(r.p_value), stats.format_p_value(p),
-                   _verdict(r, p)] for row, r, p in _corrected(tests)]
+                   verdict(r, p)] for row, r, p in _corrected(tests)]
     headers = ["comparison", "metric", "difference", "t", "df", "p", "Holm p", "verdict"]
     return table(headers, rows + untested, "llrrrrrl"), tests
 
@@ -99,7 +103,7 @@ def test_set_noise_section(pairs, label=None):
         return []
     rows = [row + [stats.format_number(r.auc_a), stats.format_number(r.auc_b),
                    stats.format_number(r.difference, signed=True), stats.format_number(r.z, 2),
-                   stats.format_p_value(r.p_value), stats.format_p_value(p), _verdict(r, p)]
+                   stats.format_p_value(r.p_value), stats.format_p_value(p), verdict(r, p)]
             for row, r, p in _corrected(tests)]
     headers = ["comparison", "seed", "first AUC", "second AUC", "difference", "z", "p", "Holm p", "verdict"]
     return ["### Which differences exceed test-set noise", "", *block_heading(label),

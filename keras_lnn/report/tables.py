@@ -14,6 +14,7 @@ from keras_lnn.report.figures import scores_figure, val_loss_figure
 from keras_lnn.report.markdown import custom_file, dataset_title, join, table, thousands
 from keras_lnn.report.settings import differing_fields, differs_note, model_label
 from keras_lnn.report.statistics import family, seed_noise_section
+from keras_lnn.report.options import options_section
 
 def table1_section(results):
     """Table 1: the Keras counts recorded in metrics.json beside the paper's, with the documented deltas."""
@@ -109,7 +110,7 @@ def dataset_section(dataset, size, results, data_dir, figures):
 
     lines += slice_profile_section(dataset, size, results, data_dir, figures, family)
     lines += family_bests_section(dataset, size, results, figures, dataset_title(dataset, size))
-    return lines + seed_noise_section(results)
+    return lines + seed_noise_section(results) + options_section(results)
 
 
 def benchmark_section(dataset, size, custom=None):
