@@ -377,3 +377,19 @@ def test_training_cost_splits_seconds_per_epoch_by_device(tmp_path):
     write_run(out, "CNNExp2N4", 1, 0.7, train_seconds=0.04, versions={"device": "gpu:H200"})
     md = report.write_report(out, tmp_path / "r")["markdown"].read_text()
     assert "| vessel | CNNExp2N4 | 2 | 2 | 2-2 | 1.00 cpu; 0.02 gpu:H200 | 0.0 |" in md
+
+
+def test_header_names_each_runs_cpu_and_threads(tmp_path):
+    versions = {"keras_lnn": "0.1.0", "keras": "3.9.9", "backend": "tensorflow", "backend_version": "2.99", "device": "cpu"}
+    zen2 = {**versions, "cpu": {"model": "AMD EPYC", "features": ["sse4_2", "avx", "avx2", "fma"]},
+            "threads": {"tensorflow": {"intra_op": 2, "inter_op": 2}}}
+    xeon = {**versions, "cpu": {"model": "Intel Xeon", "features": ["avx2", "avx512f", "avx512bw", "amx_tile"]},
+            "threads": {"tensorflow": {"intra_op": 1, "inter_op": 1}}}
+    write_run(tmp_path / "OUT", "CNNExp2N4", 0, 0.8, versions=zen2)
+    write_run(tmp_path / "OUT", "CNNExp2N4", 1, 0.8, versions=xeon)
+    write_run(tmp_path / "OUT", "LiqExp2N2", 0, 0.7, versions=xeon)
+    md = report.write_report(tmp_path / "OUT", tmp_path / "r")["markdown"].read_text()
+    assert ("- CPUs: AMD EPYC (avx2, no AVX-512), TensorFlow threads 2:2 (1 run), "
+            "Intel Xeon (avx512f, amx_tile), TensorFlow threads 1:1 (2 runs)") in md
+    write_run(tmp_path / "OLD", "CNNExp2N4", 0, 0.8)  # records made before the CPU was recorded: no line
+    assert "- CPUs:" not in report.write_report(tmp_path / "OLD", tmp_path / "r2")["markdown"].read_text()

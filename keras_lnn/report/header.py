@@ -84,6 +84,26 @@ def _seen(all_metrics, getter, counted=False):
     return join(distinct)
 
 
+def cpu_text(metrics):
+    """The run's CPU in words: model, widest vector features and TensorFlow's threads (None where not recorded).
+
+    >>> cpu_text({"versions": {"cpu": {"model": "AMD EPYC", "features": ["sse4_2", "avx", "avx2", "fma"]},
+    ...                        "threads": {"tensorflow": {"intra_op": 2, "inter_op": 2}}}})
+    'AMD EPYC (avx2, no AVX-512), TensorFlow threads 2:2'
+    """
+    cpu = recorded_version(metrics, "cpu")
+    if not cpu:
+        return None
+    features = cpu.get("features") or []
+    vector = ", ".join(f for f in ("avx512f", "avx512_vnni", "amx_tile") if f in features) or (
+        "avx2, no AVX-512" if "avx2" in features else "no AVX2")
+    text = f"{cpu.get('model') or 'unknown CPU'} ({vector})"
+    threads = (recorded_version(metrics, "threads") or {}).get("tensorflow")
+    if threads:
+        text += f", TensorFlow threads {threads.get('intra_op')}:{threads.get('inter_op')}"
+    return text
+
+
 def _determinism(metrics):
     value = recorded_version(metrics, "deterministic_ops")
     return "not recorded" if value is None else ("yes" if value else "no")
@@ -155,6 +175,7 @@ def header_section(paths, all_metrics, results, intro=None):
         f"- seeds: {seen(lambda m: m['seed'])}",
         f"- backends: {seen(lambda m: ' '.join(filter(None, (m.get('backend'), recorded_version(m, 'backend_version')))), True)}",
         f"- devices: {versions('device')}; machines: {versions('platform')}",
+        *([f"- CPUs: {seen(cpu_text, True)}"] if any(cpu_text(m) for m in all_metrics) else []),
         f"- deterministic kernels (`--deterministic`): {seen(_determinism, True)}",
         f"- keras_lnn: {versions('keras_lnn')}; keras: {versions('keras')}; ncps: {versions('ncps')}",
         *_resumed_line(all_metrics),
