@@ -27,7 +27,7 @@ from keras_lnn import stats
 from keras_lnn.report.collect import read_test_predictions
 from keras_lnn.report.families import family, setting_blocks
 from keras_lnn.report.markdown import table
-from keras_lnn.report.settings import PAPER_TRAINING_OPTIONS, settings_text
+from keras_lnn.report.settings import PAPER_TRAINING_OPTIONS, differing_fields, settings_text
 from keras_lnn.report.statistics import correction_text, verdict
 
 EVALUATIONS = ("plain", "TTA")
@@ -158,7 +158,10 @@ def _best_on_validation(block, evaluation):
 def leader_table(results):
     """Per setting and evaluation: the family bests (chosen on validation), their test AUC and the leader."""
     entries = []
-    for label, block in setting_blocks(results):
+    others = [f for f in differing_fields(results) if f != "training options"]  # backend, protocol, data
+    for _, block in setting_blocks(results):
+        setting = "; ".join(filter(None, [settings_text(block[0].settings, others) if others else None,
+                                          _training_text(block[0])]))
         for evaluation in _evaluations(*block):
             bests = _best_on_validation(block, evaluation)
             for (name_a, a), (name_b, b) in itertools.combinations(bests.items(), 2):
@@ -166,12 +169,12 @@ def leader_table(results):
                 cells, test = _welch_row(x, y)
                 difference = stats.mean(x) - stats.mean(y) if x and y else None
                 leader = "-" if difference is None else (name_a if difference > 0 else name_b if difference < 0 else "tie")
-                entries.append(([_training_text(a), evaluation, f"{name_a}: {a.model}", cells[0], f"{name_b}: {b.model}",
+                entries.append(([setting, evaluation, f"{name_a}: {a.model}", cells[0], f"{name_b}: {b.model}",
                                  cells[1], leader, stats.format_number(difference, signed=True)], test))
     if not entries:
         return []
     rows, tests = _rows(entries)
-    headers = ["training options", "evaluation", "first", "test AUC", "second", "test AUC", "higher mean",
+    headers = ["setting", "evaluation", "first", "test AUC", "second", "test AUC", "higher mean",
                "difference", "t", "df", "p", "Holm p", "verdict"]
     return ["Which family leads under each setting and evaluation: each family's best chosen on the mean validation "
             "AUC of that evaluation, then its per-seed test AUC; \"higher mean\" names the family ahead, which wins "
