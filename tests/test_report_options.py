@@ -120,3 +120,13 @@ def test_reproduce_commands_carry_the_training_options(tmp_path):
     levers = [c for c in commands if "--augment" in c]
     assert len(levers) == 2 and all("--augment flip,rot90 --class-weight balanced --tta" in c for c in levers)
     assert all("--seeds 0,1,2" in c and " --tta" in c for c in commands)
+
+
+def test_settings_say_tta_is_an_evaluation_and_their_long_labels_draw_without_warnings(tmp_path, recwarn):
+    """A paper-protocol run evaluated with TTA is labelled as the paper's training, and the score
+    figure's tick labels (model + setting) wrap instead of squeezing the axes to nothing."""
+    write_study(tmp_path / "OUT")
+    md = _markdown(tmp_path / "OUT", tmp_path)
+    assert "CNNExp2N4 [paper's training options, TTA evaluated too]" in md
+    assert "CNNExp2N4 [augment flip+rot90, class_weight balanced, TTA evaluated too]" in md
+    assert not [w for w in recwarn if "constrained_layout" in str(w.message)]

@@ -3,6 +3,8 @@
 Figures are drawn without pyplot, so writing a report never touches a user's
 pyplot backend or state.
 """
+import textwrap
+
 from keras_lnn import stats
 from keras_lnn.drawing import colors as _colors, new_figure as _new_figure, png_bytes as _png_bytes
 from keras_lnn.paper import table2_results
@@ -13,10 +15,13 @@ from keras_lnn.report.settings import differing_fields, model_label
 def scores_figure(results, constant_acc=None, title=""):
     """PNG bytes: test and val ACC and AUC per model, mean ± std over seeds, seeds as dots, paper's test as stars."""
     paper = table2_results()
-    figure = _new_figure(max(6.0, 1.2 * len(results) + 2.5), 3.8)
+    fields = differing_fields(results)  # two settings of one model: two ticks that say which
+    # A setting's words wrap onto lines: one long tick label would squeeze the axes to nothing.
+    labels = [textwrap.fill(model_label(r, fields), 18) for r in results]
+    label_lines = max(label.count("\n") + 1 for label in labels)
+    figure = _new_figure(max(6.0, 1.2 * len(results) + 2.5), 3.2 + 0.16 * label_lines)
     axes = figure.subplots(1, 2, sharey=False)
     test_color, val_color = _colors(2)
-    fields = differing_fields(results)  # two settings of one model: two ticks that say which
     x = list(range(len(results)))
     for ax, key in zip(axes, ("acc", "auc")):
         for offset, split, color, marker in ((-0.15, "test", test_color, "o"), (0.15, "val", val_color, "s")):
@@ -43,7 +48,7 @@ def scores_figure(results, constant_acc=None, title=""):
         centre, half = (low + high) / 2, max((high - low) / 2, 0.05)
         ax.set_ylim(max(0.0, centre - half), min(1.02, centre + half))
         ax.set_title(key.upper())
-        ax.set_xticks(x, [model_label(r, fields) for r in results], rotation=30, ha="right", fontsize=8)
+        ax.set_xticks(x, labels, rotation=0 if fields else 30, ha="center" if fields else "right", fontsize=7 if fields else 8)
         ax.set_xlim(-0.6, len(results) - 0.4)
         ax.grid(axis="y", alpha=0.3)
         ax.legend(fontsize=7, loc="best")

@@ -62,9 +62,9 @@ def _field_text(field, value):
         parts.append(f"augment {'+'.join(map(str, options['augment']))}")
     if options.get("class_weight") is not None:
         parts.append(f"class_weight {options['class_weight']}")
-    if options.get("tta"):
-        parts.append("TTA")
-    return ", ".join(parts) or "paper's training options"
+    text = ", ".join(parts) or "paper's training options"
+    # TTA changes the evaluation, not the training: said apart so a paper-protocol run is not read as another.
+    return f"{text}, TTA evaluated too" if options.get("tta") else text
 
 
 def settings_text(settings, fields=SETTING_FIELDS):
