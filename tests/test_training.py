@@ -274,3 +274,21 @@ def test_jax_determinism_too_late_warns_and_is_not_claimed(monkeypatch):
     with pytest.warns(UserWarning, match="before the first JAX computation"):
         backend._enable_determinism("jax")
     assert "XLA_FLAGS" not in os.environ
+
+
+def test_predictions_run_one_batch_per_call_and_leave_keras_own_predict_whole():
+    """A model compiled for whole-epoch executions (compile_model with train_size): predict_probabilities
+    gives the per-batch probabilities of every volume, and afterwards Keras's own predict (still
+    `steps_per_execution` batches per call) also returns every row."""
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs))
+    training.compile_model(model, training.Protocol(batch_size=4), train_size=20)
+    assert model.steps_per_execution == 5
+    x = np.random.default_rng(0).normal(size=(11, 3)).astype("float32")  # 3 batches, the last one short
+    expected = np.concatenate([keras.ops.convert_to_numpy(model(x[i:i + 4])) for i in range(0, 11, 4)])
+    first = training.predict_probabilities(model, x, 4)
+    again = training.predict_probabilities(model, x[:6], 4)
+    np.testing.assert_allclose(first, expected, atol=1e-6)
+    np.testing.assert_allclose(again, expected[:6], atol=1e-6)
+    assert model.steps_per_execution == 5
+    np.testing.assert_allclose(model.predict(x, batch_size=4, verbose=0), expected, atol=1e-6)
