@@ -28,7 +28,7 @@ ENV = {
 
 # argv: mode, argument, then `lnn-keras` arguments. Modes:
 #   clock SECONDS   SIGKILL itself SECONDS after its first model starts (a random moment of the work),
-#                   or at the last model's next backup if that comes first;
+#                   or at the last model's next backup or metrics.json if that comes first;
 #   hook POINT      SIGKILL itself at POINT (see HOOKS) the first time it is reached;
 #   none -          no kill; prints how long the work took after the first model started.
 DRIVER = textwrap.dedent(
@@ -64,11 +64,14 @@ DRIVER = textwrap.dedent(
     if mode == "hook":
         HOOKS[argument]()
     if mode == "clock":
-        # A clock never ends the work, however fast this machine: at the latest it strikes at the last
-        # model's next backup, so the named points scheduled after it still have work to reach.
+        # A clock never ends the work, however fast this machine or loaded its cores: at the latest it
+        # strikes at the last model's next backup or before its metrics.json (a resumed model can have
+        # no epoch left to back up), so the named points scheduled after it still have work to reach.
         last = sys.argv[sys.argv.index("--models") + 1].split(",")[-1]
-        wrap(io, "atomic_write_json", before=lambda path, *rest: (
-            os.path.basename(path) == "training_metadata.json" and last in str(path).split(os.sep)))
+        ends_work = lambda path, *rest: (os.path.basename(path) in ("training_metadata.json", "metrics.json")
+                                         and last in str(path).split(os.sep))
+        wrap(io, "atomic_write_json", before=ends_work)
+        wrap(model_run, "atomic_write_json", before=ends_work)
     started = []
     def run_model(*args, original=model_run.run_model, **kwargs):
         if not started:
@@ -120,7 +123,7 @@ def _kill_schedule(rng, work_seconds):
     """Four kills at random moments early in the work and three at named points, shuffled; then one after metrics.
 
     Kills at the named points before metrics.json lose the model's training (it runs again), and a
-    clock strikes at the latest at the last model's next backup, so the schedule reaches its end
+    clock strikes at the latest at the last model's next backup or metrics.json, so the schedule reaches its end
     before the work does on a slow machine or a fast one.
     """
     kills = [("clock", f"{rng.uniform(0.05, 0.3) * work_seconds:.2f}") for _ in range(4)]
