@@ -389,7 +389,7 @@ def test_header_names_each_runs_cpu_and_threads(tmp_path):
     write_run(tmp_path / "OUT", "CNNExp2N4", 1, 0.8, versions=xeon)
     write_run(tmp_path / "OUT", "LiqExp2N2", 0, 0.7, versions=xeon)
     md = report.write_report(tmp_path / "OUT", tmp_path / "r")["markdown"].read_text()
-    assert ("- CPUs: AMD EPYC (avx2, no AVX-512), TensorFlow threads 2:2 (1 run), "
+    assert ("- CPUs: AMD EPYC (avx2, no AVX-512), TensorFlow threads 2:2 (1 run); "
             "Intel Xeon (avx512f, amx_tile), TensorFlow threads 1:1 (2 runs)") in md
     write_run(tmp_path / "OLD", "CNNExp2N4", 0, 0.8)  # records made before the CPU was recorded: no line
     assert "- CPUs:" not in report.write_report(tmp_path / "OLD", tmp_path / "r2")["markdown"].read_text()

@@ -173,7 +173,7 @@ def test_runs_that_differ_in_backend_or_protocol_are_separate_rows(tmp_path):
     assert "| CNNExp2N4 [backend tensorflow; max_epochs 2; augment flip, class_weight balanced] |" in table2
     liquid = [line for line in table2.splitlines() if line.startswith("| LiqExp2N2 [")]
     assert len(liquid) == 1 and "0.500 ± 0.000 (n=4)" in liquid[0]  # the same setting: pooled
-    assert "- training options: augment flip, class_weight balanced (2 runs), paper's training options (10 runs)" in md
+    assert "- training options: augment flip, class_weight balanced (2 runs); paper's training options (10 runs)" in md
     assert "Setting: backend jax; max_epochs 2; paper's training options." in md  # families compared per setting
     cost = md[md.index("## Training cost"):]
     assert "| vessel | CNNExp2N4 [backend jax; max_epochs 2; paper's training options] | 2 |" in cost
