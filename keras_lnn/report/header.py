@@ -72,15 +72,16 @@ def training_option_flags(options):
     return flags + (["--tta"] if options.get("tta") else [])
 
 
-def _seen(all_metrics, getter, counted=False, separator=", "):
+def _seen(all_metrics, getter, counted=False):
     """The distinct values of `getter(metrics)` over all runs, joined ("-" when none).
 
     With `counted`, and more than one value, each says how many runs it covers: "cpu (19 runs), gpu (137 runs)";
-    values that hold commas themselves (a CPU, a list of training options) are told apart by `separator="; "`.
+    where a value holds a comma itself (a CPU, a list of training options), "; " tells the values apart.
     """
     values = [getter(m) for m in all_metrics]
     distinct = set(values) - {None}
     if counted and len(distinct) > 1:
+        separator = "; " if any("," in str(v) for v in distinct) else ", "
         return separator.join(f"{v} ({values.count(v)} run{'s' * (values.count(v) != 1)})"
                               for v in sorted(distinct, key=str))
     return join(distinct)
@@ -130,7 +131,7 @@ def _training_options_line(all_metrics):
 
     if {options(m) for m in all_metrics} == {"paper's training options"}:
         return []
-    return [f"- training options: {_seen(all_metrics, options, True, separator='; ')}"]
+    return [f"- training options: {_seen(all_metrics, options, True)}"]
 
 
 def _records_line(all_metrics):
@@ -177,8 +178,7 @@ def header_section(paths, all_metrics, results, intro=None):
         f"- seeds: {seen(lambda m: m['seed'])}",
         f"- backends: {seen(lambda m: ' '.join(filter(None, (m.get('backend'), recorded_version(m, 'backend_version')))), True)}",
         f"- devices: {versions('device')}; machines: {versions('platform')}",
-        *([f"- CPUs: {_seen(all_metrics, cpu_text, True, separator='; ')}"] if any(cpu_text(m) for m in all_metrics)
-          else []),
+        *([f"- CPUs: {seen(cpu_text, True)}"] if any(cpu_text(m) for m in all_metrics) else []),
         f"- deterministic kernels (`--deterministic`): {seen(_determinism, True)}",
         f"- keras_lnn: {versions('keras_lnn')}; keras: {versions('keras')}; ncps: {versions('ncps')}",
         *_resumed_line(all_metrics),
