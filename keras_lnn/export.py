@@ -51,14 +51,24 @@ def export_saved_model(model, path):
             "use `lnn-keras export RUN_DIR`"
         )
 
+    import tensorflow as tf
+
     def serve(volume):
         return {OUTPUT_NAME: model(volume, training=False)}
 
     def build(folder):
+        # Traced here, for the one input shape, and once more by TensorFlow's save. A function given
+        # with a signature instead is traced three times (by the archive, the save and its
+        # signatures), and an LTC model's trace takes seconds.
+        endpoint = tf.function(serve, autograph=False)
+        endpoint.get_concrete_function(
+            tf.TensorSpec(shape=(None, *model.input_shape[1:]), dtype="float32", name=INPUT_NAME))
         archive = keras.export.ExportArchive()
-        archive.track(model)
-        spec = keras.InputSpec(shape=(None, *model.input_shape[1:]), dtype="float32", name=INPUT_NAME)
-        archive.add_endpoint("serve", serve, input_signature=[spec])
+        # The layers, not the model: the archive traces every tf.function it finds on what it
+        # tracks, and a Keras model has one (its default signature). The same variables, in order.
+        for layer in model.layers:
+            archive.track(layer)
+        archive.add_endpoint("serve", endpoint)
         archive.write_out(str(folder), verbose=False)
 
     atomic_replace_dir(build, path)

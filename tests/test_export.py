@@ -87,6 +87,27 @@ def test_converter_form_unrolls_keras_recurrent_layers_with_the_same_function():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(clone(x)), keras.ops.convert_to_numpy(model(x)), atol=1e-6)
 
 
+def test_savedmodel_holds_the_models_variables_and_traces_it_twice(tmp_path):
+    """The serving function is traced here and once by TensorFlow's save (Keras's archive, given
+    the model and a signature, traces it four times); the file keeps the model's variables in order."""
+    import tensorflow as tf
+
+    from keras_lnn import models
+
+    model = models.create_model("LiqExp1N2")
+    x = np.random.default_rng(0).integers(0, 256, size=(3, 28, 28, 28, 1)).astype("float32")
+    traces, call = [], model.call
+    model.call = lambda *args, **kwargs: (traces.append(1), call(*args, **kwargs))[1]
+    export.export_saved_model(model, tmp_path / "1")
+    assert len(traces) == 2
+    loaded = tf.saved_model.load(str(tmp_path / "1"))
+    assert [v.name for v in loaded.variables] == [v.path + ":0" for v in model.variables]
+    assert len(loaded.trainable_variables) == len(model.trainable_variables)
+    serving = loaded.signatures["serving_default"]
+    assert list(serving.structured_outputs) == ["probability"]
+    np.testing.assert_allclose(serving(volume=tf.constant(x))["probability"].numpy(), call(x), atol=1e-6)
+
+
 def test_an_unknown_format_is_refused(tmp_path):
     with pytest.raises(export.KerasLnnError, match="unknown export format 'pdf'"):
         export.export_run(tmp_path, formats=("pdf",))

@@ -242,6 +242,38 @@ def test_tensorflow_traces_the_padded_training_step_with_a_static_batch_size():
     assert isinstance(bn_inputs["x"], training.EpochBatches) and not bn_inputs["x"].pad
 
 
+def test_compiled_models_trace_their_training_step_once_and_train_as_keras_own_compile():
+    """compile_model creates the optimizer's and metrics' variables before `fit` (what Keras's fit
+    does first on JAX and PyTorch): a step whose trace creates variables is traced twice on TensorFlow."""
+    import keras_lnn
+
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 256, size=(8, 28, 28, 28, 1)).astype("float32"), np.array([[0], [1]] * 4, "float32")
+    protocol = training.Protocol(batch_size=4)
+    trained = {}
+    for way in ("package", "keras"):
+        keras.utils.set_random_seed(0)
+        model = keras_lnn.create_model("CNNExp1N1")
+        if way == "package":
+            training.compile_model(model, protocol, 2, train_size=8)
+            assert model.optimizer.built
+        else:  # the same settings, compiled by Keras alone
+            model.compile(optimizer=keras.optimizers.Adam(protocol.learning_rate), steps_per_execution=2,
+                          loss=keras.losses.BinaryCrossentropy(reduction="mean_with_sample_weight"),
+                          weighted_metrics=["accuracy", keras.metrics.AUC(name="auc")])
+        traces, step = [], model.train_step
+        model.train_step = lambda data, step=step: (traces.append(1), step(data))[1]
+        history = model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0).history
+        trained[way] = history, model.get_weights(), len(traces)
+    (history, weights, traces), (keras_history, keras_weights, keras_traces) = trained["package"], trained["keras"]
+    if keras.backend.backend() == "tensorflow":
+        assert (traces, keras_traces) == (1, 2)
+    assert history["loss"] == pytest.approx(keras_history["loss"], rel=1e-5)
+    assert history["auc"] == pytest.approx(keras_history["auc"], rel=1e-5)
+    for a, b in zip(weights, keras_weights):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)  # to TensorFlow's last-bit CPU noise
+
+
 def test_uint8_volumes_train_exactly_like_float32():
     """Runs keep volumes as uint8 (no float copy in memory): the model's Rescaling casts each batch."""
     import keras_lnn
