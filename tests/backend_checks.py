@@ -75,6 +75,13 @@ def check_predictions(keras, np, models, rng):
     return results
 
 
+def _compile(model):
+    """The package's own compile (the paper's Adam and loss, variables created before `fit`)."""
+    from keras_lnn import training
+
+    training.compile_model(model, training.Protocol(), n_classes=2)
+
+
 def check_training(keras, np, models, rng):
     """One `fit` step (4 samples, batch 4, 1 epoch) per model; returns the loss."""
     x = _volumes(rng, 4)
@@ -84,7 +91,7 @@ def check_training(keras, np, models, rng):
         try:
             keras.utils.set_random_seed(0)
             model = models.create_model(name, input_size=SIZE)
-            model.compile(optimizer=keras.optimizers.Adam(5e-4), loss="binary_crossentropy")
+            _compile(model)
             history = model.fit(x, y, epochs=1, batch_size=4, verbose=0)
             loss = float(history.history["loss"][-1])
             results[name] = {"loss": loss, "finite": bool(np.isfinite(loss))}
@@ -165,7 +172,7 @@ def check_determinism(keras, np, models, rng):
         for _ in range(2):
             keras.utils.set_random_seed(0)
             model = models.create_model(TRAIN_MODELS[0], input_size=SIZE)
-            model.compile(optimizer=keras.optimizers.Adam(5e-4), loss="binary_crossentropy")
+            _compile(model)
             model.fit(x, y, epochs=2, batch_size=2, verbose=0)
             weights.append([keras.ops.convert_to_numpy(w) for w in model.weights])
             _clear_session(keras)
