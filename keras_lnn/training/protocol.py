@@ -124,6 +124,9 @@ def _build_training_state(model, n_classes):
     """
     import numpy as np
 
+    build = getattr(model, "_symbolic_build", None)  # Keras's own step (3.x); without it, Keras's two traces
+    if build is None:
+        return
     volume = np.zeros((1, *model.input_shape[1:]), "float32")
     labels = np.zeros((1, 1), "float32" if n_classes == 2 else "int32")
-    model._symbolic_build(data_batch=(volume, labels, np.ones((1,), "float32")))
+    build(data_batch=(volume, labels, np.ones((1,), "float32")))
