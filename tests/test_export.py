@@ -108,6 +108,65 @@ def test_savedmodel_holds_the_models_variables_and_traces_it_twice(tmp_path):
     np.testing.assert_allclose(serving(volume=tf.constant(x))["probability"].numpy(), call(x), atol=1e-6)
 
 
+def _onnx_graph(path):
+    """An ONNX file's nodes and initializers, tensor names replaced by their order of appearance
+    (tf2onnx's generated names differ from one conversion to the next)."""
+    import onnx
+
+    graph, names = onnx.load(str(path)).graph, {}
+
+    def name(tensor):
+        return names.setdefault(tensor, f"t{len(names)}") if tensor else ""
+
+    for graph_input in graph.input:
+        name(graph_input.name)
+    nodes = [(node.op_type, [name(t) for t in node.input], [name(t) for t in node.output],
+              [(a.name, repr(onnx.helper.get_attribute_value(a))) for a in node.attribute]) for node in graph.node]
+    return nodes, {name(t.name): onnx.numpy_helper.to_array(t).tobytes() for t in graph.initializer}
+
+
+def _small_model():
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((5, 6)), keras.layers.Conv1D(4, 2, activation="relu"), keras.layers.Flatten(),
+                             keras.layers.Dense(1, activation="sigmoid")])
+
+
+def test_onnx_conversion_skips_tf2onnxs_graph_copies_and_writes_the_same_graph(tmp_path, monkeypatch):
+    import tf2onnx.optimizer
+    from tf2onnx.graph import Graph
+
+    copies, deepcopy = [], tf2onnx.optimizer.copy.deepcopy
+
+    def counted(value, *args):
+        copies.extend([1] if isinstance(value, Graph) else [])
+        return deepcopy(value, *args)
+
+    monkeypatch.setattr(tf2onnx.optimizer.copy, "deepcopy", counted)
+    model = _small_model()
+    export.export_file(model, tmp_path / "fast.onnx", "onnx")
+    assert copies == [] and "TF2ONNX_CATCH_ERRORS" not in os.environ
+    model.export(str(tmp_path / "copied.onnx"), format="onnx", verbose=False)  # Keras's own: tf2onnx copies
+    assert len(copies) > 5
+    assert _onnx_graph(tmp_path / "fast.onnx") == _onnx_graph(tmp_path / "copied.onnx")
+
+
+def test_onnx_conversion_where_an_optimizer_fails_is_tf2onnxs_own(tmp_path, monkeypatch):
+    import tf2onnx.optimizer
+
+    class Failing:
+        graph_been_opt = False
+
+        def optimize(self, graph, iteration):
+            raise RuntimeError("an optimizer that fails")
+
+    monkeypatch.setitem(tf2onnx.optimizer._optimizers, "failing", Failing)
+    path = export.export_file(_small_model(), tmp_path / "model.onnx", "onnx")
+    assert "TF2ONNX_CATCH_ERRORS" not in os.environ
+    assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]
+    nodes, _ = _onnx_graph(path)
+    assert "Conv" in {op for op, *_ in nodes}
+
+
 def test_an_unknown_format_is_refused(tmp_path):
     with pytest.raises(export.KerasLnnError, match="unknown export format 'pdf'"):
         export.export_run(tmp_path, formats=("pdf",))

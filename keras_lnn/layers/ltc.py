@@ -171,8 +171,11 @@ class LTC(FloatWeightsMixin, ncps.keras.LTC):
     def call(self, sequences, initial_state=None, mask=None, training=False):
         if not fast_path_applies(self, sequences, mask):
             return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
-        states, last = self.neuron_states(sequences, initial_state, return_last=True)
-        outputs = self.equations().map_outputs(states)
+        # One `LtcEquations` for the states and the read-out: each holds the wiring's constants, and
+        # making them again costs an LTC model's trace a second set of them.
+        equations = self.equations()
+        states, last = self._neuron_states(equations, sequences, initial_state)
+        outputs = equations.map_outputs(states)
         return rnn_result(self, outputs, outputs[:, -1], last)
 
     def neuron_states(self, sequences, initial_state=None, return_last=False):
@@ -182,7 +185,10 @@ class LTC(FloatWeightsMixin, ncps.keras.LTC):
         are their affine read-out. With `return_last`, also the final RNN states
         (`[ode_state]`, or `[memory, ode_state]` with mixed memory).
         """
-        equations = self.equations()
+        states, last = self._neuron_states(self.equations(), sequences, initial_state)
+        return (states, last) if return_last else states
+
+    def _neuron_states(self, equations, sequences, initial_state):
         if self.mixed_memory:
             memory_step = MixedMemory(self.cell, sequences)
 
@@ -204,5 +210,4 @@ class LTC(FloatWeightsMixin, ncps.keras.LTC):
 
             state = list(initial_state) if initial_state is not None else [
                 ops.zeros_like(inputs[:, 0, : self.ltc_cell.state_size])]
-        states, last = over_slices(step, inputs, state)
-        return (states, last) if return_last else states
+        return over_slices(step, inputs, state)
