@@ -128,18 +128,18 @@ def _convert(model, partial, fmt):
     default). A `TF2ONNX_CATCH_ERRORS` of the user's own is left to rule (tf2onnx 1.17 skips the
     copies whenever it is set, whatever its value).
     """
-    if fmt != "onnx" or "TF2ONNX_CATCH_ERRORS" in os.environ:
+    def convert():
         model.export(str(partial), format=fmt, verbose=False)
-        return
-    os.environ["TF2ONNX_CATCH_ERRORS"] = "FALSE"
-    try:
-        model.export(str(partial), format=fmt, verbose=False)
-        return
-    except Exception:  # an optimizer failed on the graph itself: convert again, skipping it
-        pass
-    finally:
-        del os.environ["TF2ONNX_CATCH_ERRORS"]
-    model.export(str(partial), format=fmt, verbose=False)
+
+    if fmt == "onnx" and "TF2ONNX_CATCH_ERRORS" not in os.environ:
+        os.environ["TF2ONNX_CATCH_ERRORS"] = "FALSE"
+        try:
+            return convert()
+        except Exception:  # an optimizer failed on the graph itself: tf2onnx's default below skips it
+            pass
+        finally:
+            del os.environ["TF2ONNX_CATCH_ERRORS"]
+    convert()
 
 
 def export_model(model, model_dir, fmt):
