@@ -29,6 +29,8 @@ Whole-experiment mode times `lnn-keras run` of experiments to early stopping
 
     python scripts/benchmark.py --experiment exp1 --dataset adrenal --data-dir ../shared/medmnist --jobs 4
 
+With `--models` too, only those of the experiment's models (as `lnn-keras run --models`).
+
 It prints JSON (or a table) and asserts nothing: targets live in docs/performance.md.
 """
 import argparse
@@ -43,7 +45,7 @@ import time
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", help="comma-separated model names (per-model mode)")
+    parser.add_argument("--models", help="comma-separated model names (per-model mode; with --experiment, a subset)")
     parser.add_argument("--experiment", help="experiment(s) to run to early stopping, e.g. exp1 or all")
     parser.add_argument("--dataset", default="adrenal")
     parser.add_argument("--data-dir", default=None)
@@ -74,8 +76,8 @@ def parse_args(argv=None):
     parser.add_argument("--raw", action="store_true", help=argparse.SUPPRESS)  # one training's record (a child's)
     parser.add_argument("--format", choices=["json", "table"], default="json")
     args = parser.parse_args(argv)
-    if bool(args.models) == bool(args.experiment):
-        parser.error("give exactly one of --models and --experiment")
+    if not (args.models or args.experiment):
+        parser.error("give --models, --experiment, or both")
     return args
 
 
@@ -265,7 +267,8 @@ def time_experiment(args):
     with tempfile.TemporaryDirectory() as output:
         start = time.perf_counter()
         results = run_experiment(
-            args.experiment, args.dataset, seeds=seeds, protocol=Protocol(args.max_epochs, args.batch_size),
+            args.experiment, args.dataset, models=args.models.split(",") if args.models else None, seeds=seeds,
+            protocol=Protocol(args.max_epochs, args.batch_size),
             data_dir=args.data_dir, verify=not args.no_verify, output=output, verbose=0, jobs=args.jobs,
             echo=lambda *a, **k: None, deterministic=not args.nondeterministic,
         )
@@ -273,6 +276,7 @@ def time_experiment(args):
     trained = [m for _, metrics in results for m in metrics]
     return [{
         "experiment": args.experiment,
+        "models_requested": args.models.split(",") if args.models else "all",
         "dataset": args.dataset,
         "backend": keras.backend.backend(),
         "device": provenance.device_name(),

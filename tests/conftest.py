@@ -232,9 +232,10 @@ def closed_port_url():
     return f"http://127.0.0.1:{port}"
 
 
-# One model of each kind the registry builds: CNN, LTC (AutoNCP and FullyConnected), LSTM, CfC and
-# mixed-memory LTC, as `lnn-keras run` experiments.
-DEPLOY_RUNS = {"paper": ("CNNExp1N4", "LiqExp1N2", "LiqExp2N2", "LSTMExp5N2"), "exp6": ("CfcExp6N1", "LiqExp6N5")}
+# One model of each kind the registry builds: CNN, LTC, LSTM, CfC and mixed-memory LTC, as `lnn-keras
+# run` experiments. A FullyConnected LTC (LiqExp2N2) exports the same operations as LiqExp1N2's
+# AutoNCP one less one product (`Synapses.spread`); tests/layer_equivalence.py computes it on every backend.
+DEPLOY_RUNS = {"paper": ("CNNExp1N4", "LiqExp1N2", "LSTMExp5N2"), "exp6": ("CfcExp6N1", "LiqExp6N5")}
 DEPLOY_MODELS = tuple(name for names in DEPLOY_RUNS.values() for name in names)
 
 

@@ -153,6 +153,7 @@ def _assert_one_clean_finished_result(run_dir):
         sessions = metrics["sessions"]
         assert sessions[0]["first_epoch"] == 0 and sum(s["epochs"] for s in sessions) == EPOCHS
         assert all(a["first_epoch"] + a["epochs"] == b["first_epoch"] for a, b in zip(sessions, sessions[1:]))
+        assert all(s["device"] == "cpu" and s["deterministic_ops"] is True for s in sessions)
         # Nothing of an interrupted attempt left: no backup, session record, lock record or temporary file.
         assert sorted(p.name for p in model_dir.iterdir()) == [
             "1", "MODEL_CARD.md", "history.csv", "medmnist", "metrics.json", "model.keras", "predictions.csv",

@@ -387,24 +387,4 @@ def test_every_format_of_an_augmented_run_is_the_plain_model_and_predicts_with_t
     assert result.metrics_tta == pytest.approx({k: recorded[k] for k in result.metrics_tta}, abs=1e-5)
 
 
-@pytest.mark.slow  # fresh interpreters or trainings to early stopping: not in the quick subset
-@pytest.mark.parametrize("backend", ["jax", "torch"])
-def test_augmented_class_weighted_tta_runs_train_on_jax_and_torch(backend, tmp_path):
-    import os
-    import subprocess
-    import sys
-
-    from tests.conftest import write_medmnist_npz
-
-    if importlib.util.find_spec(backend) is None:
-        pytest.skip(f"{backend} is not installed")
-    write_medmnist_npz(tmp_path / "data" / "adrenalmnist3d.npz", counts=(20, 6, 6))
-    args = _args(tmp_path / "data", tmp_path / "out", "--quiet", "--augment", "flip,rot90,intensity",
-                 "--class-weight", "balanced", "--tta", epochs=1)
-    done = subprocess.run([sys.executable, "-m", "keras_lnn.cli", *args], capture_output=True, text=True,
-                          timeout=600, env={**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    metrics = json.loads((tmp_path / "out" / "exp1_adrenal_aug-flip-rot90-intensity_cw-balanced" / "CNNExp1N4" /
-                          "metrics.json").read_text())
-    assert metrics["backend"] == backend and metrics["status"] == "finished"
-    assert set(metrics["tta"]) == {"views", "val", "test"}
+# On JAX and PyTorch, every lever at once: tests/test_runs.py::test_other_backends_train_with_the_levers_then_export_through_tensorflow.
