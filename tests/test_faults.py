@@ -1,21 +1,22 @@
 """Fault injection: `lnn-keras run` SIGKILLed at random moments and resumed, and two identical commands at once.
 
-Every run here is a subprocess on TensorFlow with one CPU thread, which is bit for bit
+Every run here is a process of its own on TensorFlow with one CPU thread, which is bit for bit
 reproducible from process to process (README, Reproducibility), so an interrupted run can be
-compared with an uninterrupted one exactly.
+compared with an uninterrupted one exactly. The processes are forked from one that imported
+TensorFlow and keras_lnn once (tests/preloaded.py: a dozen TensorFlow imports saved);
+tests/test_runs.py's SIGKILL and Ctrl-C are fresh interpreters.
 """
 import csv
 import json
 import os
 import random
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 
 from keras_lnn.training import read_history
+from tests import preloaded
 
 pytestmark = pytest.mark.slow  # fresh interpreters, one per run or script
 
@@ -96,24 +97,24 @@ def data_dir(tmp_path_factory):
     return root
 
 
-def _run(data_dir, out, mode="none", argument="-"):
+def _driver_args(data_dir, out, mode="none", argument="-"):
     args = [
         "run", "exp1", "--dataset", "adrenal", "--models", ",".join(MODELS), "--data-dir", str(data_dir),
         "--no-verify", "--max-epochs", str(EPOCHS), "--batch-size", "16", "--seed", "2", "--output", str(out), "--quiet",
     ]
-    return [sys.executable, "-c", DRIVER, mode, argument, *args]
+    return [mode, argument, *args]
 
 
-def _finish(command, timeout=300):
-    done = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=timeout)
-    return done.returncode, done.stdout + done.stderr
+def _finish(args, timeout=300):
+    """`python -c DRIVER ARGS`'s exit status and output."""
+    return preloaded.run(DRIVER, args, ENV, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
 def reference(data_dir, tmp_path_factory):
     """An uninterrupted run: its folder and how long its work took."""
     out = tmp_path_factory.mktemp("reference")
-    code, output = _finish(_run(data_dir, out))
+    code, output = _finish(_driver_args(data_dir, out))
     assert code == 0, output[-3000:]
     seconds = float(output.split("WORK_SECONDS=")[1].split()[0])
     return out / "exp1_adrenal", seconds
@@ -130,6 +131,26 @@ def _kill_schedule(rng, work_seconds):
     kills += [("hook", point) for point in ("backup", "save-keras", "export")]
     rng.shuffle(kills)
     return kills + [("hook", "metrics")]
+
+
+@pytest.mark.parametrize("code", [
+    "import sys, os; print(sys.argv[1:], os.environ['PRELOADED_CHECK']); sys.exit(3)",
+    "import atexit; atexit.register(lambda: print('at exit')); raise ValueError('bad')",
+    "import os, signal; print('before', flush=True); os.kill(os.getpid(), signal.SIGKILL)",
+    "import sys; sys.exit('a message')",
+])
+def test_a_preloaded_command_exits_and_prints_as_python_c_does(code):
+    import subprocess
+    import sys
+
+    env = {**ENV, "PRELOADED_CHECK": "seen"}
+    fresh = subprocess.run([sys.executable, "-c", code, "a", "b"], capture_output=True, text=True, env=env, timeout=60)
+    status, output = preloaded.run(code, ["a", "b"], env, timeout=60)
+    def lines(text):  # a traceback's frames (indented) differ: the child's has preloaded.py's one above
+        return sorted(line for line in text.splitlines() if not line.startswith(" "))
+
+    assert status == fresh.returncode
+    assert lines(output) == lines(fresh.stdout + fresh.stderr)
 
 
 def _history_columns(model_dir):
@@ -169,7 +190,7 @@ def test_sigkilled_at_random_moments_and_resumed_gives_the_uninterrupted_results
     out = tmp_path / "out"
     delivered = []
     for mode, argument in _kill_schedule(random.Random(14), work_seconds):
-        code, output = _finish(_run(data_dir, out, mode, argument))
+        code, output = _finish(_driver_args(data_dir, out, mode, argument))
         assert code in (0, -9), output[-3000:]
         if code == 0:
             break  # the kill came after the work: all done
@@ -177,7 +198,7 @@ def test_sigkilled_at_random_moments_and_resumed_gives_the_uninterrupted_results
     # Every named point was reached, and most clocks struck mid-work.
     assert {argument for mode, argument in delivered if mode == "hook"} == {"backup", "save-keras", "export", "metrics"}
     assert len(delivered) >= 6, delivered
-    code, output = _finish(_run(data_dir, out))  # the same command again finishes the rest
+    code, output = _finish(_driver_args(data_dir, out))  # the same command again finishes the rest
     assert code == 0, output[-3000:]
     run_dir = out / "exp1_adrenal"
     _assert_one_clean_finished_result(run_dir)
@@ -197,11 +218,10 @@ def test_sigkilled_at_random_moments_and_resumed_gives_the_uninterrupted_results
 
 def test_two_identical_commands_at_once_both_finish_and_share_the_models(data_dir, reference, tmp_path):
     out = tmp_path / "out"
-    command = _run(data_dir, out)
-    first, second = (subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
-                     for _ in range(2))
-    outputs = {process.pid: process.communicate(timeout=300)[0] for process in (first, second)}
-    assert first.returncode == 0 and second.returncode == 0, outputs
+    first, second = (preloaded.Command(DRIVER, _driver_args(data_dir, out), ENV) for _ in range(2))
+    codes = [first.wait(timeout=300), second.wait(timeout=300)]
+    outputs = {command.pid: command.output for command in (first, second)}
+    assert codes == [0, 0], outputs
     run_dir = out / "exp1_adrenal"
     _assert_one_clean_finished_result(run_dir)
     for name in MODELS:

@@ -316,22 +316,19 @@ LEVERS_RUN = "exp1_adrenal_aug-flip-rot90-intensity_cw-balanced"
 
 
 def _levers_command(data_dir, out, mode="none", argument="-"):
-    from tests.test_faults import DRIVER, _run
+    """tests/test_faults.py's driver and arguments, with the levers."""
+    from tests.test_faults import _driver_args
 
-    command = _run(data_dir, out, mode, argument) + LEVERS  # the later --models wins
-    command[2] = KILL_AFTER_BACKUPS + DRIVER
-    return command
+    return _driver_args(data_dir, out, mode, argument) + LEVERS  # the later --models wins
 
 
-def _levers_finish(command, kill_after=0):
-    import os
-    import subprocess
+def _levers_finish(args, kill_after=0):
+    """The driver's exit status and output, in a process forked as tests/test_faults.py's are."""
+    from tests import preloaded
+    from tests.test_faults import DRIVER, ENV
 
-    from tests.test_faults import ENV
-
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600,
-                          env={**ENV, "KILL_AFTER_BACKUPS": str(kill_after)})
-    return done.returncode, done.stdout + done.stderr
+    return preloaded.run(KILL_AFTER_BACKUPS + DRIVER, args, {**ENV, "KILL_AFTER_BACKUPS": str(kill_after)},
+                         timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -371,12 +368,12 @@ def test_an_augmented_class_weighted_run_resumed_after_kills_ends_as_an_uninterr
 @pytest.mark.parametrize("fmt", ["keras", "saved_model", "onnx", "litert"])
 def test_every_format_of_an_augmented_run_is_the_plain_model_and_predicts_with_tta(levers_runs, fmt):
     from keras_lnn.predict import predict
-    from tests.conftest import run_cli
+    from tests.conftest import run_cli_here
     from tests.test_faults import _predictions
 
     _, model_dir, data_dir = levers_runs
     if fmt in ("onnx", "litert") and not (model_dir / f"model.{'onnx' if fmt == 'onnx' else 'tflite'}").exists():
-        run_cli("export", str(model_dir.parent), "--format", "onnx", "--format", "litert")
+        run_cli_here("export", str(model_dir.parent), "--format", "onnx", "--format", "litert")
     result = predict(model_dir, data_dir / "adrenalmnist3d.npz", split="test", fmt=fmt, tta=True)
     assert result.columns == ["index", "probability", "predicted", "probability_tta", "predicted_tta", "label"]
     written = [row for row in _predictions(model_dir) if row["split"] == "test"]
