@@ -9,7 +9,8 @@ Session fixtures (read them, never change them: other tests see the same objects
     backend_report    backend_report(name) -> the JSON report of tests/backend_checks.py on that
                       Keras backend: a fresh interpreter for JAX and PyTorch (one per session, also
                       running tests/layer_equivalence.py), in process for TensorFlow.
-    deployed_run      a one-epoch run of DEPLOY_MODELS on the real AdrenalMNIST3D, in all formats.
+    deployed_run      a one-epoch run of DEPLOY_MODELS on the real AdrenalMNIST3D and VesselMNIST3D,
+                      in all formats (a `DeployedRun`).
     serve_saved_model serve_saved_model(saved_model_dir, npz) -> what the SavedModel's serving_default
                       gives for the file's test volumes, in one plain TensorFlow process (`python -I`,
                       no KERAS_BACKEND, never importing keras_lnn or ncps) for the whole session.
@@ -233,10 +234,29 @@ def closed_port_url():
 
 
 # One model of each kind the registry builds: CNN, LTC, LSTM, CfC and mixed-memory LTC, as `lnn-keras
-# run` experiments. A FullyConnected LTC (LiqExp2N2) exports the same operations as LiqExp1N2's
-# AutoNCP one less one product (`Synapses.spread`); tests/layer_equivalence.py computes it on every backend.
-DEPLOY_RUNS = {"paper": ("CNNExp1N4", "LiqExp1N2", "LSTMExp5N2"), "exp6": ("CfcExp6N1", "LiqExp6N5")}
+# run` experiments, on both real files. A FullyConnected LTC (LiqExp2N2) exports the same operations
+# as LiqExp1N2's AutoNCP one less one product (`Synapses.spread`); tests/layer_equivalence.py computes
+# it on every backend.
+DEPLOY_RUNS = {("paper", "adrenal"): ("CNNExp1N4", "LiqExp1N2", "LSTMExp5N2"),
+               ("exp6", "vessel"): ("CfcExp6N1", "LiqExp6N5")}
 DEPLOY_MODELS = tuple(name for names in DEPLOY_RUNS.values() for name in names)
+
+
+@dataclasses.dataclass(frozen=True)
+class DeployedRun:
+    """`deployed_run`: its run folders, the real file each was trained on, and what the export printed."""
+
+    run_dirs: list
+    data_files: dict  # run folder -> its .npz
+    printed: str
+
+    def model_dir(self, name):
+        [model_dir] = [d / name for d in self.run_dirs if (d / name).is_dir()]
+        return model_dir
+
+    def data_file(self, name):
+        """The file the model `name` was trained on."""
+        return self.data_files[self.model_dir(name).parent]
 
 
 def run_cli(*args, backend="tensorflow", timeout=1800):
@@ -269,19 +289,19 @@ def run_cli_here(*args):
 
 @pytest.fixture(scope="session")
 def deployed_run(tmp_path_factory):
-    """A one-epoch run of DEPLOY_MODELS on the real AdrenalMNIST3D, exported to all three formats."""
+    """A one-epoch run of DEPLOY_MODELS on the real AdrenalMNIST3D and VesselMNIST3D, exported to all three formats."""
     shared = SHARED_MEDMNIST.resolve()
-    if not (shared / "adrenalmnist3d.npz").is_file():
-        pytest.skip(f"real MedMNIST files not found at {shared}")
+    for dataset in {dataset for _, dataset in DEPLOY_RUNS}:
+        if not (shared / f"{dataset}mnist3d.npz").is_file():
+            pytest.skip(f"real MedMNIST files not found at {shared}")
     out = tmp_path_factory.mktemp("deploy")
-    for experiment, names in DEPLOY_RUNS.items():
-        run_cli_here("run", experiment, "--dataset", "adrenal", "--data-dir", str(shared), "--models", ",".join(names),
+    for (experiment, dataset), names in DEPLOY_RUNS.items():
+        run_cli_here("run", experiment, "--dataset", dataset, "--data-dir", str(shared), "--models", ",".join(names),
                      "--max-epochs", "1", "--output", str(out), "--quiet")
     run_dirs = sorted(p for p in out.iterdir() if p.is_dir())  # `paper` writes one folder per experiment
     printed = run_cli_here("export", *map(str, run_dirs), "--format", "onnx", "--format", "litert")
-    return run_dirs, shared / "adrenalmnist3d.npz", printed
-
-
+    data_files = {d: shared / f"{d.name.split('_')[1]}mnist3d.npz" for d in run_dirs}  # exp1_adrenal -> adrenal
+    return DeployedRun(run_dirs, data_files, printed)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Runs a run's deployable files with their own runtimes, as a device or a server would; prints JSON.
 
-    python tests/deploy_checks.py RUN_DIR [RUN_DIR ...] DATA_NPZ
+    python tests/deploy_checks.py RUN_DIR=DATA_NPZ [RUN_DIR=DATA_NPZ ...]
 
 For every model folder of RUN_DIR: onnxruntime on `model.onnx`, the LiteRT
 interpreter of `ai-edge-litert` on `model.tflite` (builtin operations only:
@@ -113,6 +113,6 @@ def main(run_dir, data_file):
 
 
 if __name__ == "__main__":
-    *run_dirs, data_npz = sys.argv[1:]
-    for run_dir in run_dirs:
+    for pair in sys.argv[1:]:
+        run_dir, data_npz = pair.rsplit("=", 1)
         print(json.dumps(main(run_dir, data_npz)), flush=True)

@@ -22,14 +22,14 @@ from tests.conftest import DEPLOY_MODELS
 @pytest.fixture(scope="module")
 def runtime_report(deployed_run):
     """deploy_checks.py's report per run folder (one interpreter for all), merged: {"models": ..., ...}."""
-    run_dirs, data_file, _ = deployed_run
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     merged = {"models": {}, "serving": {}, "volumes": [], "imported_package": []}
-    done = subprocess.run([sys.executable, str(HERE / "deploy_checks.py"), *map(str, run_dirs), str(data_file)],
+    pairs = [f"{run_dir}={deployed_run.data_files[run_dir]}" for run_dir in deployed_run.run_dirs]
+    done = subprocess.run([sys.executable, str(HERE / "deploy_checks.py"), *pairs],
                           capture_output=True, text=True, env=env, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     reports = [json.loads(line) for line in done.stdout.strip().splitlines() if line.startswith("{")]
-    assert len(reports) == len(run_dirs), done.stdout[-3000:]
+    assert len(reports) == len(pairs), done.stdout[-3000:]
     for report in reports:
         merged["models"].update(report["models"])
         merged["serving"].update(report["serving"])
@@ -39,7 +39,7 @@ def runtime_report(deployed_run):
 
 
 def test_export_writes_onnx_and_litert_beside_the_savedmodel(deployed_run):
-    run_dirs, _, printed = deployed_run
+    run_dirs, printed = deployed_run.run_dirs, deployed_run.printed
     exported = {p.parent.name for run_dir in run_dirs for p in run_dir.glob("*/model.onnx")}
     assert exported == set(DEPLOY_MODELS)
     for run_dir in run_dirs:
@@ -69,7 +69,7 @@ def test_models_config_is_what_tf_serving_reads(runtime_report):
 
 
 def test_export_skips_existing_files_and_overwrite_rewrites_them(deployed_run):
-    [onnx] = [p for run_dir in deployed_run[0] for p in run_dir.glob("CNNExp1N4/model.onnx")]
+    onnx = deployed_run.model_dir("CNNExp1N4") / "model.onnx"
     run_dir = onnx.parents[1]
     before = onnx.stat().st_mtime_ns
     written = export.export_run(run_dir, formats=("onnx",), echo=lambda *a: None)

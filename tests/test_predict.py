@@ -11,11 +11,6 @@ from keras_lnn.predict import predict, read_volumes
 from tests.conftest import DEPLOY_MODELS
 
 
-def _model_dir(deployed_run, name):
-    [model_dir] = [d / name for d in deployed_run[0] if (d / name).is_dir()]
-    return model_dir
-
-
 def _test_probabilities(model_dir):
     with open(model_dir / "predictions.csv", newline="") as handle:
         return np.array([float(row["probability"]) for row in csv.DictReader(handle) if row["split"] == "test"])
@@ -24,7 +19,7 @@ def _test_probabilities(model_dir):
 @pytest.mark.parametrize("fmt", ["keras", "saved_model", "onnx", "litert"])
 @pytest.mark.parametrize("name", ["LiqExp1N2", "CNNExp1N4"])
 def test_every_format_predicts_the_runs_test_probabilities(deployed_run, name, fmt):
-    model_dir, data_file = _model_dir(deployed_run, name), deployed_run[1]
+    model_dir, data_file = deployed_run.model_dir(name), deployed_run.data_file(name)
     result = predict(model_dir, data_file, split="test", fmt=fmt)
     assert result.columns == ["index", "probability", "predicted", "label"]
     probabilities = np.array([row["probability"] for row in result.rows])
@@ -34,7 +29,7 @@ def test_every_format_predicts_the_runs_test_probabilities(deployed_run, name, f
 
 
 def test_predict_command_classifies_a_npy_of_volumes(deployed_run, tmp_path):
-    model_dir, data_file = _model_dir(deployed_run, "LiqExp1N2"), deployed_run[1]
+    model_dir, data_file = deployed_run.model_dir("LiqExp1N2"), deployed_run.data_file("LiqExp1N2")
     with np.load(data_file) as data:
         volumes = data["test_images"][:5]  # (5, 28, 28, 28) uint8, no channel axis
     np.save(tmp_path / "scans.npy", volumes)
@@ -54,7 +49,7 @@ def test_predict_command_classifies_a_npy_of_volumes(deployed_run, tmp_path):
 
 
 def test_volumes_of_another_size_are_a_one_line_error(deployed_run, tmp_path):
-    model_dir = _model_dir(deployed_run, DEPLOY_MODELS[0])
+    model_dir = deployed_run.model_dir(DEPLOY_MODELS[0])
     np.save(tmp_path / "big.npy", np.zeros((2, 64, 64, 64), "uint8"))
     result = CliRunner().invoke(main, ["predict", str(model_dir), "--input", str(tmp_path / "big.npy"),
                                        "--format", "onnx"])
