@@ -172,10 +172,12 @@ def test_two_processes_finishing_at_once_leave_a_complete_file(tmp_path, what):
     # A's file (only its own model) replaces B's (both). With it, B waits and writes last.
     run_dir = tmp_path / "exp1_adrenal"
     run_dir.mkdir()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")])}
-    a, b = (subprocess.Popen([sys.executable, "-c", FINISH, str(run_dir), model, role, what], env=env)
+    from tests import preloaded
+
+    # Two processes of their own, forked from one that imported keras_lnn's runs (and TensorFlow) once.
+    a, b = (preloaded.Command(FINISH, [str(run_dir), model, role, what], os.environ)
             for model, role in (("CNNExp1N1", "a"), ("CNNExp1N4", "b")))
-    assert a.wait(timeout=120) == 0 and b.wait(timeout=120) == 0
+    assert [a.wait(timeout=120), b.wait(timeout=120)] == [0, 0], (a.output, b.output)
     if what == "summary":
         from keras_lnn.runs.summary import summary_rows
 
