@@ -264,10 +264,11 @@ def time_experiment(args):
     from keras_lnn.training import Protocol
 
     seeds = [int(s) for s in args.seeds.split(",")]
+    models = args.models.split(",") if args.models else None  # None: all of the experiment's
     with tempfile.TemporaryDirectory() as output:
         start = time.perf_counter()
         results = run_experiment(
-            args.experiment, args.dataset, models=args.models.split(",") if args.models else None, seeds=seeds,
+            args.experiment, args.dataset, models=models, seeds=seeds,
             protocol=Protocol(args.max_epochs, args.batch_size),
             data_dir=args.data_dir, verify=not args.no_verify, output=output, verbose=0, jobs=args.jobs,
             echo=lambda *a, **k: None, deterministic=not args.nondeterministic,
@@ -276,7 +277,7 @@ def time_experiment(args):
     trained = [m for _, metrics in results for m in metrics]
     return [{
         "experiment": args.experiment,
-        "models_requested": args.models.split(",") if args.models else "all",
+        "models_requested": models or "all",
         "dataset": args.dataset,
         "backend": keras.backend.backend(),
         "device": provenance.device_name(),

@@ -250,6 +250,11 @@ class DeployedRun:
     data_files: dict  # run folder -> its .npz
     printed: str
 
+    def run_dir(self, folder):
+        """The run folder named `folder`, e.g. `"exp1_adrenal"`."""
+        [run_dir] = [d for d in self.run_dirs if d.name == folder]
+        return run_dir
+
     def model_dir(self, name):
         [model_dir] = [d / name for d in self.run_dirs if (d / name).is_dir()]
         return model_dir
@@ -291,16 +296,18 @@ def run_cli_here(*args):
 def deployed_run(tmp_path_factory):
     """A one-epoch run of DEPLOY_MODELS on the real AdrenalMNIST3D and VesselMNIST3D, exported to all three formats."""
     shared = SHARED_MEDMNIST.resolve()
-    for dataset in {dataset for _, dataset in DEPLOY_RUNS}:
-        if not (shared / f"{dataset}mnist3d.npz").is_file():
-            pytest.skip(f"real MedMNIST files not found at {shared}")
+    files = {dataset: shared / info_module.DATASETS[dataset].filename() for _, dataset in DEPLOY_RUNS}
+    if not all(path.is_file() for path in files.values()):
+        pytest.skip(f"real MedMNIST files not found at {shared}")
     out = tmp_path_factory.mktemp("deploy")
+    data_files = {}
     for (experiment, dataset), names in DEPLOY_RUNS.items():
         run_cli_here("run", experiment, "--dataset", dataset, "--data-dir", str(shared), "--models", ",".join(names),
-                     "--max-epochs", "1", "--output", str(out), "--quiet")
-    run_dirs = sorted(p for p in out.iterdir() if p.is_dir())  # `paper` writes one folder per experiment
+                     "--max-epochs", "1", "--output", str(out / dataset), "--quiet")
+        # `paper` writes one folder per experiment.
+        data_files.update({run_dir: files[dataset] for run_dir in (out / dataset).iterdir() if run_dir.is_dir()})
+    run_dirs = sorted(data_files, key=lambda run_dir: run_dir.name)
     printed = run_cli_here("export", *map(str, run_dirs), "--format", "onnx", "--format", "litert")
-    data_files = {d: shared / f"{d.name.split('_')[1]}mnist3d.npz" for d in run_dirs}  # exp1_adrenal -> adrenal
     return DeployedRun(run_dirs, data_files, printed)
 
 
@@ -369,15 +376,10 @@ def _backend_report_in_process(models_from_zoo):
 FAST_XLA_COMPILE = "--xla_backend_optimization_level=0"
 
 
-def jax_child_env(env):
-    """`env` for a JAX child process that checks behaviour, not speed: with FAST_XLA_COMPILE."""
-    return {**env, "XLA_FLAGS": f"{env.get('XLA_FLAGS', '')} {FAST_XLA_COMPILE}".strip()}
-
-
 def _backend_report_in_subprocess(backend):
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
     if backend == "jax":
-        env = jax_child_env(env)
+        env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} {FAST_XLA_COMPILE}".strip()
     process = subprocess.run([sys.executable, str(BACKEND_CHECKS)], env=env, capture_output=True, text=True,
                              timeout=1500)
     assert process.returncode == 0, f"backend_checks.py failed on {backend}:\n{process.stderr[-4000:]}"

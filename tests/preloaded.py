@@ -35,10 +35,12 @@ def _child(code, args, env, output_path):
     status = 0
     try:
         exec(compile(code, "<string>", "exec"), {"__name__": "__main__"})
-    except SystemExit as exit_:
-        status = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-        if not isinstance(exit_.code, (int, type(None))):
+    except SystemExit as exit_:  # as the interpreter exits: None is 0, a message is printed and 1
+        if exit_.code is None or isinstance(exit_.code, int):
+            status = exit_.code or 0
+        else:
             print(exit_.code, file=sys.stderr)
+            status = 1
     except BaseException:
         traceback.print_exc()
         status = 1
@@ -70,13 +72,15 @@ class Command:
         """The exit status (negative: killed by that signal), as `subprocess` gives it; sets `output`
         (stdout and stderr together)."""
         self.process.join(timeout)
-        if self.process.exitcode is None:
-            self.process.kill()
-            self.process.join()
-            raise TimeoutError(f"still running after {timeout} s")
-        with open(self._output_path) as handle:
-            self.output = handle.read()
-        os.unlink(self._output_path)
+        try:
+            if self.process.exitcode is None:
+                self.process.kill()
+                self.process.join()
+                raise TimeoutError(f"still running after {timeout} s")
+            with open(self._output_path) as handle:
+                self.output = handle.read()
+        finally:
+            os.unlink(self._output_path)
         return self.process.exitcode
 
 

@@ -146,6 +146,7 @@ def test_a_preloaded_command_exits_and_prints_as_python_c_does(code):
     env = {**ENV, "PRELOADED_CHECK": "seen"}
     fresh = subprocess.run([sys.executable, "-c", code, "a", "b"], capture_output=True, text=True, env=env, timeout=60)
     status, output = preloaded.run(code, ["a", "b"], env, timeout=60)
+
     def lines(text):  # a traceback's frames (indented) differ: the child's has preloaded.py's one above
         return sorted(line for line in text.splitlines() if not line.startswith(" "))
 

@@ -10,6 +10,7 @@ import textwrap
 import pytest
 
 from keras_lnn.locks import ModelBusy, holder_path, lock_path, model_lock, read_holder
+from tests import preloaded
 
 HOLD = textwrap.dedent(
     """
@@ -172,8 +173,6 @@ def test_two_processes_finishing_at_once_leave_a_complete_file(tmp_path, what):
     # A's file (only its own model) replaces B's (both). With it, B waits and writes last.
     run_dir = tmp_path / "exp1_adrenal"
     run_dir.mkdir()
-    from tests import preloaded
-
     # Two processes of their own, forked from one that imported keras_lnn's runs (and TensorFlow) once.
     a, b = (preloaded.Command(FINISH, [str(run_dir), model, role, what], os.environ)
             for model, role in (("CNNExp1N1", "a"), ("CNNExp1N4", "b")))

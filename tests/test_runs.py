@@ -292,7 +292,7 @@ def test_real_adrenal_run_records_the_file_and_serves_its_metrics(deployed_run, 
     """The session's one-epoch run on the real AdrenalMNIST3D (conftest `deployed_run`, whose exp1
     folder holds this file's MODELS): the file's facts in metrics.json, and the SavedModel's served
     probabilities give the recorded test metrics."""
-    [run_dir] = [d for d in deployed_run.run_dirs if d.name == "exp1_adrenal"]
+    run_dir = deployed_run.run_dir("exp1_adrenal")
     data_file = deployed_run.data_files[run_dir]
     test_labels = keras_lnn.load_dataset("adrenal", data_dir=data_file.parent).test[1]
     for name in MODELS.split(","):
@@ -492,7 +492,7 @@ def test_models_too_small_for_the_classes_are_skipped_with_a_reason(make_medmnis
 
 def test_real_vessel_exp6_run_records_the_file_and_serves(deployed_run, serve_saved_model):
     """`deployed_run`'s exp6 folder: CfC and mixed-memory LTC models, beyond the paper, on the real VesselMNIST3D."""
-    [run_dir] = [d for d in deployed_run.run_dirs if d.name == "exp6_vessel"]
+    run_dir = deployed_run.run_dir("exp6_vessel")
     for name in ("CfcExp6N1", "LiqExp6N5"):
         metrics = json.loads((run_dir / name / "metrics.json").read_text())
         assert metrics["data_md5"] == "b41fd4f7e7e2feedddb201585ecafa1b" and metrics["params"]["paper"] is None
