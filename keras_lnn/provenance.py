@@ -4,8 +4,11 @@ The machine part (`keras_lnn.machine.machine_facts`): the CPU model and its vect
 features, whether TensorFlow's oneDNN kernels were on and why, and the threads of
 the backends loaded in the process.
 """
+import functools
 import importlib.metadata
+import pathlib
 import platform
+import subprocess
 import sys
 
 _BACKEND_PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
@@ -20,6 +23,30 @@ def package_version(distribution):
 
 
 _version = package_version
+
+
+@functools.lru_cache(maxsize=None)
+def source_commit():
+    """The git commit of the source tree keras_lnn runs from (`git describe --always --dirty`), else None.
+
+    None where the package is not inside a git checkout (an installed wheel) or git is missing: the
+    version then names the code. A `-dirty` suffix says the checkout had uncommitted changes.
+
+    >>> source_commit() is None or len(source_commit()) >= 7
+    True
+    """
+    package_dir = pathlib.Path(__file__).resolve().parent
+    try:
+        described = subprocess.run(
+            ["git", "-C", str(package_dir), "describe", "--always", "--dirty", "--abbrev=12"],
+            capture_output=True, text=True, timeout=10, check=True)
+        top = subprocess.run(["git", "-C", str(package_dir), "rev-parse", "--show-toplevel"],
+                             capture_output=True, text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if not (package_dir.parent / ".git").exists() or pathlib.Path(top.stdout.strip()) != package_dir.parent:
+        return None  # a checkout of something else that happens to hold an installed keras_lnn
+    return described.stdout.strip() or None
 
 
 def device_name():
@@ -54,6 +81,7 @@ def environment():
     return {
         # The package's own version, also when it runs from a source tree that was never installed.
         "keras_lnn": __version__,
+        "keras_lnn_source": source_commit(),  # the git commit, where it runs from a checkout
         "keras": keras.__version__,
         "backend": backend,
         "backend_version": _version(_BACKEND_PACKAGES.get(backend, backend)),

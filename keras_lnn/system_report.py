@@ -13,6 +13,7 @@ import importlib.util
 import platform
 import sys
 
+from keras_lnn import provenance
 from keras_lnn.provenance import package_version
 
 # The backends Keras 3 can run on: their import name and distribution.
@@ -81,6 +82,7 @@ def system_report(data_dir=None):
     facts = machine.machine_facts()
     return {
         "keras_lnn": __version__,
+        "keras_lnn_source": provenance.source_commit(),
         "keras": keras.__version__,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
