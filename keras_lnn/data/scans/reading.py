@@ -65,6 +65,7 @@ def dicom_series_files(folder, where=None):
     import SimpleITK as sitk
 
     where = where or str(folder)
+    sitk.ProcessObject.SetGlobalWarningDisplay(False)  # GDCM's multi-line warnings: the refusals below say it in one
     series = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
     if not series:
         raise DataError(f"{where}: a folder with no DICOM series; expected {EXPECTED}")

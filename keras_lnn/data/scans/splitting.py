@@ -25,9 +25,9 @@ def assign_splits(rows, labels, names, table, fractions=DEFAULT_FRACTIONS, seed=
     """One split per row: a row's given split, its patient's given split, or one assigned by the fractions.
 
     The patients with no given split are split per class (each patient counted in the class of
-    most of its scans): their order is shuffled with `seed`, and each goes to the split furthest
-    below its share of that class's scans; every split gets at least one patient of a class
-    that has three or more.
+    most of its scans): their order is shuffled with `seed`; where a class has three patients or
+    more, each split first gets one of them (the smallest); then each goes to the split furthest
+    below its share of that class's scans.
 
     Args:
         rows: the table's `Row`s (`patient`, `split`).
@@ -55,8 +55,9 @@ def assign_splits(rows, labels, names, table, fractions=DEFAULT_FRACTIONS, seed=
             continue
         first = given.setdefault(row.patient, (row.split, row.number))
         if first[0] != row.split:
-            raise DataError(f"{table}: patient {row.patient!r} is given two splits ({first[0]} in row {first[1]}, "
-                            f"{row.split} in row {row.number}); all of a patient's scans go to one split")
+            who = f"scan {row.image!r}" if row.patient == row.image else f"patient {row.patient!r}"
+            raise DataError(f"{table}: {who} is given two splits ({first[0]} in row {first[1]}, {row.split} in row "
+                            f"{row.number}); all of a patient's scans go to one split")
     scans = collections.defaultdict(list)  # patient -> class indices of its scans
     for row, label in zip(rows, labels):
         if row.patient not in given:
@@ -78,21 +79,17 @@ def _stratified(scans, fractions, rng):
     for label in sorted(strata):
         patients = [strata[label][k] for k in rng.permutation(len(strata[label]))]
         patients.sort(key=lambda patient: -len(scans[patient]))  # large groups first (stable: shuffled ties)
-        quota = _quotas(sum(len(scans[patient]) for patient in patients), len(patients), fractions)
+        quota = np.array(fractions) * sum(len(scans[patient]) for patient in patients)
         taken = np.zeros(len(SPLITS))
+        if len(patients) >= len(SPLITS):  # one patient each first, the smallest to the smallest share
+            for k in np.argsort(fractions, kind="stable"):
+                patient = patients.pop()
+                assigned[patient], taken[k] = SPLITS[k], len(scans[patient])
         for patient in patients:
             k = int(np.argmax(quota - taken))
             assigned[patient] = SPLITS[k]
             taken[k] += len(scans[patient])
     return assigned
-
-
-def _quotas(n_scans, n_patients, fractions):
-    """Each split's share of `n_scans`, with at least one scan per split where there are 3+ patients."""
-    quota = np.array(fractions) * n_scans
-    if n_patients >= len(SPLITS):
-        quota = np.maximum(quota, 1.0)
-    return quota
 
 
 def _check_every_class(labels, names, splits, table):
