@@ -10,6 +10,7 @@ from keras_lnn.cli import main
 from keras_lnn.data import file_md5, load_dataset, resolve_dataset_source
 from keras_lnn.data.scans import Recipe, checksum, prepare_dataset, read_record, record_path, scan_cube
 from keras_lnn.errors import DataError
+from tests.conftest import modules_imported_by
 from tests.scan_files import copy_files, nibabel_data, phantom, pydicom_data, write_dicom_series
 
 FORMATS = ("nii.gz", "nrrd", "mha", "dicom")
@@ -243,3 +244,13 @@ def test_labels_may_be_class_indices(scans, tmp_path):
     with pytest.raises(DataError, match="class '1' has no scan in the train split"):
         rows = [dict(row, label="2" if row["label"] == "1" else "0") for row in rows]  # no class 1 at all
         prepare_dataset(write_table(tmp_path / "gap.csv", rows), tmp_path / "gap.npz")
+
+
+def test_preparing_imports_no_deep_learning_framework(prepared, tmp_path):
+    """`prepare` needs numpy and SimpleITK only: no Keras, TensorFlow, JAX or PyTorch start-up."""
+    result, _ = prepared
+    table = result.path.parent / "labels.csv"
+    statement = (f"from keras_lnn.cli import main; main(['prepare', {str(table)!r}, '--output', "
+                 f"{str(tmp_path / 'light.npz')!r}], standalone_mode=False)")
+    assert modules_imported_by(statement, ("keras", "tensorflow", "jax", "torch", "SimpleITK")) == "['SimpleITK']"
+    assert (tmp_path / "light.npz").is_file()
