@@ -27,6 +27,7 @@ class Row:
         patient: the `patient` entry, or the image entry where there is none.
         split: `train`, `val` or `test`, or None to be assigned.
         mask: the mask's resolved path, or None.
+        mask_entry: the mask column's entry as written (the record holds it), or None.
     """
 
     number: int
@@ -36,6 +37,7 @@ class Row:
     patient: str = None
     split: str = None
     mask: Path = None
+    mask_entry: str = None
 
     def where(self, table):
         """How an error names this row: `labels.csv row 4 (scans/a.nii.gz)`."""
@@ -99,7 +101,7 @@ def _row(table, number, record, mask_column, labels):
     if mask_column and not mask:
         raise DataError(f"{where} ({image}): no {mask_column}; expected the path of the scan's mask")
     return Row(number, image, table.parent / image, label, record.get("patient") or image, split,
-               table.parent / mask if mask else None)
+               table.parent / mask if mask else None, mask)
 
 
 def class_names(rows, table, classes=None):
