@@ -14,7 +14,7 @@ MARKER_MM = (10.0, -6.0, 8.0)  # left, anterior, superior of the centre (LPS)
 
 @pytest.fixture(scope="module")
 def twins(tmp_path_factory):
-    """One ball (0.7 x 0.7 x 2.5 mm voxels, off the scanner's centre) with a marker, stored five ways."""
+    """One ball (0.7 x 0.7 x 2.5 mm voxels, off the scanner's centre) with a marker, stored six ways."""
     image = phantom(marker=MARKER_MM, shift=(31.0, -17.0, 140.0))
     return write_twins(image, tmp_path_factory.mktemp("twins"))
 
@@ -37,6 +37,12 @@ def test_every_format_reads_the_same_geometry(twins):
 
 
 def test_twins_give_the_same_cube(twins):
+    import pydicom
+
+    heights = {path.name: float(pydicom.dcmread(path).ImagePositionPatient[2])
+               for path in twins["dicom_shuffled"].iterdir()}
+    by_height = sorted(heights, key=heights.get)
+    assert by_height not in (sorted(heights), sorted(heights, reverse=True))  # names in neither slice order
     cubes = {name: scan_cube(path, CT) for name, path in twins.items()}
     for name, cube in cubes.items():
         assert cube.shape == (28, 28, 28) and cube.dtype == np.uint8
