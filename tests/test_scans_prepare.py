@@ -232,6 +232,8 @@ def test_the_command_prints_the_splits_and_refuses_bad_settings(scans, tmp_path)
         (["--window", "40"], "'40': expected LEVEL,WIDTH (e.g. 40,400)"),
         (["--output", tmp_path / "organmnist3d.npz"], "a dataset of your own needs a name other than MedMNIST's"),
         (["--mask", "roi"], f"{table}: no column roi; its columns are image, label, patient"),
+        (["--classes", "soft,soft"], "--classes soft,soft: class 'soft' named twice; expected each class's name once"),
+        (["--classes", "soft,,dense"], "--classes soft,,dense: a blank class name; expected"),
     ]:
         output = ["--output", tmp_path / "x.npz"] if "--output" not in args else []
         lines = _error_lines([table, *output, *args])

@@ -119,7 +119,7 @@ def class_names(rows, table, classes=None):
         `(names, indices)`: the class names, and one class index per row.
 
     Raises:
-        DataError: a label not among `classes`, or fewer than 2 classes.
+        DataError: a label not among `classes`, a class named twice, or fewer than 2 classes.
     """
     labels = [row.label for row in rows]
     if classes is None:
@@ -130,6 +130,10 @@ def class_names(rows, table, classes=None):
             names = sorted(set(labels))
     else:
         names = list(classes)
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice or not all(names):
+            wrong = "a blank class name" if not all(names) else f"class {twice[0]!r} named twice"
+            raise DataError(f"--classes {','.join(names)}: {wrong}; expected each class's name once, in index order")
     index = {name: k for k, name in enumerate(names)}
     for row, label in zip(rows, labels):
         if label not in index:
