@@ -24,7 +24,7 @@ SHORT_TRAINING = ["--max-epochs", "1", "--batch-size", "4", "--quiet"]
 
 def readme_example():
     """The section's code blocks: `(the labels table's header, the lnn-keras command lines)`."""
-    text = README.read_text()
+    text = README.read_text(encoding="utf-8")
     section = text[text.index(SECTION):]
     section = section[: section.index("\n## ", len(SECTION))]
     blocks = dict(re.findall(r"```(\w+)\n(.*?)```", section, flags=re.S))
