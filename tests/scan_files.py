@@ -6,6 +6,8 @@ optionally, a small bright marker off the centre (to tell the patient's left fro
 flipped along x by nibabel (data and affine flipped together), a DICOM series whose file
 names run against the slice order, and one whose file names are shuffled.
 """
+import contextlib
+import locale
 import shutil
 from pathlib import Path
 
@@ -75,19 +77,31 @@ def write_dicom_series(image, folder, reverse_names=True, series_uid="1.2.826.0.
     names = list(range(depth - 1, -1, -1) if reverse_names else range(depth))
     if shuffle_seed is not None:
         names = list(np.random.default_rng(shuffle_seed).permutation(depth))
-    for k in range(depth):
-        piece = image[:, :, k]
-        position = image.TransformIndexToPhysicalPoint((0, 0, k))
-        for tag, value in {
-            "0008|0060": "CT", "0020|000d": series_uid + ".0", "0020|000e": series_uid,
-            "0008|0018": f"{series_uid}.{k + 1}", "0020|0013": str(k + 1),
-            "0020|0032": "\\".join(f"{p:.6f}" for p in position), "0020|0037": orientation,
-            "0018|0050": f"{image.GetSpacing()[2]:.6f}", "0028|1052": "0", "0028|1053": "1",
-        }.items():
-            piece.SetMetaData(tag, value)
-        writer.SetFileName(str(folder / f"slice{names[k]:03d}.dcm"))
-        writer.Execute(piece)
+    with _locale_kept():
+        for k in range(depth):
+            piece = image[:, :, k]
+            position = image.TransformIndexToPhysicalPoint((0, 0, k))
+            for tag, value in {
+                "0008|0060": "CT", "0020|000d": series_uid + ".0", "0020|000e": series_uid,
+                "0008|0018": f"{series_uid}.{k + 1}", "0020|0013": str(k + 1),
+                "0020|0032": "\\".join(f"{p:.6f}" for p in position), "0020|0037": orientation,
+                "0018|0050": f"{image.GetSpacing()[2]:.6f}", "0028|1052": "0", "0028|1053": "1",
+            }.items():
+                piece.SetMetaData(tag, value)
+            writer.SetFileName(str(folder / f"slice{names[k]:03d}.dcm"))
+            writer.Execute(piece)
     return folder
+
+
+@contextlib.contextmanager
+def _locale_kept():
+    """The process's locale as it was: GDCM's DICOM writer leaves it at "C", after which Python's
+    `open()` without an encoding reads ASCII (and fails on other tests' UTF-8 files)."""
+    saved = locale.setlocale(locale.LC_ALL)
+    try:
+        yield
+    finally:
+        locale.setlocale(locale.LC_ALL, saved)
 
 
 def write_twins(image, folder):

@@ -6,7 +6,9 @@ from keras_lnn.data.scans import Recipe, checksum, read_scan, scan_cube
 from keras_lnn.data.scans.intensity import to_uint8
 from keras_lnn.data.scans.recipe import parse_intensities
 from keras_lnn.errors import DataError
-from tests.scan_files import AIR, MARKER, TISSUE, copy_files, nibabel_data, phantom, pydicom_data, write_twins
+from tests.scan_files import (
+    AIR, MARKER, TISSUE, copy_files, nibabel_data, phantom, pydicom_data, write_dicom_series, write_twins,
+)
 
 CT = Recipe(size=28, window=(40, 400))  # soft tissue: TISSUE (60 HU) -> 140, AIR -> 0, MARKER -> 255
 MARKER_MM = (10.0, -6.0, 8.0)  # left, anterior, superior of the centre (LPS)
@@ -34,6 +36,15 @@ def test_every_format_reads_the_same_geometry(twins):
                                        else images["nifti"].TransformIndexToPhysicalPoint((63 - index[0], *index[1:])),
                                        atol=1e-4, err_msg=name)
     assert images["nifti_flipped"].GetDirection()[0] == -1  # stored the other way along x
+
+
+def test_writing_dicom_keeps_the_locale(tmp_path):
+    """GDCM's writer resets the C locale; the tests' writer restores it, so later text files still read as UTF-8."""
+    import locale
+
+    before = locale.setlocale(locale.LC_ALL), locale.getpreferredencoding(False)
+    write_dicom_series(phantom((8, 8, 3)), tmp_path / "series")
+    assert (locale.setlocale(locale.LC_ALL), locale.getpreferredencoding(False)) == before
 
 
 def test_twins_give_the_same_cube(twins):
