@@ -127,6 +127,7 @@ def time_model(name, data, batch_size, epochs, implementation="fast", layer_only
     import numpy as np
 
     from keras_lnn import layers, machine, models, provenance, training
+    from keras_lnn.settings import Protocol
 
     class Timer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -144,7 +145,7 @@ def time_model(name, data, batch_size, epochs, implementation="fast", layer_only
         x = np.random.default_rng(0).uniform(0, 2, size=(len(y), *model.input_shape[1:])).astype("float32")
     else:
         model = models.create_model(name, input_size=data.size, n_classes=n_classes)
-    protocol = training.Protocol(max_epochs=epochs, batch_size=batch_size)
+    protocol = Protocol(max_epochs=epochs, batch_size=batch_size)
     training.compile_model(model, protocol, n_classes, train_size=len(y))
     inputs = training.training_inputs(model, (x, y), protocol, seed=0)
     # The reference computation is chosen when the training step is traced, inside `fit`.
@@ -261,7 +262,7 @@ def time_experiment(args):
     from keras_lnn import provenance
     from keras_lnn.machine import machine_facts
     from keras_lnn.runs import run_experiment
-    from keras_lnn.training import Protocol
+    from keras_lnn.settings import Protocol
 
     seeds = [int(s) for s in args.seeds.split(",")]
     models = args.models.split(",") if args.models else None  # None: all of the experiment's

@@ -161,6 +161,7 @@ def test_the_switch_is_scoped_to_its_thread():
 @pytest.mark.parametrize("name", ["LiqExp1N2", "LSTMExp5N2"])
 def test_a_recurrent_model_at_64_trains_a_step_and_fast_equals_reference(name):
     from keras_lnn import training
+    from keras_lnn.settings import Protocol
 
     keras.utils.set_random_seed(0)
     model = keras_lnn.create_model(name, input_size=64)
@@ -168,7 +169,7 @@ def test_a_recurrent_model_at_64_trains_a_step_and_fast_equals_reference(name):
     rng = np.random.default_rng(8)
     x = rng.integers(0, 256, size=(2, 64, 64, 64, 1)).astype("float32")
     y = np.array([[0], [1]])
-    training.compile_model(model, training.Protocol(max_epochs=1, batch_size=2), 2, train_size=2)
+    training.compile_model(model, Protocol(max_epochs=1, batch_size=2), 2, train_size=2)
     before = [keras.ops.convert_to_numpy(w).copy() for w in model.trainable_weights]
     history = model.fit(x, y, batch_size=2, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])

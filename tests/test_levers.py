@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from keras_lnn import models, runs, training
 from keras_lnn.cli import main
-from keras_lnn.training import EpochBatches, OptionsError, PaperEarlyStopping, TrainingOptions
+from keras_lnn.settings import OptionsError, Protocol, TrainingOptions
+from keras_lnn.training import EpochBatches, PaperEarlyStopping
 from keras_lnn.training.augment import augment_batch, tta_probabilities
 from keras_lnn.training.progress import stopping_line
 
@@ -130,7 +131,7 @@ def test_paper_batches_are_the_plain_shuffle_and_augmented_ones_resume_exactly()
 def _tiny_model():
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((4, 4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(1, "sigmoid")])
-    return training.compile_model(model, training.Protocol())
+    return training.compile_model(model, Protocol())
 
 
 def test_class_weights_times_padding_give_the_hand_weighted_loss_and_gradients():

@@ -380,10 +380,12 @@ def test_jobs_2_gives_the_same_metrics_as_jobs_1(finished_run, tmp_path):
 def test_run_config_is_one_frozen_hashable_object():
     import dataclasses
 
-    config = runs.RunConfig("exp1", "adrenal", models=["CNNExp1N4"], seeds=[0, 1], shard=[1, 2])
+    from keras_lnn.settings import RunConfig
+
+    config = RunConfig("exp1", "adrenal", models=["CNNExp1N4"], seeds=[0, 1], shard=[1, 2])
     assert (config.models, config.seeds, config.shard) == (("CNNExp1N4",), (0, 1), (1, 2))
-    assert runs.RunConfig("exp1", "adrenal", models="CNNExp1N4").models == ("CNNExp1N4",)  # one name, not letters
-    assert hash(config) == hash(runs.RunConfig("exp1", "adrenal", models=("CNNExp1N4",), seeds=(0, 1), shard=(1, 2)))
+    assert RunConfig("exp1", "adrenal", models="CNNExp1N4").models == ("CNNExp1N4",)  # one name, not letters
+    assert hash(config) == hash(RunConfig("exp1", "adrenal", models=("CNNExp1N4",), seeds=(0, 1), shard=(1, 2)))
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.jobs = 2
     assert dataclasses.replace(config, jobs=2).jobs == 2 and config.jobs == 1
@@ -391,7 +393,7 @@ def test_run_config_is_one_frozen_hashable_object():
 
 @pytest.mark.slow
 def test_python_callers_pass_keywords_or_one_config(tiny_data, tmp_path, skip_savedmodel_export):
-    from keras_lnn.training import Protocol
+    from keras_lnn.settings import Protocol, RunConfig
 
     settings = dict(models=["CNNExp1N4"], seeds=[3], protocol=Protocol(max_epochs=1, batch_size=16),
                     data_dir=tiny_data, verify=False, verbose=0)
@@ -400,7 +402,7 @@ def test_python_callers_pass_keywords_or_one_config(tiny_data, tmp_path, skip_sa
                                               **settings)
     assert metrics["status"] == "finished" and metrics["epochs"] == 1 and metrics["seed"] == 3
     assert lines[0].startswith("[1/1] CNNExp1N4 (seed 3")
-    config = runs.RunConfig("exp1", "adrenal", output=tmp_path / "config", **settings)
+    config = RunConfig("exp1", "adrenal", output=tmp_path / "config", **settings)
     [(other_plan, _)] = runs.run_experiment(config, echo=lambda *a: None)
     settings_json = [json.loads((p.run_dir / "CNNExp1N4" / "settings.json").read_text()) for p in (plan, other_plan)]
     assert settings_json[0] == settings_json[1]  # the same settings, however they were passed

@@ -8,6 +8,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from keras_lnn import training
+from keras_lnn.settings import Protocol
 from keras_lnn.training import PaperEarlyStopping, backend, compute_metrics, resume
 
 
@@ -106,7 +107,7 @@ def test_truncate_history_drops_rows_after_the_backup(tmp_path):
 
 
 def test_protocol_defaults_are_the_papers():
-    assert training.Protocol().as_dict() == {
+    assert Protocol().as_dict() == {
         "max_epochs": 500, "batch_size": 64, "learning_rate": 5e-4, "patience": 10, "min_delta": 0.001,
     }
 
@@ -115,7 +116,7 @@ def _tiny_model():
     """compile_model's loss and metrics, with SGD at learning rate 1 (a step moves each weight by its gradient)."""
     keras.utils.set_random_seed(1)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu"), keras.layers.Dense(1, activation="sigmoid")])
-    training.compile_model(model, training.Protocol())
+    training.compile_model(model, Protocol())
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=1.0), loss=model.loss,
                   weighted_metrics=["accuracy", keras.metrics.AUC(name="auc")])
     return model
@@ -180,7 +181,7 @@ def _dropout_model():
         keras.Input((6,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dropout(0.5),
         keras.layers.Dense(1, activation="sigmoid"),
     ])
-    return training.compile_model(model, training.Protocol(learning_rate=0.05))
+    return training.compile_model(model, Protocol(learning_rate=0.05))
 
 
 class _Interrupt(keras.callbacks.Callback):
@@ -196,7 +197,7 @@ def test_resumed_training_repeats_an_uninterrupted_run(tmp_path):
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(40, 6)).astype("float32"), rng.integers(0, 2, size=(40, 1))
     data = types.SimpleNamespace(train=(x, y), val=(x[:8], y[:8]))
-    protocol = training.Protocol(max_epochs=4, batch_size=16, patience=100)
+    protocol = Protocol(max_epochs=4, batch_size=16, patience=100)
     (tmp_path / "whole").mkdir()
     whole = _dropout_model()
     training.fit(whole, data, protocol, tmp_path / "whole", verbose=0, seed=4)
@@ -227,7 +228,7 @@ def test_tensorflow_traces_the_padded_training_step_with_a_static_batch_size():
     import keras_lnn
 
     x, y = np.zeros((10, 28, 28, 28, 1), "uint8"), np.zeros((10, 1))
-    protocol = training.Protocol(max_epochs=2, batch_size=4)
+    protocol = Protocol(max_epochs=2, batch_size=4)
     inputs = training.training_inputs(keras_lnn.create_model("CNNExp1N4"), (x, y), protocol)
     assert inputs["steps_per_epoch"] == 3
     if keras.backend.backend() != "tensorflow":
@@ -249,7 +250,7 @@ def test_compiled_models_trace_their_training_step_once_and_train_as_keras_own_c
 
     rng = np.random.default_rng(0)
     x, y = rng.integers(0, 256, size=(8, 28, 28, 28, 1)).astype("float32"), np.array([[0], [1]] * 4, "float32")
-    protocol = training.Protocol(batch_size=4)
+    protocol = Protocol(batch_size=4)
     trained = {}
     for way in ("package", "keras"):
         keras.utils.set_random_seed(0)
@@ -314,7 +315,7 @@ def test_predictions_run_one_batch_per_call_and_leave_keras_own_predict_whole():
     `steps_per_execution` batches per call) also returns every row."""
     inputs = keras.Input((3,))
     model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs))
-    training.compile_model(model, training.Protocol(batch_size=4), train_size=20)
+    training.compile_model(model, Protocol(batch_size=4), train_size=20)
     assert model.steps_per_execution == 5
     x = np.random.default_rng(0).normal(size=(11, 3)).astype("float32")  # 3 batches, the last one short
     expected = np.concatenate([keras.ops.convert_to_numpy(model(x[i:i + 4])) for i in range(0, 11, 4)])

@@ -134,7 +134,7 @@ md5_option = click.option("--md5", default=None, help="MD5 a --dataset file must
 
 def augment_callback(ctx, param, value):
     """`--augment flip,rot90` -> ("flip", "rot90"); an unknown name is a usage error."""
-    from keras_lnn.training_options import OptionsError, TrainingOptions
+    from keras_lnn.settings import OptionsError, TrainingOptions
 
     names = tuple(name.strip() for name in (value or "").split(",") if name.strip())
     try:
@@ -145,7 +145,7 @@ def augment_callback(ctx, param, value):
 
 def class_weight_callback(ctx, param, value):
     """`--class-weight balanced` or `W0,W1,...` -> "balanced" or a tuple of floats; bad weights are a usage error."""
-    from keras_lnn.training_options import OptionsError, TrainingOptions
+    from keras_lnn.settings import OptionsError, TrainingOptions
 
     if value is None or value.strip() == "balanced":
         return None if value is None else "balanced"

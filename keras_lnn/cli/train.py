@@ -8,7 +8,7 @@ from keras_lnn.cli.options import (
     augment_callback, class_weight_callback, DATASET_HELP, data_dir_option, DatasetType, echo_rows, md5_option,
     ModelsType, seeds_callback, shard_callback, size_for, size_option, tensorboard_callback,
 )
-from keras_lnn.training_options import AUGMENTATIONS
+from keras_lnn.settings import AUGMENTATIONS
 
 
 @main.command()
@@ -64,8 +64,8 @@ def run(experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size,
     cannot pass for the paper's; --tta does not (it trains the same weights).
     """
     from keras_lnn.models import MODEL_GROUPS, UnknownModelError, list_experiments
-    from keras_lnn.runs import RunConfig, run_experiment
-    from keras_lnn.training import Protocol, TrainingOptions
+    from keras_lnn.runs import run_experiment
+    from keras_lnn.settings import Protocol, RunConfig, TrainingOptions
 
     if experiment not in MODEL_GROUPS and experiment not in list_experiments():
         try:

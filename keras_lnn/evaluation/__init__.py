@@ -35,11 +35,11 @@ from keras_lnn.evaluation.record import (
     METRICS_VERSION, basic_metrics, evaluation_info, majority_record, split_record, split_records,
 )
 from keras_lnn.evaluation.upgrade import (
-    DEFAULT_TRAINING_OPTIONS, evaluated_metrics, evaluation_blocks, logged_val_metrics, upgraded_record,
+    evaluated_metrics, evaluation_blocks, logged_val_metrics, upgraded_record,
 )
 
 __all__ = [
-    "DEFAULT_TRAINING_OPTIONS", "METRICS_VERSION", "Predictions", "accuracy", "auc", "basic_metrics",
+    "METRICS_VERSION", "Predictions", "accuracy", "auc", "basic_metrics",
     "bootstrap_intervals", "brier_score", "calibration", "confusion_matrix", "cross_entropy", "delong_auc_interval",
     "evaluated_metrics", "evaluation_blocks", "evaluation_info", "expected_calibration_error", "logged_val_metrics",
     "majority_record", "model_card", "per_class_metrics", "prediction_rows", "rank_auc", "read_predictions",

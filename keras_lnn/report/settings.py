@@ -15,15 +15,15 @@ settings_text(settings, ["backend"])  # 'backend jax'
 """
 import json
 
+from keras_lnn.settings import Protocol, TrainingOptions
+
 # The paper's training options: what a run made before training options were recorded used.
-PAPER_TRAINING_OPTIONS = {"augment": [], "class_weight": None, "tta": False}
+PAPER_TRAINING_OPTIONS = TrainingOptions().as_dict()
 SETTING_FIELDS = ("backend", "protocol", "data", "training options")
 
 
 def protocol_changes(protocol):
     """`[(option, value, paper value)]` where a run's protocol differs from the paper's."""
-    from keras_lnn.training import Protocol
-
     protocol = protocol or {}
     return [(k, protocol[k], v) for k, v in Protocol().as_dict().items() if k in protocol and protocol[k] != v]
 

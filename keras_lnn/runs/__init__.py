@@ -19,7 +19,7 @@ Layout, for `run_experiment("exp3", "nodule")`::
 
 The modules follow a run's parts:
 
-    config       `RunConfig`, every setting of a run, and the dataset it names
+    config       the dataset a run's settings (`keras_lnn.settings.RunConfig`) name
     plan         run folders per experiment and seed (`plan_runs`), and shards of the models to train
     settings     what a model folder's results come from; results from other settings refused
     model_run    one model trained, evaluated and saved under its lock (`run_model`)
@@ -31,12 +31,13 @@ The modules follow a run's parts:
 
 Example:
 
->>> from keras_lnn.runs import RunConfig, run_experiment
+>>> from keras_lnn.runs import run_experiment
+>>> from keras_lnn.settings import RunConfig
 >>> results = run_experiment("exp1", "adrenal", models=["CNNExp1N4"], data_dir="../shared/medmnist")
 >>> config = RunConfig("exp1", "adrenal", models=("CNNExp1N4",), seeds=(0, 1), data_dir="../shared/medmnist")
 >>> results = run_experiment(config)
 """
-from keras_lnn.runs.config import VOLUME_DTYPE, RunConfig, load_run_data
+from keras_lnn.runs.config import VOLUME_DTYPE, load_run_data
 from keras_lnn.runs.evaluate import EvaluateOutcome, evaluate_model, evaluate_runs
 from keras_lnn.runs.experiment import run_experiment
 from keras_lnn.evaluation.predictions import prediction_rows  # noqa: F401  (its home before keras_lnn.evaluation)
@@ -47,7 +48,7 @@ from keras_lnn.runs.settings import check_settings, model_settings
 from keras_lnn.runs.summary import SUMMARY_COLUMNS, summary_rows, write_summary
 
 __all__ = [
-    "SESSIONS_FILE", "SUMMARY_COLUMNS", "VOLUME_DTYPE", "EvaluateOutcome", "RunConfig", "RunPlan", "check_settings",
+    "SESSIONS_FILE", "SUMMARY_COLUMNS", "VOLUME_DTYPE", "EvaluateOutcome", "RunPlan", "check_settings",
     "evaluate_model", "evaluate_runs", "load_run_data", "metrics_record", "model_settings", "parse_shard", "plan_runs",
     "plan_tasks", "prediction_rows", "run_experiment", "run_model", "run_model_locked", "run_name", "summary_rows", "write_summary",
 ]

@@ -5,7 +5,8 @@ import time
 from keras_lnn import export, models
 from keras_lnn.errors import KerasLnnError
 from keras_lnn.locks import ModelBusy
-from keras_lnn.runs.config import RunConfig, load_run_data
+from keras_lnn.runs.config import load_run_data
+from keras_lnn.settings import RunConfig
 from keras_lnn.runs.model_run import run_model_locked
 from keras_lnn.runs.plan import plan_runs, plan_tasks
 from keras_lnn.runs.settings import check_settings

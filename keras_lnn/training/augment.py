@@ -12,7 +12,7 @@ import itertools
 
 import numpy as np
 
-from keras_lnn.training_options import AUGMENTATIONS
+from keras_lnn.settings import AUGMENTATIONS
 
 VOLUME_AXES = (1, 2, 3)  # slices, height, width
 SLICE_PLANE = (2, 3)

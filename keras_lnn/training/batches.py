@@ -103,7 +103,7 @@ def training_inputs(model, train, protocol, seed=0, first_epoch=0, options=None)
     Args:
         options: the `TrainingOptions` (augmentation, class weights); None: the paper's.
     """
-    from keras_lnn.training_options import TrainingOptions
+    from keras_lnn.settings import TrainingOptions
 
     options = options or TrainingOptions()
     x, y = train
