@@ -187,8 +187,8 @@ def check_determinism(keras, np, models, rng):
 
 
 def check_audit():
-    """`keras_lnn.audit.audit_models()` (by default the paper's 30 models)."""
-    from keras_lnn.audit import audit_models
+    """`keras_lnn.models.audit.audit_models()` (by default the paper's 30 models)."""
+    from keras_lnn.models.audit import audit_models
 
     try:
         rows = audit_models()

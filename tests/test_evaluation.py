@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from keras_lnn import evaluation, stats
+from keras_lnn import evaluation
+from keras_lnn.evaluation import stats
 from keras_lnn.evaluation import classification, intervals
 
 
@@ -65,15 +66,6 @@ def test_one_class_split_gives_a_null_auc_with_the_reason_and_no_crash():
         "test"]["at_val_threshold"] is None  # no threshold can be chosen on a one-class val split
 
 
-def test_compute_metrics_keeps_its_name_and_delegates():
-    from keras_lnn.training import compute_metrics
-
-    labels, probabilities = _binary_case(40, 20)
-    assert compute_metrics(labels, probabilities) == evaluation.basic_metrics(labels, probabilities)
-    assert set(compute_metrics(labels, probabilities)) == {"acc", "auc", "loss"}
-
-
-# ------------------------------------------------------------------ threshold and per-class metrics
 def test_worked_threshold_metrics():
     labels = [0, 0, 0, 1, 1]
     scores = [0.1, 0.6, 0.4, 0.8, 0.3]

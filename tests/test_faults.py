@@ -35,7 +35,8 @@ ENV = {
 DRIVER = textwrap.dedent(
     """
     import atexit, os, signal, sys, threading, time
-    from keras_lnn import export, io
+    from keras_lnn import io
+    from keras_lnn.deploy import export
     from keras_lnn.runs import model_run
     mode, argument = sys.argv[1], sys.argv[2]
 

@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from keras_lnn import models, runs, training
+from keras_lnn import evaluation, models, runs, training
 from keras_lnn.cli import main
 from keras_lnn.settings import OptionsError, Protocol, TrainingOptions
 from keras_lnn.training import EpochBatches, PaperEarlyStopping
-from keras_lnn.training.augment import augment_batch, tta_probabilities
+from keras_lnn.deploy.tta import tta_probabilities
+from keras_lnn.training.augment import augment_batch
 from keras_lnn.training.progress import stopping_line
 
 ALL = ("flip", "rot90", "intensity")
@@ -253,7 +254,7 @@ def test_an_options_run_is_named_recorded_and_refused_under_other_options(tiny_d
     expected_tta = tta_probabilities(lambda v: model.predict(v, verbose=0), x, 64)[:, 0]
     np.testing.assert_allclose(expected_tta, [float(r["probability_tta"]) for r in test_rows], atol=1e-6)
     assert metrics["tta"]["views"] == 8
-    exact = training.compute_metrics([int(r["label"]) for r in test_rows],
+    exact = evaluation.basic_metrics([int(r["label"]) for r in test_rows],
                                      np.array([[float(r["probability_tta"])] for r in test_rows]))
     assert {k: metrics["tta"]["test"][k] for k in exact} == pytest.approx(exact)
     # The same folder under other options: refused; --overwrite replaces it.
@@ -368,7 +369,7 @@ def test_an_augmented_class_weighted_run_resumed_after_kills_ends_as_an_uninterr
 
 @pytest.mark.parametrize("fmt", ["keras", "saved_model", "onnx", "litert"])
 def test_every_format_of_an_augmented_run_is_the_plain_model_and_predicts_with_tta(levers_runs, fmt):
-    from keras_lnn.predict import predict
+    from keras_lnn.deploy.predict import predict
     from tests.conftest import run_cli_here
     from tests.test_faults import _predictions
 

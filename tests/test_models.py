@@ -113,25 +113,6 @@ def test_imports_run_one_way():
     assert not hasattr(blocks, "_REGISTRY") and not hasattr(blocks, "_EXPERIMENTS")
 
 
-def test_the_old_import_paths_are_deprecated_aliases():
-    import importlib
-    import sys
-
-    for old, new, name in [("keras_lnn.specs", "keras_lnn.models.blocks", "Architecture"),
-                           ("keras_lnn.architectures", "keras_lnn.models.zoo", "PAPER_EXPERIMENTS"),
-                           ("keras_lnn.registry", "keras_lnn.models.registry", "register"),
-                           ("keras_lnn.info", "keras_lnn.data.info", "DATASETS")]:
-        sys.modules.pop(old, None)
-        with pytest.warns(DeprecationWarning, match=new):
-            module = importlib.import_module(old)
-        assert getattr(module, name) is getattr(importlib.import_module(new), name)
-    from keras_lnn.specs import Ltc
-
-    assert Ltc is models.LiquidLayer
-    with pytest.warns(DeprecationWarning, match="PAPER_DATASETS"):
-        assert paper.DATASETS == paper.PAPER_DATASETS == ("adrenal", "nodule", "vessel")
-
-
 def test_the_groups_have_one_meaning_each():
     # `paper`: the 30 models with a Table 1 count; `all`: every registered model.
     assert models.group_models("paper") == PAPER_MODELS == models.resolve_models(["paper"])
@@ -409,17 +390,21 @@ def test_the_architectures_prose_is_in_the_repository():
     assert pointing == []
 
 
-def test_one_name_per_meaning_the_moved_names_warn_and_alias(tmp_path):
+def test_one_name_per_meaning_one_home_per_name(tmp_path):
+    import importlib
+
     import keras_lnn
-    from keras_lnn import data, explain, training
+    from keras_lnn import explain, paper, training
     from keras_lnn.errors import KerasLnnError
 
-    with pytest.warns(DeprecationWarning, match="predict_probabilities"):
-        assert training.predict is training.predict_probabilities
-    with pytest.warns(DeprecationWarning, match="keras_lnn.load_model"):
-        assert explain.load_model is keras_lnn.load_model
-    with pytest.warns(DeprecationWarning, match="keras_lnn.data.run_dataset_source"):
-        assert explain.run_dataset_source is data.run_dataset_source
+    # No second path to a name: the old module paths and the package-level aliases are gone.
+    for old in ("keras_lnn.specs", "keras_lnn.registry", "keras_lnn.info", "keras_lnn.architectures",
+                "keras_lnn.training_options", "keras_lnn.export", "keras_lnn.predict", "keras_lnn.stats"):
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module(old)
+    for module, name in [(keras_lnn, "create_model"), (keras_lnn, "load_dataset"), (training, "predict"),
+                         (training, "Protocol"), (explain, "load_model"), (paper, "DATASETS")]:
+        assert not hasattr(module, name), (module.__name__, name)
     # The one loader names what it could not load.
     with pytest.raises(KerasLnnError, match="model.keras"):
         keras_lnn.load_model(tmp_path)

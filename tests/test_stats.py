@@ -1,11 +1,11 @@
-"""keras_lnn.stats on hand-made numbers: mean, sample std, formatting, Welch's t-test, prediction
+"""keras_lnn.evaluation.stats on hand-made numbers: mean, sample std, formatting, Welch's t-test, prediction
 intervals, DeLong's test."""
 import math
 
 import numpy as np
 import pytest
 
-from keras_lnn import stats
+from keras_lnn.evaluation import stats
 
 
 def test_mean_and_sample_std():

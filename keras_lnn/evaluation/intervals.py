@@ -111,9 +111,9 @@ def bootstrap_intervals(labels, probabilities, resamples=RESAMPLES, seed=SEED, l
 
 
 def delong_auc_interval(labels, positive_probability, level=LEVEL):
-    """DeLong's `[low, high]` of a binary AUC (`keras_lnn.stats.delong_interval`), or None with fewer
+    """DeLong's `[low, high]` of a binary AUC (`keras_lnn.evaluation.stats.delong_interval`), or None with fewer
     than 2 volumes of a class."""
-    from keras_lnn import stats
+    from keras_lnn.evaluation import stats
 
     try:
         _, low, high = stats.delong_interval(labels, positive_probability, level)

@@ -10,10 +10,10 @@ The modules, in the one direction their imports run:
 
 Example:
 
->>> import keras_lnn
->>> keras_lnn.list_models("LiqExp1*")
+>>> from keras_lnn import models
+>>> models.list_models("LiqExp1*")
 ['LiqExp1N2', 'LiqExp1N5', 'LiqExp1N6']
->>> model = keras_lnn.create_model("LiqExp1N2")
+>>> model = models.create_model("LiqExp1N2")
 >>> model.output_shape
 (None, 1)
 

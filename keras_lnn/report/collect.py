@@ -18,7 +18,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from keras_lnn import stats
+from keras_lnn.evaluation import stats
 from keras_lnn.errors import KerasLnnError
 
 

@@ -5,7 +5,7 @@ seeds, among the groups of one setting (`keras_lnn.report.settings.by_setting`).
 test split is not looked at to choose it, so the tests of `keras_lnn.report.statistics`
 on the test scores are not biased by the choice.
 """
-from keras_lnn import stats
+from keras_lnn.evaluation import stats
 from keras_lnn.report.evaluation import has_tta
 from keras_lnn.report.figures import reliability_figure
 from keras_lnn.report.markdown import table

@@ -23,7 +23,7 @@ lines = options_section(results)   # [] unless a model ran under several option 
 import itertools
 import json
 
-from keras_lnn import stats
+from keras_lnn.evaluation import stats
 from keras_lnn.report.collect import read_test_predictions
 from keras_lnn.report.families import family, setting_blocks
 from keras_lnn.report.markdown import table

@@ -101,7 +101,7 @@ def differs_note(results):
 
 def duplicates_lines(results):
     """Seeds run more than once under one setting: every run, and the one the report uses (listed first)."""
-    from keras_lnn import stats
+    from keras_lnn.evaluation import stats
 
     lines = []
     for r in results:

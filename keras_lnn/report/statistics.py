@@ -8,7 +8,7 @@ p-values side by side, the verdict on the adjusted one, the number of tests stat
 import dataclasses
 import itertools
 
-from keras_lnn import stats
+from keras_lnn.evaluation import stats
 from keras_lnn.report.collect import read_test_predictions
 from keras_lnn.report.families import FAMILIES, block_heading, family, family_bests, setting_blocks
 from keras_lnn.report.markdown import table

@@ -4,7 +4,7 @@ A dataset's Table 2 section also holds MedMNIST v2's benchmarks, its paper check
 figures, its family bests (`keras_lnn.report.families`) and their comparisons
 (`keras_lnn.report.statistics`).
 """
-from keras_lnn import stats
+from keras_lnn.evaluation import stats
 from keras_lnn.errors import KerasLnnError
 from keras_lnn.paper import table2_results
 from keras_lnn.report.constant import constant_name, constant_predictor
@@ -18,7 +18,7 @@ from keras_lnn.report.options import options_section
 
 def table1_section(results):
     """Table 1: the Keras counts recorded in metrics.json beside the paper's, with the documented deltas."""
-    from keras_lnn import audit
+    from keras_lnn.models import audit
     from keras_lnn.models import get_architecture
     from keras_lnn.paper import table1_parameters
 

@@ -2,7 +2,8 @@
 import dataclasses
 import time
 
-from keras_lnn import export, models
+from keras_lnn import models
+from keras_lnn.deploy import export
 from keras_lnn.errors import KerasLnnError
 from keras_lnn.locks import ModelBusy
 from keras_lnn.runs.config import load_run_data

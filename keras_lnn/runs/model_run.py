@@ -4,16 +4,19 @@ import shutil
 import socket
 import time
 
-from keras_lnn import artifacts, evaluation, export, models
-from keras_lnn.evaluation.card import FILE as CARD_FILE
-from keras_lnn.evaluation.medmnist_files import FOLDER as MEDMNIST_FOLDER
-from keras_lnn.evaluation.predictions import FILE as PREDICTIONS_FILE
+from keras_lnn import models
+from keras_lnn.deploy import export
+from keras_lnn.deploy.tta import TTA_VIEWS, tta_probabilities
+from keras_lnn.runs import artifacts
+from keras_lnn.runs.card import FILE as CARD_FILE
+from keras_lnn.runs.medmnist_files import FOLDER as MEDMNIST_FOLDER
+from keras_lnn.runs.outputs import write_evaluation_files
+from keras_lnn.runs.predictions import FILE as PREDICTIONS_FILE, Predictions, write_predictions
 from keras_lnn.errors import RunError
 from keras_lnn.io import atomic_write_json
 from keras_lnn.locks import model_lock
 from keras_lnn.runs.record import metrics_record
 from keras_lnn.runs.settings import model_settings
-from keras_lnn.training.augment import TTA_VIEWS
 
 SESSIONS_FILE = "sessions.json"  # while a model trains; then part of metrics.json
 
@@ -38,7 +41,8 @@ def run_model(plan, model_name, data, config, echo=print):
     """
     import keras
 
-    from keras_lnn import provenance, training
+    from keras_lnn import training
+    from keras_lnn.system import provenance
 
     protocol, options = config.protocol, config.training_options
     model_dir = plan.run_dir / model_name
@@ -72,14 +76,14 @@ def run_model(plan, model_name, data, config, echo=print):
         predictions = None
         if not result.nan_loss:
             predictions = _predict_splits(model, data, protocol, options.tta)
-            evaluation.write_predictions(model_dir / PREDICTIONS_FILE, predictions.splits, predictions.tta)
+            write_predictions(model_dir / PREDICTIONS_FILE, predictions.splits, predictions.tta)
             _save_keras(model, model_dir / "model.keras")
             if keras.backend.backend() == "tensorflow":
                 export.export_saved_model(model, model_dir / export.SERVING_VERSION)
         metrics = metrics_record(settings, result, model, data, protocol, environment, sessions, predictions,
                                  tta_views=len(TTA_VIEWS) if options.tta else None)
         if predictions is not None:
-            evaluation.write_evaluation_files(model_dir, metrics, predictions)
+            write_evaluation_files(model_dir, metrics, predictions)
         atomic_write_json(model_dir / "metrics.json", metrics)  # last: marks the model done
         _remove_finished_leftovers(model_dir)
         return metrics
@@ -88,7 +92,7 @@ def run_model(plan, model_name, data, config, echo=print):
 
 
 def _predict_splits(model, data, protocol, tta=False):
-    """The model's val and test probabilities, as `evaluation.Predictions`; with `tta` also their 8-flip means."""
+    """The model's val and test probabilities, as `Predictions`; with `tta` also their 8-flip means."""
     from keras_lnn import training
 
     splits, averaged = {}, {}
@@ -96,9 +100,9 @@ def _predict_splits(model, data, protocol, tta=False):
         x, y = data.split(split)
         splits[split] = (y, training.predict_probabilities(model, x, protocol.batch_size))
         if tta:
-            averaged[split] = training.tta_probabilities(lambda v: training.predict_probabilities(model, v, len(v)), x,
+            averaged[split] = tta_probabilities(lambda v: training.predict_probabilities(model, v, len(v)), x,
                                                          protocol.batch_size)
-    return evaluation.Predictions(splits, averaged or None)
+    return Predictions(splits, averaged or None)
 
 
 def _holds_results_of(model_dir, settings):

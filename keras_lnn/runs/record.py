@@ -27,7 +27,7 @@ def metrics_record(settings, result, model, data, protocol, environment, session
         protocol: the `Protocol` trained with.
         environment: `provenance.environment()` of this process.
         sessions: the training sessions, with their epochs.
-        predictions: the `evaluation.Predictions` of val and test (None for a failed model).
+        predictions: the `keras_lnn.runs.predictions.Predictions` of val and test (None for a failed model).
         tta_views: the number of test-time-augmentation views, where `predictions.tta` holds their mean.
     """
     from keras_lnn import training

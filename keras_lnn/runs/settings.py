@@ -1,5 +1,5 @@
 """What a model folder's results come from, and the refusal of results from other settings."""
-from keras_lnn import artifacts
+from keras_lnn.runs import artifacts
 from keras_lnn.errors import RunError
 from keras_lnn.locks import ModelBusy, model_lock
 

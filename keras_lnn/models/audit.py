@@ -2,7 +2,7 @@
 
 Example:
 
->>> from keras_lnn.audit import audit_models
+>>> from keras_lnn.models.audit import audit_models
 >>> row = audit_models(["LSTMExp5N2"])[0]
 >>> row["paper_params"], row["trainable_params"], row["delta"]
 (71797, 71637, -160)

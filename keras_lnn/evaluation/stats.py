@@ -4,7 +4,7 @@ of two models' ROC AUCs on the same test volumes, and DeLong's interval of one m
 
 Example:
 
->>> from keras_lnn import stats
+>>> from keras_lnn.evaluation import stats
 >>> stats.format_mean_std([0.80, 0.82, 0.81])
 '0.810 ± 0.010 (n=3)'
 >>> result = stats.welch_t_test([0.90, 0.91, 0.92], [0.70, 0.71, 0.72])

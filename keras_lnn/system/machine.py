@@ -18,7 +18,7 @@ Example:
 
 ```python
 import keras_lnn  # first: TF_ENABLE_ONEDNN_OPTS=1 unless you set it
-from keras_lnn import machine
+from keras_lnn.system import machine
 
 machine.onednn_status()  # {"enabled": True, "source": "keras_lnn", ...}
 ```
