@@ -108,19 +108,22 @@ def test_imports_run_one_way():
     assert imported(zoo_module) == {"blocks"}
     assert imported(registry) == {"zoo"}
     assert imported(build) == {"blocks", "registry"}
-    assert models.list_models(experiment="exp6") == [a.name for a in zoo_module.ARCHITECTURES[-6:]]
+    assert models.list_models(experiment="exp6") == [a.name for a in zoo_module.ARCHITECTURES if a.experiment == "exp6"]
     # One home per block: the old modules re-export it, and nothing else defines one.
     assert not hasattr(blocks, "_REGISTRY") and not hasattr(blocks, "_EXPERIMENTS")
 
 
 def test_the_groups_have_one_meaning_each():
-    # `paper`: the 30 models with a Table 1 count; `all`: every registered model.
+    # `paper`: the 30 models with a Table 1 count; `all`: every registered model but the diagnostics.
     assert models.group_models("paper") == PAPER_MODELS == models.resolve_models(["paper"])
-    assert models.group_models("all") == models.list_models() == models.resolve_models(["all"])
-    assert len(models.group_models("all")) == 36
+    diagnostics = models.group_models("diagnostic")
+    assert models.group_models("all") == [n for n in models.list_models() if n not in diagnostics]
+    assert models.group_models("all") == models.resolve_models(["all"])
+    assert len(models.group_models("all")) == 36 and len(diagnostics) == 5
     assert models.group_experiments("paper") == PAPER_EXPERIMENTS
-    assert models.group_experiments("all") == models.list_experiments()
-    with pytest.raises(UnknownModelError, match="paper, all"):
+    assert models.group_experiments("all") == [e for e in models.list_experiments() if e != "exp5-across-batch"]
+    assert models.group_experiments("diagnostic") == ["exp5-across-batch"]
+    with pytest.raises(UnknownModelError, match="paper, all, diagnostic"):
         models.group_models("everything")
     assert "paper" in _invoke("list", "--help").output and "all" in _invoke("list", "--help").output
     assert _listed_models(_invoke("list", "paper").output) == PAPER_MODELS
@@ -154,8 +157,9 @@ def test_list_models_patterns_are_case_insensitive_wildcards():
     assert all(n.startswith("Liq") for n in liquid)
     assert models.list_models("liq*") == liquid
     assert models.list_models("LIQEXP1*") == ["LiqExp1N2", "LiqExp1N5", "LiqExp1N6"]
-    assert models.list_models("*exp5*") == ["LiqExp5N1", "LSTMExp5N2", "LSTMExp5N3", "LSTMExp5N4",
-                                            "RNNExp5N5", "RNNExp5N6"]
+    exp5 = ["LiqExp5N1", "LSTMExp5N2", "LSTMExp5N3", "LSTMExp5N4", "RNNExp5N5", "RNNExp5N6"]
+    assert models.list_models("*exp5*") == exp5 + models.group_models("diagnostic")  # a listing shows them all
+    assert models.resolve_models(["*exp5*"]) == exp5  # a wildcard trains no diagnostic
     assert models.list_models("CNNExp?N1") == ["CNNExp1N1", "CNNExp2N1", "CNNExp3N1", "CNNExp4N1"]
     assert models.list_models("NoSuch*") == []
     assert models.list_models("Liq*", experiment="exp3") == ["LiqExp3N2", "LiqExp3N3", "LiqExp3N4", "LiqExp3N5"]
@@ -211,7 +215,7 @@ def test_resolve_models_expands_experiments_and_wildcards_without_repeats():
     assert resolved == [*exp5, "CNNExp1N1"]
     assert models.resolve_models(["RNN*", "exp5"]) == ["RNNExp5N5", "RNNExp5N6", "LiqExp5N1", "LSTMExp5N2",
                                                       "LSTMExp5N3", "LSTMExp5N4"]
-    assert models.resolve_models(["all"]) == models.list_models()
+    assert models.resolve_models(["all"]) == models.group_models("all")
 
 
 def test_resolve_models_rejects_unknown_names_and_empty_wildcards():

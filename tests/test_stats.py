@@ -62,6 +62,22 @@ def test_welch_verdicts():
     assert middling.verdict(alpha=0.1) == "exceeds seed noise" and middling.verdict() == "within seed noise"
 
 
+def test_welch_from_summaries_is_the_same_test_as_from_the_samples():
+    # The worked example above, from its summaries: means 2.5 and 6, sample variances 5/3 and 10.
+    a, b = [1, 2, 3, 4], [2, 4, 6, 8, 10]
+    summary = stats.welch_from_summaries(2.5, math.sqrt(5 / 3), 4, 6.0, math.sqrt(10), 5)
+    samples = stats.welch_t_test(a, b)
+    for field in ("difference", "t", "df", "p_value"):
+        assert getattr(summary, field) == pytest.approx(getattr(samples, field), rel=1e-12)
+    # An independent cross-check of the p-value: Student's t distribution at Welch's df.
+    from scipy import stats as scipy_stats
+
+    assert summary.p_value == pytest.approx(2 * scipy_stats.t.sf(abs(summary.t), summary.df), rel=1e-10)
+    with pytest.raises(ValueError, match="at least 2"):
+        stats.welch_from_summaries(0.8, 0.01, 1, 0.7, 0.01, 3)
+    assert math.isnan(stats.welch_from_summaries(0.8, 0.0, 3, 0.7, 0.0, 3).p_value)
+
+
 def test_welch_edge_cases():
     with pytest.raises(ValueError, match="at least 2"):
         stats.welch_t_test([0.8], [0.7, 0.71])

@@ -23,8 +23,10 @@ def export_command(run_dirs, formats, overwrite):
 
 @main.command()
 @click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="A .npy of volumes (N, S, S, S) or (N, S, S, S, 1), raw 0-255, or a MedMNIST-layout .npz.")
+@click.option("--input", "input_path", required=True, type=click.Path(exists=True),
+              help="A .npy of volumes (N, S, S, S) or (N, S, S, S, 1), raw 0-255, or a MedMNIST-layout .npz; or "
+                   "a scan (NIfTI, NRRD, MHA/MHD file or DICOM folder) or a CSV of them (column image, optional "
+                   "label), prepared as the model's data was by `lnn-keras prepare`.")
 @click.option("--split", default="test", show_default=True, help="The .npz split to classify (its labels give ACC/AUC).")
 @click.option("--format", "fmt", type=click.Choice(["keras", "saved_model", "onnx", "litert"]), default="keras",
               show_default=True, help="Which of the model's files runs it.")

@@ -38,7 +38,8 @@ def list_command(pattern, fmt):
     echo_rows(rows, fmt, ["model", "experiment", "encoder", "paper_params", "note"])
     if fmt == "table" and pattern is None:
         click.echo(f"\n{len(rows)} models; experiments: {', '.join(list_experiments())}; "
-                   f"groups: paper ({len(group_models('paper'))} models), all ({len(group_models('all'))})")
+                   f"groups: paper ({len(group_models('paper'))} models), all ({len(group_models('all'))}), "
+                   f"diagnostic ({len(group_models('diagnostic'))}: no baselines)")
 
 
 @main.command()

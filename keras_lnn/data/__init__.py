@@ -12,6 +12,7 @@ The modules:
     npz       MedMNIST's .npz layout: reading a file and checking its splits
     sources   what `--dataset` names: a MedMNIST dataset or a custom .npz file
     dataset   `MedMNIST3D` and `load_dataset`
+    scans     your own scans (NIfTI, NRRD, MetaImage, DICOM) -> a MedMNIST-layout file: `prepare_dataset`
 
 Example:
 
@@ -29,12 +30,14 @@ from keras_lnn.data.files import (
     DATA_DIR_ENV, dataset_path, dataset_table, default_data_dir, expected_md5, file_md5, resolve_data_dir,
 )
 from keras_lnn.data.npz import KEYS, SPLITS
+from keras_lnn.data.scans import Recipe, prepare_dataset
 from keras_lnn.data.sources import (
     CLASSES_KEY, CLASSES_SUFFIX, DatasetSource, is_dataset_file, resolve_dataset_source, run_dataset_source,
 )
 
 __all__ = [
     "CLASSES_KEY", "CLASSES_SUFFIX", "DATA_DIR_ENV", "KEYS", "MIRROR_ENV", "SPLITS", "DatasetSource", "MedMNIST3D",
-    "dataset_path", "dataset_table", "default_data_dir", "download", "download_url", "expected_md5", "file_md5",
-    "is_dataset_file", "load_dataset", "resolve_data_dir", "resolve_dataset_source", "run_dataset_source",
+    "Recipe", "dataset_path", "dataset_table", "default_data_dir", "download", "download_url", "expected_md5",
+    "file_md5", "is_dataset_file", "load_dataset", "prepare_dataset", "resolve_data_dir", "resolve_dataset_source",
+    "run_dataset_source",
 ]

@@ -1,5 +1,9 @@
 """Classifying new volumes with a trained model, from any of its deployable files.
 
+Volumes come as a `.npy` or a MedMNIST-layout `.npz`, or as scans (a NIfTI, NRRD or MetaImage file, a
+DICOM folder, or a CSV of them) prepared by the recipe of the data the model was trained on
+(`keras_lnn.data.scans`).
+
 Example:
 
 >>> from keras_lnn.deploy.predict import predict
@@ -10,6 +14,7 @@ Example:
 {'index': 0, 'probability': 0.83, 'predicted': 1, 'probability_tta': 0.81, 'predicted_tta': 1}
 """
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +83,23 @@ def read_volumes(path, split="test"):
     if volumes.size and (volumes.min() < 0 or volumes.max() > 255):
         raise DataError(f"{path}: values from {volumes.min()} to {volumes.max()}; the models take raw 0-255 values")
     return volumes.astype("float32"), labels
+
+
+def read_input(model_dir, input_path, split="test"):
+    """`(volumes, labels, sources)` of `input_path`: `read_volumes`' for a `.npy`/`.npz` (sources None);
+    for scans, the cubes that the recipe of the model's data file (its metrics.json `data`) makes of them.
+    """
+    from keras_lnn.data.scans import is_scan_input, scans_for_data
+
+    if not is_scan_input(input_path):
+        return (*read_volumes(input_path, split), None)
+    metrics = Path(model_dir) / "metrics.json"
+    data = (json.loads(metrics.read_text()).get("data") or {}) if metrics.is_file() else {}
+    if not data.get("path"):
+        raise DataError(f"{input_path}: scans are prepared as the model's training data was, and {metrics} names "
+                        "no data file (a model trained on a file of `lnn-keras prepare`)")
+    scans = scans_for_data(input_path, data["path"], data.get("md5"))
+    return scans.volumes[..., None].astype("float32"), scans.labels, scans.sources
 
 
 def check_shape(volumes, size, path, model_dir):
@@ -158,7 +180,8 @@ def predict(model_dir, input_path, split="test", fmt="keras", tta=False):
 
     Args:
         model_dir: a model folder of a run.
-        input_path: a `.npy` of volumes or a MedMNIST-layout `.npz` (see `read_volumes`).
+        input_path: a `.npy` of volumes or a MedMNIST-layout `.npz` (see `read_volumes`), or scans: a
+            NIfTI/NRRD/MetaImage file, a DICOM folder or a CSV with an `image` column (see `read_input`).
         split: the `.npz` split to classify (its labels give ACC and AUC).
         fmt: which of the model's files runs it (see `load_predictor`).
         tta: also the probabilities averaged over the 8 flips of each volume
@@ -167,7 +190,7 @@ def predict(model_dir, input_path, split="test", fmt="keras", tta=False):
     Returns:
         A `Prediction`.
     """
-    volumes, labels = read_volumes(input_path, split)
+    volumes, labels, sources = read_input(model_dir, input_path, split)
     run, size = load_predictor(model_dir, fmt)
     check_shape(volumes, size, input_path, model_dir)
     outputs = {"": _batched(run, volumes)}
@@ -175,11 +198,12 @@ def predict(model_dir, input_path, split="test", fmt="keras", tta=False):
         outputs["_tta"] = tta_probabilities(run, volumes, BATCH_SIZE) if len(volumes) else outputs[""]
     n_classes = outputs[""].shape[1]
     names = ["probability"] if n_classes == 1 else [f"probability_{k}" for k in range(n_classes)]
-    columns = ["index"] + [f"{name}{suffix}" for suffix in outputs for name in [*names, "predicted"]]
+    columns = ["index"] + ["source"] * (sources is not None)
+    columns += [f"{name}{suffix}" for suffix in outputs for name in [*names, "predicted"]]
     columns += ["label"] if labels is not None else []
     rows = []
     for index in range(len(volumes)):
-        row = {"index": index}
+        row = {"index": index, **({"source": sources[index]} if sources is not None else {})}
         for suffix, probabilities in outputs.items():
             row.update({f"{name}{suffix}": float(p) for name, p in zip(names, probabilities[index])})
             row[f"predicted{suffix}"] = _predicted(probabilities[index])

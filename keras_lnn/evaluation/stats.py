@@ -183,18 +183,34 @@ def welch_t_test(a, b):
     >>> welch_t_test([0.80, 0.81, 0.79], [0.80, 0.82, 0.78]).verdict()
     'within seed noise'
     """
-    from scipy import stats as scipy_stats
-
     a, b = _clean(a), _clean(b)
     if len(a) < 2 or len(b) < 2:
         raise ValueError(f"Welch's t-test needs at least 2 values per sample, got {len(a)} and {len(b)}")
-    difference = mean(a) - mean(b)
-    var_a, var_b = std(a) ** 2 / len(a), std(b) ** 2 / len(b)
+    return welch_from_summaries(mean(a), std(a), len(a), mean(b), std(b), len(b))
+
+
+def welch_from_summaries(mean_a, std_a, n_a, mean_b, std_b, n_b):
+    """Welch's test from each sample's mean, sample std and size: a study that kept only "mean ± std (n=3)".
+
+    The same test as `welch_t_test` (`scipy.stats.ttest_ind_from_stats(..., equal_var=False)`); with
+    rounded summaries (three decimals, as reports print them) the p-value is that of the rounded numbers.
+
+    Example:
+
+    >>> round(welch_from_summaries(0.812, 0.009, 3, 0.842, 0.008, 3).p_value, 3)
+    0.013
+    """
+    from scipy import stats as scipy_stats
+
+    if n_a < 2 or n_b < 2:
+        raise ValueError(f"Welch's t-test needs at least 2 values per sample, got {n_a} and {n_b}")
+    difference = mean_a - mean_b
+    var_a, var_b = std_a**2 / n_a, std_b**2 / n_b
     if var_a + var_b == 0:  # scipy would divide by zero; no spread, no test
-        return WelchResult(difference, math.nan, math.nan, math.nan, len(a), len(b))
-    result = scipy_stats.ttest_ind(a, b, equal_var=False)
-    df = (var_a + var_b) ** 2 / (var_a**2 / (len(a) - 1) + var_b**2 / (len(b) - 1))
-    return WelchResult(difference, float(result.statistic), df, float(result.pvalue), len(a), len(b))
+        return WelchResult(difference, math.nan, math.nan, math.nan, n_a, n_b)
+    result = scipy_stats.ttest_ind_from_stats(mean_a, std_a, n_a, mean_b, std_b, n_b, equal_var=False)
+    df = (var_a + var_b) ** 2 / (var_a**2 / (n_a - 1) + var_b**2 / (n_b - 1))
+    return WelchResult(difference, float(result.statistic), df, float(result.pvalue), n_a, n_b)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,7 +3,10 @@
 - `SliceWise`: one layer applied to every slice of a volume.
 - `LTC`, `CfC`: ncps's liquid layers with the same weights and function, computed
   sparsely and for the whole sequence at once (faster; export to ONNX and LiteRT).
+- `AcrossBatch`: a recurrent layer run along the batch axis, reproducing the paper's
+  exp5 baselines as they ran (a diagnostic of a defect, not a baseline).
 """
+from keras_lnn.layers.across_batch import AcrossBatch
 from keras_lnn.layers.cfc import CfC
 from keras_lnn.layers.common import PACKAGE, FlatMixedMemory, StaleTraceError, reference_computation
 from keras_lnn.layers.ltc import LTC
@@ -13,4 +16,4 @@ from keras_lnn.layers.slicewise import SliceWise
 # `keras_lnn.layers._FlatMixedMemory`.
 _FlatMixedMemory = FlatMixedMemory
 
-__all__ = ["CfC", "LTC", "PACKAGE", "SliceWise", "StaleTraceError", "reference_computation"]
+__all__ = ["AcrossBatch", "CfC", "LTC", "PACKAGE", "SliceWise", "StaleTraceError", "reference_computation"]

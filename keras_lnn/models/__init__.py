@@ -20,7 +20,7 @@ Example:
 A model of one's own:
 
 >>> from keras_lnn.models import Architecture, auto, liquid, register
->>> register(Architecture("MyLiq", "mine", "E2", liquid(auto(12))))
+>>> register(Architecture("MyLiq", "mine", "E2", liquid(auto(12))))  # doctest: +SKIP
 """
 from keras_lnn.models.blocks import (
     ENCODERS, MEAN, OUT, RELU, Activation, Architecture, BatchNorm, Conv, Dense, Dropout, LiquidLayer, Mean, Pool,

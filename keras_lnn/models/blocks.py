@@ -136,14 +136,23 @@ class LiquidLayer:
 
 @dataclasses.dataclass(frozen=True)
 class Rnn:
-    """A Keras LSTM or SimpleRNN (tanh) over the slices, returning every step."""
+    """A Keras LSTM or SimpleRNN (tanh) over the slices, returning every step.
+
+    Args:
+        kind: "lstm" or "rnn".
+        units: the layer's units; may be `OUT`.
+        across_batch: recur over the volumes of the batch instead, as the paper's code did
+            (`keras_lnn.layers.AcrossBatch`): only for the diagnostic models.
+    """
 
     kind: str
     units: Units
+    across_batch: bool = False
 
     def layer(self, n_outputs):
         layer_class = {"lstm": keras.layers.LSTM, "rnn": keras.layers.SimpleRNN}[self.kind]
-        return layer_class(resolve_units(self.units, n_outputs), return_sequences=True)
+        layer = layer_class(resolve_units(self.units, n_outputs), return_sequences=True)
+        return lnn_layers.AcrossBatch(layer) if self.across_batch else layer
 
     def pytorch_extra_params(self, n_outputs=1):
         """PyTorch carries a second (recurrent) bias per gate that Keras folds into one."""
@@ -194,9 +203,12 @@ def liquid(*ltc_layers):
     return (*steps, MEAN)
 
 
-def recurrent(kind, *units, dense_out=True):
-    """Keras LSTM/SimpleRNN layers, then (optionally) ReLU + per-step Dense logit, averaged."""
-    steps = tuple(Rnn(kind, u) for u in units)
+def recurrent(kind, *units, dense_out=True, across_batch=False):
+    """Keras LSTM/SimpleRNN layers, then (optionally) ReLU + per-step Dense logit, averaged.
+
+    `across_batch`: every recurrent layer recurs over the batch, as the paper's code ran them.
+    """
+    steps = tuple(Rnn(kind, u, across_batch) for u in units)
     return (*steps, RELU, Dense(OUT), MEAN) if dense_out else (*steps, MEAN)
 
 
@@ -212,6 +224,8 @@ class Architecture:
         head: tuple of step specs; must contain `MEAN`.
         paper_params: Table 1's parameter count (None for models not in the paper: `in_paper`).
         note: one line of prose (e.g. which paper model an extension pairs with).
+        reproduces: for a diagnostic model, the paper model whose defect it reproduces; such a
+            model is no baseline and belongs to no family (`diagnostic`).
     """
 
     name: str
@@ -220,6 +234,12 @@ class Architecture:
     head: tuple
     paper_params: Optional[int] = None
     note: str = ""
+    reproduces: Optional[str] = None
+
+    @property
+    def diagnostic(self):
+        """Whether the model reproduces a defect of the paper's code (registered apart from the study's models)."""
+        return self.reproduces is not None
 
     @property
     def in_paper(self):

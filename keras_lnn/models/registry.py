@@ -1,10 +1,11 @@
 """The model registry (in the spirit of timm): names to `Architecture`s, and the lookups by name.
 
 The registry fills itself from the zoo in `keras_lnn.models.zoo` on import;
-`register` adds a model of one's own. Besides model and experiment names, two
+`register` adds a model of one's own. Besides model and experiment names, three
 group names stand for sets of models, each with one meaning (`MODEL_GROUPS`):
-`paper`, the paper's 30 models (experiments 1-5, with a Table 1 count), and
-`all`, every registered model (the paper's and the extensions').
+`paper`, the paper's 30 models (experiments 1-5, with a Table 1 count); `all`,
+the paper's and the extensions'; `diagnostic`, the models that reproduce a defect
+of the paper's code (registered apart: no baselines, in no family).
 
 Example:
 
@@ -24,7 +25,8 @@ from keras_lnn.models.zoo import ARCHITECTURES
 # The names of sets of models, one meaning each.
 MODEL_GROUPS = {
     "paper": "the paper's 30 models (exp1-exp5, each with a Table 1 parameter count)",
-    "all": "every registered model: the paper's and the extensions (exp6)",
+    "all": "every registered model but the diagnostics: the paper's and the extensions (exp6)",
+    "diagnostic": "models that reproduce a defect of the paper's code to measure it (exp5-across-batch), no baselines",
 }
 
 
@@ -88,7 +90,9 @@ def group_models(group):
     if group not in MODEL_GROUPS:
         raise UnknownModelError(f"unknown model group {group!r}; expected one of: {', '.join(MODEL_GROUPS)}")
     names = list(_REGISTRY)
-    return names if group == "all" else [n for n in names if _REGISTRY[n].in_paper]
+    if group == "diagnostic":
+        return [n for n in names if _REGISTRY[n].diagnostic]
+    return [n for n in names if _REGISTRY[n].in_paper or (group == "all" and not _REGISTRY[n].diagnostic)]
 
 
 def group_experiments(group):
@@ -112,7 +116,8 @@ def get_architecture(name):
 def resolve_models(names):
     """Expands group names (`MODEL_GROUPS`), experiment names, model names and wildcards into model names.
 
-    The order is kept and no name repeats.
+    The order is kept and no name repeats. A wildcard never picks a diagnostic model: those are
+    trained only by name, by their experiment or by the `diagnostic` group.
     """
     resolved = []
     for name in names:
@@ -121,7 +126,7 @@ def resolve_models(names):
         elif name in _EXPERIMENTS:
             found = _EXPERIMENTS[name]
         elif any(ch in name for ch in "*?["):
-            found = list_models(name)
+            found = [n for n in list_models(name) if not _REGISTRY[n].diagnostic]
             if not found:
                 raise UnknownModelError(f"no model matches {name!r}")
         else:

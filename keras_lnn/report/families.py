@@ -15,13 +15,20 @@ FAMILIES = (("LTC", ("Liq", "Cfc")), ("CNN", ("CNN",)), ("LSTM/RNN", ("LSTM", "R
 
 
 def family(model):
-    """"LTC" (Liq*, Cfc*), "CNN", "LSTM/RNN", or None for another name.
+    """"LTC" (Liq*, Cfc*), "CNN", "LSTM/RNN", or None for another name and for a diagnostic model.
+
+    A diagnostic (`keras_lnn.models.group_models("diagnostic")`) reproduces a defect of the paper's
+    code: it is no baseline, so it belongs to no family and is never a family's best.
 
     Example:
 
-    >>> family("CfcExp6N1"), family("ResNet-18 + 3D")
-    ('LTC', None)
+    >>> family("CfcExp6N1"), family("ResNet-18 + 3D"), family("LSTMExp5N2AcrossBatch")
+    ('LTC', None, None)
     """
+    from keras_lnn.models import group_models  # the models import Keras: `lnn-keras` starts without it
+
+    if model in group_models("diagnostic"):
+        return None
     for name, prefixes in FAMILIES:
         if model.startswith(prefixes):
             return name

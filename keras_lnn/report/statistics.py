@@ -78,8 +78,9 @@ def seed_noise_section(results):
     return lines + delong
 
 
-def test_set_noise_section(pairs, label=None):
-    """DeLong's test on the same test volumes, per seed where both models of a pair wrote predictions.csv."""
+def paired_delong_tests(pairs):
+    """`[([comparison, seed], DeLongResult)]`: DeLong's test per seed where both models of a pair wrote
+    predictions.csv for the same test volumes (binary models)."""
     tests, read = [], {}
 
     def predictions(metrics):  # a family best is in several pairs: read its files once
@@ -99,6 +100,12 @@ def test_set_noise_section(pairs, label=None):
                 tests.append(([f"{a.model} vs {b.model}", run_a["seed"]], result))
             except ValueError:
                 continue
+    return tests
+
+
+def test_set_noise_section(pairs, label=None):
+    """DeLong's test on the same test volumes, per seed where both models of a pair wrote predictions.csv."""
+    tests = paired_delong_tests(pairs)
     if not tests:
         return []
     rows = [row + [stats.format_number(r.auc_a), stats.format_number(r.auc_b),
