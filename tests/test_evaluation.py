@@ -6,7 +6,7 @@ import pytest
 from sklearn import metrics as skm
 
 from keras_lnn import evaluation
-from keras_lnn.evaluation import stats
+from keras_lnn.evaluation import delong, stats
 from keras_lnn.evaluation import classification, intervals
 
 
@@ -190,7 +190,7 @@ def test_bootstrap_of_auc_on_382_volumes_is_fast():
 
 
 def test_delong_interval_worked_and_against_the_bootstrap():
-    auc, low, high = stats.delong_interval([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.2, 0.9])
+    auc, low, high = delong.delong_interval([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.2, 0.9])
     # Placements of the positives: 2/3, 1, 1; of the negatives (share of positives above): 1, 2/3, 1.
     # Sample variances 1/27 each, so Var = (1/27) / 3 + (1/27) / 3 = 2/81.
     assert auc == pytest.approx(8 / 9)
@@ -203,7 +203,7 @@ def test_delong_interval_worked_and_against_the_bootstrap():
 
 
 def test_delong_test_unchanged_by_the_shared_variance_code():
-    result = stats.delong_test([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.2, 0.9], [0.5] * 6)
+    result = delong.delong_test([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.2, 0.9], [0.5] * 6)
     # Var of the difference = Var(a) alone (b is constant): z = (8/9 - 1/2) / sqrt(2/81).
     assert result.z == pytest.approx((8 / 9 - 0.5) / np.sqrt(2 / 81))
 

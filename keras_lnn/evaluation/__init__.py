@@ -12,7 +12,8 @@ The modules follow the parts of an evaluation:
     calibration      Brier score, ECE over 15 bins, reliability points
     record           a split's record (`split_record`), val and test at once (`split_records`)
     upgrade          a metrics dict brought to version 2, its records rebuilt from predictions
-    stats            the report's statistics: mean and std, Welch's t-test, prediction intervals, DeLong, Holm
+    stats            the report's statistics: mean and std, Welch's t-test, prediction intervals, Holm
+    delong           DeLong's test of two AUCs on the same volumes, and DeLong's interval of one
 
 Example:
 

@@ -23,7 +23,7 @@ lines = options_section(results)   # [] unless a model ran under several option 
 import itertools
 import json
 
-from keras_lnn.evaluation import stats
+from keras_lnn.evaluation import delong, stats
 from keras_lnn.report.collect import read_test_predictions
 from keras_lnn.report.families import family, setting_blocks
 from keras_lnn.report.markdown import table
@@ -130,7 +130,7 @@ def tta_table(results):
             if not plain or not tta:
                 continue
             try:
-                entries.append(([label, m["seed"]], stats.delong_test(tta[0], tta[1], plain[1])))
+                entries.append(([label, m["seed"]], delong.delong_test(tta[0], tta[1], plain[1])))
             except ValueError:
                 continue
     if not entries:
@@ -142,7 +142,7 @@ def tta_table(results):
     headers = ["model [training options]", "seed", "plain test AUC", "TTA test AUC", "TTA - plain", "z", "p", "Holm p",
                "verdict"]
     return ["Test-time augmentation against plain evaluation, per run: the same model on the same test volumes, "
-            f"{stats.DELONG_NAME}. {correction_text(len(entries))}", "", table(headers, rows, "lrrrrrrrl"), ""]
+            f"{delong.DELONG_NAME}. {correction_text(len(entries))}", "", table(headers, rows, "lrrrrrrrl"), ""]
 
 
 def _best_on_validation(block, evaluation):
