@@ -19,7 +19,7 @@ from ncps.wirings import AutoNCP
 from keras_lnn import layers
 from keras_lnn.models import create_model
 from keras_lnn.errors import KerasLnnError
-from keras_lnn.layers.common import _REFERENCE
+from keras_lnn.layers.reference import _REFERENCE
 
 FEATURES, SLICES = 10, 6
 
