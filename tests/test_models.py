@@ -415,3 +415,13 @@ def test_one_name_per_meaning_one_home_per_name(tmp_path):
     (tmp_path / "model.keras").write_bytes(b"not a zip")
     with pytest.raises(KerasLnnError, match="cannot load .*model.keras"):
         keras_lnn.load_model(tmp_path)
+
+
+def test_a_models_family_follows_from_its_layers():
+    families = {name: models.get_architecture(name).family for name in models.list_models()}
+    assert {families[n] for n in ("LiqExp1N2", "CfcExp6N1", "CNNExp1N1", "LSTMExp5N2", "RNNExp5N5")} == {
+        "LTC", "CNN", "LSTM/RNN"}
+    assert (families["LiqExp1N2"], families["CfcExp6N1"], families["CNNExp1N1"], families["RNNExp5N5"]) == (
+        "LTC", "LTC", "CNN", "LSTM/RNN")
+    assert [n for n in models.group_models("diagnostic") if families[n] is not None] == []
+    assert set(families.values()) == {"LTC", "CNN", "LSTM/RNN", None}

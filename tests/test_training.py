@@ -102,9 +102,9 @@ def test_multiclass_metrics_are_argmax_accuracy_and_macro_ovr_auc():
 def test_truncate_history_drops_rows_after_the_backup(tmp_path):
     path = tmp_path / "history.csv"
     path.write_text("epoch,loss,val_loss\n0,1.0,1.0\n1,0.9,0.95\n2,0.8,0.9\n")
-    resume._truncate_history(path, 2)
+    resume.truncate_history(path, 2)
     assert [row["epoch"] for row in training.read_history(path)] == [0, 1]
-    resume._truncate_history(path, 0)
+    resume.truncate_history(path, 0)
     assert not path.exists()
 
 

@@ -10,10 +10,10 @@ import itertools
 
 from keras_lnn.evaluation import delong, stats
 from keras_lnn.report.collect import read_test_predictions
-from keras_lnn.report.families import FAMILIES, block_heading, family, family_bests, setting_blocks
+from keras_lnn.report.families import block_heading, family_bests, setting_blocks
 from keras_lnn.report.markdown import table
 
-__all__ = ["FAMILIES", "correction_text", "family", "seed_noise_section", "test_set_noise_section", "verdict"]
+__all__ = ["correction_text", "paired_delong_tests", "seed_noise_section", "test_set_noise_section", "verdict"]
 
 
 def _corrected(tests):

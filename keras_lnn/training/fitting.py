@@ -10,7 +10,7 @@ import numpy as np
 from keras_lnn.training.batches import EpochSeeds, training_inputs
 from keras_lnn.training.progress import StoppingProgbar
 from keras_lnn.training.protocol import PaperEarlyStopping
-from keras_lnn.training.resume import EpochBackup, _truncate_history, read_history, resume_epoch
+from keras_lnn.training.resume import EpochBackup, read_history, resume_epoch, truncate_history
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -54,7 +54,7 @@ def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=(), seed=
     work_dir = Path(work_dir)
     history_path, backup_dir = work_dir / "history.csv", work_dir / "backup"
     done = resume_epoch(work_dir)
-    _truncate_history(history_path, done)
+    truncate_history(history_path, done)
     previous = [row["val_loss"] for row in read_history(history_path)]
     stopping = PaperEarlyStopping(protocol.patience, protocol.min_delta, previous=previous)
     # Callback order matters on epoch end: the history row is written before the

@@ -19,7 +19,7 @@ def read_history(path):
     return [{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()} for row in rows]
 
 
-def _truncate_history(path, epochs):
+def truncate_history(path, epochs):
     """Keeps the first `epochs` rows: a run killed between logging and backing up an epoch repeats it."""
     path = Path(path)
     if not path.exists():
