@@ -1,4 +1,4 @@
-"""Levers beyond the paper's protocol (issue 23): augmentation, class weights, TTA, TensorBoard, progress.
+"""Levers beyond the paper's protocol: augmentation, class weights, TTA, TensorBoard, progress.
 
 Each is off by default, and then everything is as the paper's protocol always was: the batches,
 the settings and the run folder names.

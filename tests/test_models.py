@@ -109,7 +109,7 @@ def test_imports_run_one_way():
     assert imported(registry) == {"zoo"}
     assert imported(build) == {"blocks", "registry"}
     assert models.list_models(experiment="exp6") == [a.name for a in zoo_module.ARCHITECTURES if a.experiment == "exp6"]
-    # One home per block: the old modules re-export it, and nothing else defines one.
+    # One home per name: the registry's tables live in the registry, not beside the blocks.
     assert not hasattr(blocks, "_REGISTRY") and not hasattr(blocks, "_EXPERIMENTS")
 
 
@@ -401,7 +401,7 @@ def test_one_name_per_meaning_one_home_per_name(tmp_path):
     from keras_lnn import explain, paper, training
     from keras_lnn.errors import KerasLnnError
 
-    # No second path to a name: the old module paths and the package-level aliases are gone.
+    # No second path to a name: no top-level module for what has a room, no package-level alias.
     for old in ("keras_lnn.specs", "keras_lnn.registry", "keras_lnn.info", "keras_lnn.architectures",
                 "keras_lnn.training_options", "keras_lnn.export", "keras_lnn.predict", "keras_lnn.stats"):
         with pytest.raises(ModuleNotFoundError):

@@ -315,7 +315,7 @@ def test_real_adrenal_run_records_the_file_and_serves_its_metrics(deployed_run, 
 def test_other_backends_train_with_the_levers_then_export_through_tensorflow(tiny_data, tmp_path, backend,
                                                                             determinism):
     # One run per backend for both (a fresh interpreter each costs ~20 s): the paper's models
-    # trained with every lever (issue 23: augmentation, class weights, TTA), exported by a
+    # trained with every lever (augmentation, class weights, TTA), exported by a
     # TensorFlow-backend subprocess. The levers-off batches are the same code with nothing applied.
     out = tmp_path / "out"
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
