@@ -84,6 +84,21 @@ format_option = click.option(
 )
 
 
+class ExperimentType(click.ParamType):
+    """What `run` trains: an experiment, a group or one model's name; anything else is a usage error (exit 2)."""
+
+    name = "experiment"
+
+    def convert(self, value, param, ctx):
+        from keras_lnn.models import UnknownModelError, experiment_scope
+
+        try:
+            experiment_scope(value)
+        except UnknownModelError as error:
+            raise click.BadParameter(str(error), ctx=ctx, param_hint="EXPERIMENT") from None
+        return value
+
+
 class ModelsType(click.ParamType):
     """Model or experiment names (wildcards allowed); unknown ones are a usage error (exit 2)."""
 

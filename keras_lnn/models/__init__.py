@@ -28,13 +28,14 @@ from keras_lnn.models.blocks import (
 )
 from keras_lnn.models.build import count_params, create_model, slice_encoder, validate_model
 from keras_lnn.models.registry import (
-    MODEL_GROUPS, UnknownModelError, experiment_models, get_architecture, group_experiments, group_models,
-    list_experiments, list_models, register, resolve_models,
+    MODEL_GROUPS, UnknownModelError, experiment_models, experiment_scope, get_architecture, group_experiments,
+    group_models, list_experiments, list_models, register, resolve_models,
 )
 
 __all__ = [
     "ENCODERS", "MEAN", "MODEL_GROUPS", "OUT", "RELU", "Activation", "Architecture", "BatchNorm", "Conv", "Dense",
     "Dropout", "LiquidLayer", "Mean", "Pool", "Rnn", "UnknownModelError", "auto", "cfc", "cnn", "count_params",
-    "create_model", "experiment_models", "full", "get_architecture", "group_experiments", "group_models", "liquid",
-    "list_experiments", "list_models", "recurrent", "register", "resolve_models", "slice_encoder", "validate_model",
+    "create_model", "experiment_models", "experiment_scope", "full", "get_architecture", "group_experiments",
+    "group_models", "liquid", "list_experiments", "list_models", "recurrent", "register", "resolve_models",
+    "slice_encoder", "validate_model",
 ]
