@@ -7,12 +7,12 @@ from keras_lnn.deploy import export
 from keras_lnn.errors import KerasLnnError
 from keras_lnn.locks import ModelBusy
 from keras_lnn.runs.config import load_run_data
-from keras_lnn.settings import RunConfig
 from keras_lnn.runs.model_run import run_model_locked
 from keras_lnn.runs.plan import plan_runs, plan_tasks
 from keras_lnn.runs.settings import check_settings
 from keras_lnn.runs.summary import write_summary
 from keras_lnn.runs.workers import elapsed, train_in_pool
+from keras_lnn.settings import RunConfig
 
 
 def run_experiment(experiment, dataset=None, echo=print, **settings):
@@ -57,7 +57,7 @@ def run_experiment(experiment, dataset=None, echo=print, **settings):
     config = dataclasses.replace(config, size=source.size)  # a file's own size, for the workers too
     plans = plan_runs(config.experiment, source.info.name, config.models, config.seeds, config.size, config.output,
                       config.training_options)
-    data = load_run_data(config)
+    data = load_run_data(config, source)
     config.training_options.check(data.info.n_classes, data.info.name)
     config.training_options.class_weights(data.train[1], data.info.n_classes)  # a class without volumes: refused now
     check_settings(plans, data, config)
@@ -70,7 +70,7 @@ def run_experiment(experiment, dataset=None, echo=print, **settings):
             echo(f"skipped: {error}")
     metrics_by_task = {}
     if config.jobs > 1:
-        metrics_by_task = train_in_pool(tasks, config, echo, started)
+        metrics_by_task = train_in_pool(tasks, config, echo, started, source)
     else:
         for index, (plan, name) in enumerate(tasks, 1):
             echo(f"[{index}/{len(tasks)}] {name} (seed {plan.seed}, {plan.run_dir}), {elapsed(started)} elapsed ...")
