@@ -22,7 +22,7 @@ The modules follow a run's parts:
     config       the dataset a run's settings (`keras_lnn.settings.RunConfig`) name
     plan         run folders per experiment and seed (`plan_runs`), and shards of the models to train
     settings     what a model folder's results come from; results from other settings refused
-    model_run    one model trained, evaluated and saved under its lock (`run_model`)
+    model_run    one model (`ModelRun`: its folder, settings, log folder) trained, evaluated and saved under its lock
     record       its metrics.json (`metrics_record`), the split records from `keras_lnn.evaluation`
     predictions  predictions.csv written and read (with `_tta` columns)
     card         MODEL_CARD.md
@@ -47,7 +47,7 @@ from keras_lnn.runs.evaluate import EvaluateOutcome, evaluate_model, evaluate_ru
 from keras_lnn.runs.experiment import run_experiment
 from keras_lnn.runs.card import model_card, write_model_card
 from keras_lnn.runs.medmnist_files import result_filename, run_label, write_result_files
-from keras_lnn.runs.model_run import SESSIONS_FILE, run_model, run_model_locked
+from keras_lnn.runs.model_run import SESSIONS_FILE, ModelRun, run_model, run_model_locked
 from keras_lnn.runs.outputs import write_evaluation_files
 from keras_lnn.runs.plan import RunPlan, parse_shard, plan_runs, plan_tasks, run_name
 from keras_lnn.runs.predictions import Predictions, prediction_rows, read_predictions, write_predictions
@@ -56,7 +56,7 @@ from keras_lnn.runs.settings import check_settings, model_settings
 from keras_lnn.runs.summary import SUMMARY_COLUMNS, summary_rows, write_summary
 
 __all__ = [
-    "EvaluateOutcome", "Predictions", "RunPlan", "SESSIONS_FILE", "SUMMARY_COLUMNS", "VOLUME_DTYPE", "check_settings",
+    "EvaluateOutcome", "ModelRun", "Predictions", "RunPlan", "SESSIONS_FILE", "SUMMARY_COLUMNS", "VOLUME_DTYPE", "check_settings",
     "evaluate_model", "evaluate_runs", "load_run_data", "metrics_record", "model_card", "model_settings",
     "parse_shard", "plan_runs", "plan_tasks", "prediction_rows", "read_predictions", "result_filename",
     "run_experiment", "run_label", "run_model", "run_model_locked", "run_name", "summary_rows",

@@ -54,13 +54,18 @@ def check_model_dir(model_dir):
     """Reads every artifact a rerun of `model_dir` reads; raises `RunError` naming the first unreadable one.
 
     Call it while holding the model's lock: `history.csv` and `backup/` change during training.
+
+    Returns:
+        The epoch a rerun resumes from (`keras_lnn.training.resume_epoch`); None for a finished model.
     """
     model_dir = Path(model_dir)
     if (model_dir / "settings.json").exists():
         read_settings(model_dir)
     if (model_dir / "metrics.json").exists():
         read_metrics(model_dir)
-        return  # finished: nothing else is read again
+        return None  # finished: nothing else is read again
     if (model_dir / "sessions.json").exists():
         read_sessions(model_dir)
-    check_history(model_dir, resume_epoch(model_dir))
+    first_epoch = resume_epoch(model_dir)
+    check_history(model_dir, first_epoch)
+    return first_epoch

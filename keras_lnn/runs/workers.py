@@ -3,7 +3,7 @@ import dataclasses
 
 from keras_lnn.locks import ModelBusy
 from keras_lnn.runs.config import load_run_data
-from keras_lnn.runs.model_run import run_model_locked
+from keras_lnn.runs.model_run import ModelRun, run_model_locked
 
 _WORKER_DATA = {}
 
@@ -18,7 +18,7 @@ def _train_in_worker(plan, name, config, source=None):
         _WORKER_DATA[config] = load_run_data(config, source)
     quiet = dataclasses.replace(config, verbose=0)
     try:
-        return run_model_locked(plan, name, _WORKER_DATA[config], quiet, echo=lambda *a: None)
+        return run_model_locked(ModelRun(plan, name, _WORKER_DATA[config], quiet), echo=lambda *a: None)
     except ModelBusy as busy:
         return busy
 

@@ -37,7 +37,8 @@ class FitResult:
     nan_loss: bool
 
 
-def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=(), seed=0, keep_backup=False, options=None):
+def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=(), seed=0, keep_backup=False, options=None,
+        first_epoch=None):
     """Trains `model` on `dataset` under `protocol`, resumable from `work_dir`.
 
     `work_dir` receives `history.csv` (one row per epoch, `epoch` from 0) and a
@@ -47,13 +48,14 @@ def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=(), seed=
     With `verbose`, each of Keras's epoch lines is followed by the early-stopping state
     (`StoppingProgbar`). `options` (`TrainingOptions`: augmentation, class weights) shape the
     training batches only: the validation loss the stopping rule reads is Keras's, unweighted.
+    `first_epoch`: the epoch it resumes from, where the caller has read it (`resume_epoch(work_dir)`).
 
     Returns:
         A `FitResult`; the model holds the stopping epoch's weights.
     """
     work_dir = Path(work_dir)
     history_path, backup_dir = work_dir / "history.csv", work_dir / "backup"
-    done = resume_epoch(work_dir)
+    done = resume_epoch(work_dir) if first_epoch is None else first_epoch
     truncate_history(history_path, done)
     previous = [row["val_loss"] for row in read_history(history_path)]
     stopping = PaperEarlyStopping(protocol.patience, protocol.min_delta, previous=previous)
