@@ -304,8 +304,8 @@ def test_tensorboard_logs_per_run_folder_and_model_and_changes_no_identity(tiny_
 # Before test_faults' driver: SIGKILL right after the KILL_AFTER_BACKUPS-th epoch backup is complete.
 KILL_AFTER_BACKUPS = """
 import os, signal
-from keras_lnn import io as _io
-_after, _seen, _write = int(os.environ.get("KILL_AFTER_BACKUPS", "0")), [], _io.atomic_write_json
+from keras_lnn.training import resume as _resume
+_after, _seen, _write = int(os.environ.get("KILL_AFTER_BACKUPS", "0")), [], _resume.atomic_write_json
 def _counting(path, *args, **kwargs):
     result = _write(path, *args, **kwargs)
     if os.path.basename(path) == "training_metadata.json":
@@ -313,7 +313,7 @@ def _counting(path, *args, **kwargs):
         if len(_seen) == _after:
             os.kill(os.getpid(), signal.SIGKILL)
     return result
-_io.atomic_write_json = _counting
+_resume.atomic_write_json = _counting  # what the epoch backup writes its metadata with
 """
 LEVERS = ["--models", "CNNExp1N4", "--augment", "flip,rot90,intensity", "--class-weight", "balanced", "--tta"]
 LEVERS_RUN = "exp1_adrenal_aug-flip-rot90-intensity_cw-balanced"

@@ -59,8 +59,9 @@ def run_experiment(experiment, dataset=None, echo=print, **settings):
                       config.training_options)
     data = load_run_data(config, source)
     config.training_options.check(data.info.n_classes, data.info.name)
-    config.training_options.class_weights(data.train[1], data.info.n_classes)  # a class without volumes: refused now
-    model_runs = {(plan.run_dir, name): ModelRun(plan, name, data, config) for plan in plans for name in plan.models}
+    class_weights = config.training_options.class_weights(data.train[1], data.info.n_classes)  # refused now if bad
+    model_runs = {(plan.run_dir, name): ModelRun(plan, name, data, config, class_weights)
+                  for plan in plans for name in plan.models}
     check_settings(model_runs.values(), config.overwrite)
     tasks = []
     for plan, name in plan_tasks(plans, config.shard):

@@ -32,12 +32,15 @@ class ModelRun:
         name: a registered model name.
         data: the loaded dataset.
         config: the `RunConfig` (protocol, training options, verbose, overwrite, tensorboard).
+        class_weights: the training options' class weights for `data`'s training split, computed once
+            per run (`TrainingOptions.class_weights`; None: none).
     """
 
     plan: object
     name: str
     data: object
     config: object
+    class_weights: object = None
 
     @property
     def folder(self):
@@ -100,6 +103,7 @@ def run_model(run, echo=print):
         # The backup stays until metrics.json is written: a kill while saving resumes without retraining.
         result = training.fit(model, data, protocol, model_dir, verbose=config.verbose, seed=plan.seed,
                               keep_backup=True, options=options, first_epoch=first_epoch,
+                              class_weights=run.class_weights,
                               extra_callbacks=[training.tensorboard_callback(run.log_dir)] if run.log_dir else ())
         for session, following in zip(sessions, [*sessions[1:], {"first_epoch": len(result.history)}]):
             session["epochs"] = following["first_epoch"] - session["first_epoch"]

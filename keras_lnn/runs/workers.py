@@ -9,16 +9,18 @@ _WORKER_DATA = {}
 
 
 def _train_in_worker(plan, name, config, source=None):
-    """Trains one model in a worker process (data loaded once per worker), without per-epoch output.
+    """Trains one model in a worker process (data and class weights once per worker), without per-epoch output.
 
     Returns:
         Its metrics dict, or the `ModelBusy` error when another process holds it.
     """
     if config not in _WORKER_DATA:
-        _WORKER_DATA[config] = load_run_data(config, source)
+        data = load_run_data(config, source)
+        _WORKER_DATA[config] = data, config.training_options.class_weights(data.train[1], data.info.n_classes)
+    data, class_weights = _WORKER_DATA[config]
     quiet = dataclasses.replace(config, verbose=0)
     try:
-        return run_model_locked(ModelRun(plan, name, _WORKER_DATA[config], quiet), echo=lambda *a: None)
+        return run_model_locked(ModelRun(plan, name, data, quiet, class_weights), echo=lambda *a: None)
     except ModelBusy as busy:
         return busy
 

@@ -38,7 +38,7 @@ class FitResult:
 
 
 def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=(), seed=0, keep_backup=False, options=None,
-        first_epoch=None):
+        first_epoch=None, class_weights=None):
     """Trains `model` on `dataset` under `protocol`, resumable from `work_dir`.
 
     `work_dir` receives `history.csv` (one row per epoch, `epoch` from 0) and a
@@ -48,7 +48,8 @@ def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=(), seed=
     With `verbose`, each of Keras's epoch lines is followed by the early-stopping state
     (`StoppingProgbar`). `options` (`TrainingOptions`: augmentation, class weights) shape the
     training batches only: the validation loss the stopping rule reads is Keras's, unweighted.
-    `first_epoch`: the epoch it resumes from, where the caller has read it (`resume_epoch(work_dir)`).
+    `first_epoch`: the epoch it resumes from, where the caller has read it (`resume_epoch(work_dir)`);
+    `class_weights`: the options' class weights, where the caller computed them (see `training_inputs`).
 
     Returns:
         A `FitResult`; the model holds the stopping epoch's weights.
@@ -72,7 +73,8 @@ def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=(), seed=
         *([StoppingProgbar(stopping)] if verbose else []),
     ]
     model.fit(
-        **training_inputs(model, dataset.train, protocol, seed, first_epoch=done, options=options),
+        **training_inputs(model, dataset.train, protocol, seed, first_epoch=done, options=options,
+                          class_weights=class_weights),
         # A resumed run whose rule had already fired trains no further epoch.
         epochs=done if stopping.should_stop else protocol.max_epochs,
         validation_data=dataset.val,
