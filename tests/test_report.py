@@ -103,7 +103,7 @@ def test_seed_noise_section(vessel_runs):
     assert "| LiqExp2N2 vs CNNExp2N4 | AUC | -0.105 | -9.39 | 1.5 | 0.027 | 0.027 | exceeds seed noise |" in md
     assert "| LiqExp2N2 vs CNNExp2N4 | ACC | +0.020 | - | - | - | - | no verdict" in md  # constant ACCs
     assert "over the 1 test of this table" in md
-    assert "test-set noise" not in md  # no predictions.csv in these runs: no DeLong section
+    assert "Which differences exceed test-set noise" not in md  # no predictions.csv in these runs: no DeLong section
 
 
 def test_paper_values_against_the_seeds_prediction_interval(vessel_runs, tmp_path):
@@ -147,7 +147,7 @@ def test_delong_section_from_predictions(tmp_path):
 
     _write_predictions(out / "exp2_vessel_seed0" / "CNNExp2N4", [1, 0, 1, 1, 0, 0], [0.5] * 6)  # other volumes
     md = report.write_report(out, tmp_path / "r")["markdown"].read_text()
-    assert "test-set noise" not in md
+    assert "Which differences exceed test-set noise" not in md
 
 
 def test_figures_are_valid_pngs(vessel_runs):

@@ -42,8 +42,11 @@ def explain(model_dir, split, indices, worst, output, dataset, data_dir):
               help="The figures' folder inside OUTPUT (another keeps two reports in one OUTPUT apart).")
 @click.option("--intro", type=click.File(encoding="utf-8"), default=None,
               help="A markdown file placed under the report's title (how and where the runs were made).")
+@click.option("--earlier-study", "earlier", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="An earlier study's per-model summary CSV (dataset, model, n, test_auc_mean, test_auc_sd, "
+                   "val_auc_mean): its verdicts on the paper's claims beside this study's, never pooled. Repeatable.")
 @data_dir_option
-def report(run_dirs, output, name, figures_dir, intro, data_dir):
+def report(run_dirs, output, name, figures_dir, intro, earlier, data_dir):
     """Summarise finished runs beside the paper's Tables 1 and 2, with figures and seed-noise tests.
 
     RUN_DIRS are run folders or folders holding them (e.g. saved_models): every
@@ -53,6 +56,6 @@ def report(run_dirs, output, name, figures_dir, intro, data_dir):
     from keras_lnn.report import write_report
 
     paths = write_report(run_dirs, output, data_dir=data_dir, name=name, intro=intro.read() if intro else None,
-                         figures_dir=figures_dir)
+                         figures_dir=figures_dir, earlier=earlier)
     click.echo(f"{paths['markdown']}\n{paths['html']} (self-contained)\n{len(paths['figures'])} figures in "
                f"{paths['markdown'].parent / figures_dir}")

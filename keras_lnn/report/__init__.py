@@ -19,6 +19,11 @@ The modules follow the report's parts:
     constant       the constant predictor: the test split's majority class
     families       each family's best model, chosen on validation; its per-seed intervals
     statistics     differences beyond seed noise (Welch) and test-set noise (DeLong), Holm-corrected
+    conclusions    the paper's conclusions as tested claims, per dataset:
+      claims         (a) LTC vs LSTM/RNN, (b) LTC vs CNN, (a') vs the baselines as the paper's code ran them
+      layout         the recurrent baselines as run beside as intended, and the paper's values between them
+      family_cost    (c) parameters and (d) training cost per family
+      earlier        an earlier study's verdicts from its per-model summaries, beside this one's
     figures        scores, validation-loss and reliability plots
     cost           epochs and seconds per epoch
     html_page      markdown to one self-contained HTML page
