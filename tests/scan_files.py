@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_lnn.data.scans.reading import process_locale_kept
+
 AIR, TISSUE, MARKER = -1000, 60, 1000
 
 
@@ -81,7 +83,8 @@ def write_dicom_series(image, folder, reverse_names=True, series_uid="1.2.826.0.
         }.items():
             piece.SetMetaData(tag, value)
         writer.SetFileName(str(folder / f"slice{(depth - 1 - k if reverse_names else k):03d}.dcm"))
-        writer.Execute(piece)
+        with process_locale_kept():  # ITK's writers leave the process's locale at "C" too
+            writer.Execute(piece)
     return folder
 
 
@@ -94,7 +97,8 @@ def write_twins(image, folder):
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"nifti": folder / "ball.nii.gz", "nrrd": folder / "ball.nrrd", "mha": folder / "ball.mha"}
     for path in paths.values():
-        sitk.WriteImage(image, str(path))
+        with process_locale_kept():
+            sitk.WriteImage(image, str(path))
     original = nibabel.load(paths["nifti"])
     flipped = original.as_reoriented([[0, -1], [1, 1], [2, 1]])  # data reversed along i, the affine with it
     assert np.array_equal(np.asarray(flipped.dataobj), np.asarray(original.dataobj)[::-1])

@@ -80,7 +80,7 @@ def package_imports():
     for name, path in files.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         imported = set()
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 imported |= {alias.name for alias in node.names}
             elif isinstance(node, ast.ImportFrom):
