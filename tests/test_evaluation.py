@@ -196,9 +196,9 @@ def test_delong_interval_worked_and_against_the_bootstrap():
     assert auc == pytest.approx(8 / 9)
     assert low == pytest.approx(8 / 9 - 1.959963984540054 * np.sqrt(2 / 81)) and high == 1.0
     labels, probabilities = _binary_case(300, 100, seed=8)
-    delong = evaluation.delong_auc_interval(labels, probabilities[:, 0])
+    interval = evaluation.delong_auc_interval(labels, probabilities[:, 0])
     boot = evaluation.bootstrap_intervals(labels, probabilities)["auc"]
-    assert delong[0] == pytest.approx(boot[0], abs=0.01) and delong[1] == pytest.approx(boot[1], abs=0.01)
+    assert interval[0] == pytest.approx(boot[0], abs=0.01) and interval[1] == pytest.approx(boot[1], abs=0.01)
     assert evaluation.delong_auc_interval([0, 1, 1], [0.2, 0.6, 0.7]) is None  # one negative: no variance
 
 
