@@ -2,16 +2,16 @@
 
 `phantom` makes a CT-like volume in Hounsfield units: a ball of soft tissue in air and,
 optionally, a small bright marker off the centre (to tell the patient's left from right).
-`write_twins` stores one such volume five ways: NIfTI, NRRD and MetaImage (SimpleITK), a NIfTI
-flipped along x by nibabel (data and affine flipped together), and a DICOM series whose file
-names run against the slice order.
+`write_twins` stores one such volume six ways: NIfTI, NRRD and MetaImage (SimpleITK), a NIfTI
+flipped along x by nibabel (data and affine flipped together), a DICOM series whose file
+names run against the slice order, and one whose file names are shuffled.
 """
+import contextlib
+import locale
 import shutil
 from pathlib import Path
 
 import numpy as np
-
-from keras_lnn.data.scans.reading import process_locale_kept
 
 AIR, TISSUE, MARKER = -1000, 60, 1000
 
@@ -57,10 +57,12 @@ def phantom(size=(64, 64, 18), spacing=(0.7, 0.7, 2.5), radius=12.0, marker=None
     return image
 
 
-def write_dicom_series(image, folder, reverse_names=True, series_uid="1.2.826.0.1.3680043.2.1125.1.1"):
+def write_dicom_series(image, folder, reverse_names=True, series_uid="1.2.826.0.1.3680043.2.1125.1.1",
+                       shuffle_seed=None):
     """`image` as one DICOM CT series in `folder`, a file per slice with its position and orientation.
 
-    With `reverse_names`, file names sort against the slice order (the reader must sort by position).
+    With `reverse_names`, file names sort against the slice order; with `shuffle_seed`, they are in
+    a random order (either way the reader must sort by position).
     """
     import SimpleITK as sitk
 
@@ -72,24 +74,38 @@ def write_dicom_series(image, folder, reverse_names=True, series_uid="1.2.826.0.
     writer = sitk.ImageFileWriter()
     writer.KeepOriginalImageUIDOn()
     depth = image.GetDepth()
-    for k in range(depth):
-        piece = image[:, :, k]
-        position = image.TransformIndexToPhysicalPoint((0, 0, k))
-        for tag, value in {
-            "0008|0060": "CT", "0020|000d": series_uid + ".0", "0020|000e": series_uid,
-            "0008|0018": f"{series_uid}.{k + 1}", "0020|0013": str(k + 1),
-            "0020|0032": "\\".join(f"{p:.6f}" for p in position), "0020|0037": orientation,
-            "0018|0050": f"{image.GetSpacing()[2]:.6f}", "0028|1052": "0", "0028|1053": "1",
-        }.items():
-            piece.SetMetaData(tag, value)
-        writer.SetFileName(str(folder / f"slice{(depth - 1 - k if reverse_names else k):03d}.dcm"))
-        with process_locale_kept():  # ITK's writers leave the process's locale at "C" too
+    names = list(range(depth - 1, -1, -1) if reverse_names else range(depth))
+    if shuffle_seed is not None:
+        names = list(np.random.default_rng(shuffle_seed).permutation(depth))
+    with _locale_kept():
+        for k in range(depth):
+            piece = image[:, :, k]
+            position = image.TransformIndexToPhysicalPoint((0, 0, k))
+            for tag, value in {
+                "0008|0060": "CT", "0020|000d": series_uid + ".0", "0020|000e": series_uid,
+                "0008|0018": f"{series_uid}.{k + 1}", "0020|0013": str(k + 1),
+                "0020|0032": "\\".join(f"{p:.6f}" for p in position), "0020|0037": orientation,
+                "0018|0050": f"{image.GetSpacing()[2]:.6f}", "0028|1052": "0", "0028|1053": "1",
+            }.items():
+                piece.SetMetaData(tag, value)
+            writer.SetFileName(str(folder / f"slice{names[k]:03d}.dcm"))
             writer.Execute(piece)
     return folder
 
 
+@contextlib.contextmanager
+def _locale_kept():
+    """The process's locale as it was: GDCM's DICOM writer leaves it at "C", after which Python's
+    `open()` without an encoding reads ASCII (and fails on other tests' UTF-8 files)."""
+    saved = locale.setlocale(locale.LC_ALL)
+    try:
+        yield
+    finally:
+        locale.setlocale(locale.LC_ALL, saved)
+
+
 def write_twins(image, folder):
-    """`image` stored five ways in `folder`: {format: path}."""
+    """`image` stored six ways in `folder`: {format: path}."""
     import nibabel
     import SimpleITK as sitk
 
@@ -97,14 +113,14 @@ def write_twins(image, folder):
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"nifti": folder / "ball.nii.gz", "nrrd": folder / "ball.nrrd", "mha": folder / "ball.mha"}
     for path in paths.values():
-        with process_locale_kept():
-            sitk.WriteImage(image, str(path))
+        sitk.WriteImage(image, str(path))
     original = nibabel.load(paths["nifti"])
     flipped = original.as_reoriented([[0, -1], [1, 1], [2, 1]])  # data reversed along i, the affine with it
     assert np.array_equal(np.asarray(flipped.dataobj), np.asarray(original.dataobj)[::-1])
     paths["nifti_flipped"] = folder / "ball_flipped.nii.gz"
     nibabel.save(flipped, paths["nifti_flipped"])
     paths["dicom"] = write_dicom_series(image, folder / "ball_dicom")
+    paths["dicom_shuffled"] = write_dicom_series(image, folder / "ball_dicom_shuffled", shuffle_seed=1)
     return paths
 
 

@@ -6,7 +6,9 @@ from keras_lnn.data.scans import Recipe, checksum, read_scan, scan_cube
 from keras_lnn.data.scans.intensity import to_uint8
 from keras_lnn.data.scans.recipe import parse_intensities
 from keras_lnn.errors import DataError
-from tests.scan_files import AIR, MARKER, TISSUE, copy_files, nibabel_data, phantom, pydicom_data, write_twins
+from tests.scan_files import (
+    AIR, MARKER, TISSUE, copy_files, nibabel_data, phantom, pydicom_data, write_dicom_series, write_twins,
+)
 
 CT = Recipe(size=28, window=(40, 400))  # soft tissue: TISSUE (60 HU) -> 140, AIR -> 0, MARKER -> 255
 MARKER_MM = (10.0, -6.0, 8.0)  # left, anterior, superior of the centre (LPS)
@@ -14,7 +16,7 @@ MARKER_MM = (10.0, -6.0, 8.0)  # left, anterior, superior of the centre (LPS)
 
 @pytest.fixture(scope="module")
 def twins(tmp_path_factory):
-    """One ball (0.7 x 0.7 x 2.5 mm voxels, off the scanner's centre) with a marker, stored five ways."""
+    """One ball (0.7 x 0.7 x 2.5 mm voxels, off the scanner's centre) with a marker, stored six ways."""
     image = phantom(marker=MARKER_MM, shift=(31.0, -17.0, 140.0))
     return write_twins(image, tmp_path_factory.mktemp("twins"))
 
@@ -36,7 +38,22 @@ def test_every_format_reads_the_same_geometry(twins):
     assert images["nifti_flipped"].GetDirection()[0] == -1  # stored the other way along x
 
 
+def test_writing_dicom_keeps_the_locale(tmp_path):
+    """GDCM's writer resets the C locale; the tests' writer restores it, so later text files still read as UTF-8."""
+    import locale
+
+    before = locale.setlocale(locale.LC_ALL), locale.getpreferredencoding(False)
+    write_dicom_series(phantom((8, 8, 3)), tmp_path / "series")
+    assert (locale.setlocale(locale.LC_ALL), locale.getpreferredencoding(False)) == before
+
+
 def test_twins_give_the_same_cube(twins):
+    import pydicom
+
+    heights = {path.name: float(pydicom.dcmread(path).ImagePositionPatient[2])
+               for path in twins["dicom_shuffled"].iterdir()}
+    by_height = sorted(heights, key=heights.get)
+    assert by_height not in (sorted(heights), sorted(heights, reverse=True))  # names in neither slice order
     cubes = {name: scan_cube(path, CT) for name, path in twins.items()}
     for name, cube in cubes.items():
         assert cube.shape == (28, 28, 28) and cube.dtype == np.uint8

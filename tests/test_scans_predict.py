@@ -116,3 +116,23 @@ def test_explain_reads_the_prepared_file(trained, tmp_path):
         assert result.exit_code == 0, result.output
         assert result.output.splitlines()[-1].startswith("test 1: label ")
     assert (tmp_path / "x" / "test_0001.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bad_scans_are_one_line_errors(trained, tmp_path):
+    """What `prepare` refuses, `predict` refuses the same way: one line naming the scan, exit 1."""
+    from tests.scan_files import copy_files, nibabel_data, pydicom_data
+
+    _, model_dir = trained
+    unreadable = tmp_path / "scan.nii.gz"
+    unreadable.write_bytes(nibabel_data("README.rst").read_bytes())
+    two_series = copy_files([pydicom_data("CT_small.dcm"), pydicom_data("MR_small.dcm")], tmp_path / "two")
+    table = write_table(tmp_path / "new.csv", [{"image": "gone.nrrd"}])
+    for scan, message in [
+        (nibabel_data("example4d.nii.gz"), f"{nibabel_data('example4d.nii.gz')}: a 4D image (128x96x24x2 voxels)"),
+        (unreadable, f"{unreadable}: not a readable image ("),
+        (two_series, f"{two_series}: a folder holding 2 DICOM series"),
+        (table, f"{table} row 2 (gone.nrrd): no such file or folder"),
+    ]:
+        result = invoke_cli(["predict", str(model_dir), "--input", str(scan)])
+        lines = result.output.strip().splitlines()
+        assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith(f"Error: {message}"), lines

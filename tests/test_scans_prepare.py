@@ -144,9 +144,11 @@ def test_a_mask_column_centres_the_cube_on_the_mask(tmp_path):
         mask = sitk.Cast(sitk.BinaryThreshold(image, 900, 5000), sitk.sitkUInt8)  # the marker: 8 mm left
         sitk.WriteImage(image, str(tmp_path / f"s{n}.nii.gz"))
         sitk.WriteImage(mask, str(tmp_path / f"s{n}_mask.nrrd"))
-        rows.append({"image": f"s{n}.nii.gz", "label": label, "roi": f"s{n}_mask.nrrd",
+        rows.append({"image": f"../s{n}.nii.gz", "label": label, "roi": f"../s{n}_mask.nrrd",
                      "split": ["train", "val", "test"][n // 2]})
-    table = write_table(tmp_path / "labels.csv", rows)
+    rows[1]["roi"] = str(tmp_path / "s1_mask.nrrd")  # an absolute path, outside the table's folder
+    (tmp_path / "table").mkdir()
+    table = write_table(tmp_path / "table" / "labels.csv", rows)
     result = prepare_dataset(table, tmp_path / "masked.npz", Recipe(window=(40, 400), mask_margin=2.0),
                              mask_column="roi")
     with np.load(result.path) as npz:
@@ -154,7 +156,9 @@ def test_a_mask_column_centres_the_cube_on_the_mask(tmp_path):
     assert cube.shape == (28, 28, 28)
     np.testing.assert_allclose(np.argwhere(cube == 255).mean(axis=0), 13.5, atol=0.5)  # the marker, centred
     assert np.count_nonzero(cube == 255) > 28 ** 3 / 8 ** 3 * 0.5 * 4 / 3 * np.pi  # a ball of half the edge
-    assert read_record(result.path)["sources"][0]["mask_sha256"] == checksum(tmp_path / "s0_mask.nrrd")
+    sources = read_record(result.path)["sources"]
+    assert sources[0]["mask_sha256"] == checksum(tmp_path / "s0_mask.nrrd")
+    assert [source["mask"] for source in sources[:2]] == ["../s0_mask.nrrd", str(tmp_path / "s1_mask.nrrd")]
 
 
 def _error_lines(args):
@@ -228,6 +232,8 @@ def test_the_command_prints_the_splits_and_refuses_bad_settings(scans, tmp_path)
         (["--window", "40"], "'40': expected LEVEL,WIDTH (e.g. 40,400)"),
         (["--output", tmp_path / "organmnist3d.npz"], "a dataset of your own needs a name other than MedMNIST's"),
         (["--mask", "roi"], f"{table}: no column roi; its columns are image, label, patient"),
+        (["--classes", "soft,soft"], "--classes soft,soft: class 'soft' named twice; expected each class's name once"),
+        (["--classes", "soft,,dense"], "--classes soft,,dense: a blank class name; expected"),
     ]:
         output = ["--output", tmp_path / "x.npz"] if "--output" not in args else []
         lines = _error_lines([table, *output, *args])

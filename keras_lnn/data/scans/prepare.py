@@ -84,7 +84,7 @@ def prepare_dataset(labels_csv, output, recipe=Recipe(), fractions=DEFAULT_FRACT
         volumes[split].append(scan_cube(row.path, recipe, row.mask, row.where(table)))
         sources.append({"image": row.image, "label": row.label, "class": label, "patient": row.patient,
                         "split": split, "index": len(volumes[split]) - 1, "sha256": checksum(row.path),
-                        **({"mask": str(row.mask.relative_to(table.parent)), "mask_sha256": checksum(row.mask)}
+                        **({"mask": row.mask_entry, "mask_sha256": checksum(row.mask)}
                            if row.mask else {})})
     arrays = _arrays(volumes, sources, names, recipe.size)
     buffer = io.BytesIO()

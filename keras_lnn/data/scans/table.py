@@ -27,6 +27,7 @@ class Row:
         patient: the `patient` entry, or the image entry where there is none.
         split: `train`, `val` or `test`, or None to be assigned.
         mask: the mask's resolved path, or None.
+        mask_entry: the mask column's entry as written (the record holds it), or None.
     """
 
     number: int
@@ -36,6 +37,7 @@ class Row:
     patient: str = None
     split: str = None
     mask: Path = None
+    mask_entry: str = None
 
     def where(self, table):
         """How an error names this row: `labels.csv row 4 (scans/a.nii.gz)`."""
@@ -99,7 +101,7 @@ def _row(table, number, record, mask_column, labels):
     if mask_column and not mask:
         raise DataError(f"{where} ({image}): no {mask_column}; expected the path of the scan's mask")
     return Row(number, image, table.parent / image, label, record.get("patient") or image, split,
-               table.parent / mask if mask else None)
+               table.parent / mask if mask else None, mask)
 
 
 def class_names(rows, table, classes=None):
@@ -117,7 +119,7 @@ def class_names(rows, table, classes=None):
         `(names, indices)`: the class names, and one class index per row.
 
     Raises:
-        DataError: a label not among `classes`, or fewer than 2 classes.
+        DataError: a label not among `classes`, a class named twice, or fewer than 2 classes.
     """
     labels = [row.label for row in rows]
     if classes is None:
@@ -128,6 +130,10 @@ def class_names(rows, table, classes=None):
             names = sorted(set(labels))
     else:
         names = list(classes)
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice or not all(names):
+            wrong = "a blank class name" if not all(names) else f"class {twice[0]!r} named twice"
+            raise DataError(f"--classes {','.join(names)}: {wrong}; expected each class's name once, in index order")
     index = {name: k for k, name in enumerate(names)}
     for row, label in zip(rows, labels):
         if label not in index:
