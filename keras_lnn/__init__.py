@@ -1,42 +1,32 @@
 """keras-lnn: Liquid Time-Constant networks on MedMNIST 3D volumes, in Keras 3.
 
-The model API (`create_model`, `list_models`, ...) imports Keras and ncps on
-first use, so `import keras_lnn` stays light (the command line starts without
-a backend). Its layers are registered with Keras as soon as Keras is imported,
-before or after this package, so `keras.saving.load_model` reads every `.keras`
-file the package writes:
+`import keras_lnn` stays light (the command line starts without a backend): the
+models are `keras_lnn.models` (`create_model`, `list_models`, ...), the data
+`keras_lnn.data` (`load_dataset`, `download`). Its layers are registered with Keras
+as soon as Keras is imported, before or after this package, so
+`keras.saving.load_model` reads every `.keras` file the package writes:
 
 >>> import keras_lnn, keras
 >>> model = keras.saving.load_model("saved_models/exp1_adrenal/LiqExp1N2/model.keras")
 
-`KERAS_LNN_LOG=0` keeps the backends' start-up log lines off stderr (see `keras_lnn.logs`).
+`KERAS_LNN_LOG=0` keeps the backends' start-up log lines off stderr (see `keras_lnn.system.logs`).
 Importing keras_lnn before TensorFlow turns TensorFlow's oneDNN kernels on
-(`TF_ENABLE_ONEDNN_OPTS=1`, unless you set it: see `keras_lnn.machine`).
+(`TF_ENABLE_ONEDNN_OPTS=1`, unless you set it: see `keras_lnn.system.machine`).
 """
 import os as _os
 
 import wrapt
 
-from keras_lnn.machine import enable_onednn as _enable_onednn
+from keras_lnn.system.machine import enable_onednn as _enable_onednn
 
 __version__ = "0.1.0"
 
 _enable_onednn()  # before any backend loads: TensorFlow reads the variable once, when it loads
 
 if _os.environ.get("KERAS_LNN_LOG") == "0":  # set by `lnn-keras`: its child processes stay quiet too
-    from keras_lnn.logs import quiet_backends as _quiet_backends
+    from keras_lnn.system.logs import quiet_backends as _quiet_backends
 
     _quiet_backends()
-
-_LAZY = {
-    "create_model": "keras_lnn.models",
-    "list_models": "keras_lnn.models",
-    "list_experiments": "keras_lnn.models",
-    "experiment_models": "keras_lnn.models",
-    "get_architecture": "keras_lnn.models",
-    "load_dataset": "keras_lnn.data",
-    "download": "keras_lnn.data",
-}
 
 
 def _register_layers(keras_module):
@@ -75,12 +65,4 @@ def load_model(path, compile=True):
         raise KerasLnnError(f"cannot load {path}: {type(error).__name__}: {error}") from None
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'keras_lnn' has no attribute {name!r}")
-
-
-__all__ = sorted([*_LAZY, "load_model"])
+__all__ = ["load_model"]

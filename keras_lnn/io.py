@@ -1,4 +1,5 @@
-"""Atomic file writes: a result appears whole or not at all (write beside, then rename)."""
+"""Atomic file writes (a result appears whole or not at all: write beside, then rename), and JSON read back
+with one clear error naming a damaged file."""
 import csv
 import io
 import json
@@ -6,6 +7,8 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+
+from keras_lnn.errors import RunError
 
 
 def _umask_mode(mode):
@@ -76,3 +79,25 @@ def atomic_replace_dir(build, target):
 def read_json(path):
     with open(path) as handle:
         return json.load(handle)
+
+
+def unreadable(path, model_dir, reason):
+    """The error for a damaged artifact `path` of `model_dir`."""
+    return RunError(
+        f"{path} is unreadable ({reason}): delete {model_dir} to train this model afresh, "
+        "or run again with --overwrite"
+    )
+
+
+def read_json_artifact(path, model_dir, expected=dict, keys=()):
+    """`path`'s JSON, which must be an `expected` holding `keys`; else `unreadable`."""
+    try:
+        value = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise unreadable(path, model_dir, f"{type(error).__name__}: {error}") from None
+    if not isinstance(value, expected):
+        raise unreadable(path, model_dir, f"expected a JSON {expected.__name__}, found {type(value).__name__}")
+    missing = [key for key in keys if key not in value]
+    if missing:
+        raise unreadable(path, model_dir, f"no {', '.join(missing)}")
+    return value

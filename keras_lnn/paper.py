@@ -63,11 +63,3 @@ def medmnist_benchmarks_3d():
         results.setdefault(row["dataset"], []).append((row["method"], scores))
     return results
 
-
-def __getattr__(name):
-    if name == "DATASETS":  # the old name, which `keras_lnn.data.info.DATASETS` shares
-        from keras_lnn._deprecated import moved
-
-        moved("keras_lnn.paper.DATASETS", "keras_lnn.paper.PAPER_DATASETS")
-        return PAPER_DATASETS
-    raise AttributeError(f"module 'keras_lnn.paper' has no attribute {name!r}")

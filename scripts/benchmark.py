@@ -18,7 +18,7 @@ same with XLA_FLAGS settings on JAX. `--reference PATH` also times the paper's P
 code (PATH holds its bench_reference.py, e.g. ../shared/paper/reference_code) on the same
 file, in the same run, one fresh process per model and repeat. Every record carries the
 machine's facts: CPU model and vector features, oneDNN on or off and why, threads
-(`keras_lnn.machine.machine_facts`).
+(`keras_lnn.system.machine.machine_facts`).
 
 `--layer-only` times the model's head alone (its recurrent layers, on random
 encoder-sized features of the train split's size): the liquid layer without the
@@ -126,7 +126,9 @@ def time_model(name, data, batch_size, epochs, implementation="fast", layer_only
     import keras
     import numpy as np
 
-    from keras_lnn import layers, machine, models, provenance, training
+    from keras_lnn import layers, models, training
+    from keras_lnn.system import machine, provenance
+    from keras_lnn.settings import Protocol
 
     class Timer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -144,7 +146,7 @@ def time_model(name, data, batch_size, epochs, implementation="fast", layer_only
         x = np.random.default_rng(0).uniform(0, 2, size=(len(y), *model.input_shape[1:])).astype("float32")
     else:
         model = models.create_model(name, input_size=data.size, n_classes=n_classes)
-    protocol = training.Protocol(max_epochs=epochs, batch_size=batch_size)
+    protocol = Protocol(max_epochs=epochs, batch_size=batch_size)
     training.compile_model(model, protocol, n_classes, train_size=len(y))
     inputs = training.training_inputs(model, (x, y), protocol, seed=0)
     # The reference computation is chosen when the training step is traced, inside `fit`.
@@ -258,10 +260,10 @@ def time_in_child(args, name, implementation, threads=None, xla_flags=None, oned
 def time_experiment(args):
     import keras
 
-    from keras_lnn import provenance
-    from keras_lnn.machine import machine_facts
+    from keras_lnn.system import provenance
+    from keras_lnn.system.machine import machine_facts
     from keras_lnn.runs import run_experiment
-    from keras_lnn.training import Protocol
+    from keras_lnn.settings import Protocol
 
     seeds = [int(s) for s in args.seeds.split(",")]
     models = args.models.split(",") if args.models else None  # None: all of the experiment's
@@ -297,7 +299,7 @@ def machine():
     """Where the numbers come from: host name, CPU model and cores (the details: each record's `cpu`)."""
     import platform
 
-    from keras_lnn.machine import cpu_facts
+    from keras_lnn.system.machine import cpu_facts
 
     cpu = cpu_facts()
     return f"{platform.node()}: {cpu['model'] or cpu['architecture']}, {cpu['cores']} cores"

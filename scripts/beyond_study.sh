@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 23's measured answer (docs/beyond.md): CNNExp2N4 and LiqExp4N2, seeds 0-2, AdrenalMNIST3D and
+# The study of docs/beyond.md: CNNExp2N4 and LiqExp4N2, seeds 0-2, AdrenalMNIST3D and
 # VesselMNIST3D, the paper's protocol against --augment flip,rot90 --class-weight balanced, each
 # evaluated with and without test-time augmentation (--tta records both), then the report.
 #

@@ -4,7 +4,7 @@
     KERAS_BACKEND=tensorflow python scripts/deploy_benchmark.py --models CNNExp1N1,LiqExp1N2,LSTMExp5N2
 
 Each model is built with seed 0 (latency and size do not depend on trained
-values), written in every format by `keras_lnn.export.export_model` into a
+values), written in every format by `keras_lnn.deploy.export.export_model` into a
 temporary folder, and run on one raw 0-255 volume at a time (batch 1) by the
 runtime a deployment would use: Keras itself, TensorFlow on the SavedModel's
 `serving_default`, onnxruntime, and the LiteRT interpreter. Latency is the
@@ -55,7 +55,7 @@ def runners(model, folder, threads):
     import tensorflow as tf
     from ai_edge_litert.interpreter import Interpreter
 
-    from keras_lnn import export
+    from keras_lnn.deploy import export
 
     paths = {fmt: export.export_model(model, folder, fmt) for fmt in export.FORMATS}
     serve = tf.saved_model.load(str(paths["saved_model"])).signatures["serving_default"]
@@ -84,14 +84,15 @@ def runners(model, folder, threads):
 def main(argv=None):
     args = parse_args(argv)
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import keras_lnn  # noqa: F401  (before TensorFlow: oneDNN on, see keras_lnn.machine)
+    import keras_lnn  # noqa: F401  (before TensorFlow: oneDNN on, see keras_lnn.system.machine)
     import keras
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    from keras_lnn import machine, models
-    from keras_lnn.provenance import device_name
+    from keras_lnn import models
+    from keras_lnn.system import machine
+    from keras_lnn.system.provenance import device_name
 
     records = []
     for name in args.models.split(","):

@@ -3,8 +3,8 @@
 
     KERAS_BACKEND=tensorflow python scripts/export_check.py [--models PATTERN] [--size 28] [--classes 2]
 
-Each model is built with seed 0, written by `keras_lnn.export.export_model`, and
-run by `keras_lnn.predict.load_predictor` (TensorFlow, onnxruntime, the LiteRT
+Each model is built with seed 0, written by `keras_lnn.deploy.export.export_model`, and
+run by `keras_lnn.deploy.predict.load_predictor` (TensorFlow, onnxruntime, the LiteRT
 interpreter with builtin operations only) on two raw 0-255 volumes; a record
 gives the largest difference to Keras's own output, or the error. Nothing is
 asserted: docs/deploy.md reports what it printed.
@@ -25,12 +25,13 @@ def main(argv=None):
     parser.add_argument("--classes", type=int, default=2)
     args = parser.parse_args(argv)
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import keras_lnn  # noqa: F401  (before TensorFlow: oneDNN on, see keras_lnn.machine)
+    import keras_lnn  # noqa: F401  (before TensorFlow: oneDNN on, see keras_lnn.system.machine)
     import keras
     import numpy as np
 
-    from keras_lnn import export, models
-    from keras_lnn.predict import load_predictor
+    from keras_lnn import models
+    from keras_lnn.deploy import export
+    from keras_lnn.deploy.predict import load_predictor
 
     records = []
     for name in models.list_models(args.models):

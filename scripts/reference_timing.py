@@ -28,7 +28,7 @@ def time_reference(folder, name, dataset, data_dir, epochs):
         A record like `benchmark.time_model`'s, with the machine's facts and PyTorch's threads.
     """
     from keras_lnn.data import dataset_path
-    from keras_lnn.machine import machine_facts
+    from keras_lnn.system.machine import machine_facts
 
     script = os.path.join(folder, "bench_reference.py")
     if not os.path.isfile(script):

@@ -78,8 +78,9 @@ def check_predictions(keras, np, models, rng):
 def _compile(model):
     """The package's own compile (the paper's Adam and loss, variables created before `fit`)."""
     from keras_lnn import training
+    from keras_lnn.settings import Protocol
 
-    training.compile_model(model, training.Protocol(), n_classes=2)
+    training.compile_model(model, Protocol(), n_classes=2)
 
 
 def check_training(keras, np, models, rng):
@@ -186,8 +187,8 @@ def check_determinism(keras, np, models, rng):
 
 
 def check_audit():
-    """`keras_lnn.audit.audit_models()` (by default the paper's 30 models)."""
-    from keras_lnn.audit import audit_models
+    """`keras_lnn.models.audit.audit_models()` (by default the paper's 30 models)."""
+    from keras_lnn.models.audit import audit_models
 
     try:
         rows = audit_models()

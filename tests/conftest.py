@@ -19,7 +19,7 @@ The `slow` marker (setup.cfg) flags fresh interpreters and longer trainings; tes
 `shared_medmnist` or `deployed_run` get it here automatically. `pytest -m "not slow"` is the quick subset.
 
 Per-test fixtures beside the file-makers below:
-    skip_savedmodel_export  runs in this process write no SavedModel (`keras_lnn.export.
+    skip_savedmodel_export  runs in this process write no SavedModel (`keras_lnn.deploy.export.
                       export_saved_model` does nothing), for run tests that check no SavedModel: the
                       export is a TensorFlow trace and write per model. Workers of `--jobs` and
                       subprocesses still export.
@@ -196,7 +196,7 @@ def make_official(make_medmnist, patch_info):
 @pytest.fixture
 def skip_savedmodel_export(monkeypatch):
     """Runs in this process skip the SavedModel export (for tests that check no SavedModel)."""
-    from keras_lnn import export
+    from keras_lnn.deploy import export
 
     monkeypatch.setattr(export, "export_saved_model", lambda model, path: None)
 

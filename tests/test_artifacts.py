@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from keras_lnn import artifacts
+from keras_lnn.runs import artifacts
+from keras_lnn.training.resume import resume_epoch
 from keras_lnn.errors import RunError
 
 HISTORY = "epoch,loss,val_loss\n0,0.7,0.69\n1,0.6,0.68\n2,0.5,0.67\n"
@@ -24,7 +25,7 @@ def model_dir(tmp_path):
 
 def test_an_intact_interrupted_folder_passes(model_dir):
     artifacts.check_model_dir(model_dir)
-    assert artifacts.backup_epoch(model_dir) == 2
+    assert resume_epoch(model_dir) == 2
 
 
 def test_a_row_cut_short_by_a_kill_after_the_backup_is_no_damage(model_dir):

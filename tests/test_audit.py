@@ -1,4 +1,4 @@
-"""The parameter audit (keras_lnn.audit and `lnn-keras audit`) against Table 1.
+"""The parameter audit (keras_lnn.models.audit and `lnn-keras audit`) against Table 1.
 
 The audits of many 28^3 models take them from the session's `zoo` (conftest's `models_from_zoo`),
 which tests/test_models.py checks model by model; the single-model audits build their own.
@@ -10,7 +10,8 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from keras_lnn import audit, cli, models, paper
+from keras_lnn import cli, models, paper
+from keras_lnn.models import audit
 from keras_lnn.models import registry
 from tests.conftest import DOCUMENTED_DELTAS
 

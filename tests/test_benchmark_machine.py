@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from keras_lnn import machine
+from keras_lnn.system import machine
 
 SCRIPT = Path(__file__).parents[1] / "scripts" / "benchmark.py"
 

@@ -10,7 +10,7 @@ import warnings
 
 import pytest
 
-from keras_lnn import machine
+from keras_lnn.system import machine
 
 ZEN2 = {"model": "AMD EPYC 7702", "architecture": "x86_64", "cores": 64, "usable_cores": 64, "arm_part": None,
         "features": ["sse4_2", "avx", "avx2", "fma"]}
@@ -20,7 +20,7 @@ GRAVITON3 = {**ZEN2, "architecture": "aarch64", "features": ["asimd", "sve", "bf
 GRAVITON2 = {**GRAVITON3, "features": ["asimd"], "arm_part": "0x41/0xd0c"}
 
 # What a child process reports: the variable, whether TensorFlow loaded, and oneDNN's status.
-REPORT = ("import json, os, sys; from keras_lnn import machine; "
+REPORT = ("import json, os, sys; from keras_lnn.system import machine; "
           "print(json.dumps([os.environ.get('TF_ENABLE_ONEDNN_OPTS'), 'tensorflow' in sys.modules, "
           "machine.onednn_status()]))")
 
@@ -131,7 +131,7 @@ def test_the_warning_comes_once_where_the_default_is_off(monkeypatch):
 
 
 def test_records_carry_the_machine_facts():
-    from keras_lnn import provenance
+    from keras_lnn.system import provenance
 
     env = provenance.environment()
     assert env["cpu"]["features"] == machine.cpu_facts()["features"]
@@ -143,7 +143,7 @@ def test_records_carry_the_machine_facts():
 
 
 def test_each_session_records_the_machine(tmp_path):
-    from keras_lnn import provenance
+    from keras_lnn.system import provenance
     from keras_lnn.runs import model_run
 
     env = provenance.environment()

@@ -7,7 +7,7 @@ import sys
 
 from click.testing import CliRunner
 
-from keras_lnn import machine, system_report
+from keras_lnn.system import env, machine
 from keras_lnn.cli import main
 
 
@@ -17,7 +17,7 @@ def test_json_names_versions_backends_machine_and_files(make_medmnist, tmp_path)
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["backend"] == "tensorflow" and report["devices"][0].startswith("cpu")
-    for name, module in system_report.BACKENDS.items():
+    for name, module in env.BACKENDS.items():
         assert report["backends"][name]["importable"] is (importlib.util.find_spec(module) is not None)
     assert report["cpu"]["features"] == machine.cpu_facts()["features"]
     assert report["onednn"]["checked"] == "tensorflow" and report["onednn"]["enabled"] in (True, False)
@@ -39,12 +39,12 @@ def test_table_has_one_row_per_fact(tmp_path):
 
 
 def test_speed_note_from_the_measured_facts():
-    facts = system_report.CPU_SPEED_FACTS[0]
-    note = system_report.speed_note("jax", ["cpu:cpu"])
+    facts = env.CPU_SPEED_FACTS[0]
+    note = env.speed_note("jax", ["cpu:cpu"])
     # The factors, worked out by hand from docs/performance.md: 16.45 / 3.07 = 5.4 and 13.85 / 2.12 = 6.5.
     assert "5.4-6.5x" in note and facts["source"] in note and "KERAS_BACKEND=tensorflow" in note
-    assert system_report.speed_note("jax", ["cpu:cpu", "gpu:NVIDIA H200"]) is None
-    assert system_report.speed_note("tensorflow", ["cpu:CPU:0"]) is None
+    assert env.speed_note("jax", ["cpu:cpu", "gpu:NVIDIA H200"]) is None
+    assert env.speed_note("tensorflow", ["cpu:CPU:0"]) is None
 
 
 def test_jax_on_a_cpu_gets_the_note_in_a_fresh_process():

@@ -9,7 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from keras_lnn import evaluation
+from keras_lnn import evaluation, runs
+from keras_lnn.data import load_dataset
+from keras_lnn.deploy.tta import tta_probabilities
 from keras_lnn.errors import EvaluationError
 from tests.conftest import invoke_cli, write_medmnist_npz
 from tests.test_locks import holder_process  # noqa: F401  (a fixture)
@@ -60,7 +62,7 @@ def _as_version_1(model_dir):
 
 def test_run_writes_metrics_version_2_from_the_predictions(finished_model):
     metrics = json.loads((finished_model / "metrics.json").read_text())
-    predictions = evaluation.read_predictions(finished_model / "predictions.csv", metrics["n_classes"])
+    predictions = runs.read_predictions(finished_model / "predictions.csv", metrics["n_classes"])
     assert metrics["metrics_version"] == 2 and "best_val" not in metrics
     assert set(metrics["best_val_logged"]) == {"loss", "accuracy", "auc_keras_approx"}
     assert metrics["training_options"] == {"augment": [], "class_weight": None, "tta": False}
@@ -147,11 +149,11 @@ def test_predictions_csv_round_trips_with_tta_columns(tmp_path):
     rng = np.random.default_rng(0)
     splits = {split: (np.arange(6) % 3, rng.dirichlet(np.ones(3), 6)) for split in ("val", "test")}
     tta = {split: rng.dirichlet(np.ones(3), 6) for split in ("val", "test")}
-    evaluation.write_predictions(tmp_path / "predictions.csv", splits, tta)
+    runs.write_predictions(tmp_path / "predictions.csv", splits, tta)
     header = (tmp_path / "predictions.csv").read_text().splitlines()[0]
     assert header == ("split,index,label,probability_0,probability_1,probability_2,"
                       "probability_0_tta,probability_1_tta,probability_2_tta")
-    read = evaluation.read_predictions(tmp_path / "predictions.csv", n_classes=3)
+    read = runs.read_predictions(tmp_path / "predictions.csv", n_classes=3)
     for split in ("val", "test"):
         np.testing.assert_array_equal(read.splits[split][0], splits[split][0])
         np.testing.assert_array_equal(read.splits[split][1], splits[split][1])  # repr round-trips exactly
@@ -160,7 +162,7 @@ def test_predictions_csv_round_trips_with_tta_columns(tmp_path):
     assert blocks["tta"]["views"] == 8 and blocks["tta"]["test"] == evaluation.split_records(
         val=(splits["val"][0], tta["val"]), test=(splits["test"][0], tta["test"]))["test"]
     with pytest.raises(EvaluationError, match=r"predictions.csv: damaged \(3 probability column\(s\) for a model of 2"):
-        evaluation.read_predictions(tmp_path / "predictions.csv", n_classes=2)
+        runs.read_predictions(tmp_path / "predictions.csv", n_classes=2)
 
 
 # ------------------------------------------------------------------ MedMNIST's own tools on the result files
@@ -183,7 +185,7 @@ def _write_results(folder, root_npz, flag, size, n_columns, seed=0):
     splits = {split: (arrays[f"{split}_labels"].ravel(), None) for split in ("val", "test")}
     splits = {split: (labels, _scores(labels, n_columns, seed)) for split, (labels, _) in splits.items()}
     records = {split: evaluation.basic_metrics(*pair) for split, pair in splits.items()}
-    names = evaluation.write_result_files(folder, flag, size, evaluation.run_label("M", seed), splits, records)
+    names = runs.write_result_files(folder, flag, size, runs.run_label("M", seed), splits, records)
     return [folder / "medmnist" / name for name in names], splits
 
 
@@ -197,8 +199,8 @@ def test_result_files_are_laid_out_as_medmnist_writes_them(tmp_path):
 
     for n_columns in (1, 4):
         scores = _scores(np.arange(30) % max(2, n_columns), n_columns, seed=n_columns)
-        assert evaluation.medmnist_files.result_csv(scores) == pd.DataFrame(scores).to_csv(header=None)
-    assert evaluation.result_filename("organmnist3d", 28, "val", 0.91234, 0.5, "M_seed1") == \
+        assert runs.medmnist_files.result_csv(scores) == pd.DataFrame(scores).to_csv(header=None)
+    assert runs.result_filename("organmnist3d", 28, "val", 0.91234, 0.5, "M_seed1") == \
         "organmnist3d_val_[AUC]0.912_[ACC]0.500@M_seed1.csv"
 
 
@@ -270,20 +272,20 @@ def test_evaluate_tta_adds_the_flip_means_beside_the_plain_probabilities(finishe
     run = _copy_run(finished_model, tmp_path / "exp1_adrenal", [MODEL])
     model_dir = run / MODEL
     before = json.loads((model_dir / "metrics.json").read_text())
-    plain = evaluation.read_predictions(model_dir / "predictions.csv", 2)
+    plain = runs.read_predictions(model_dir / "predictions.csv", 2)
     data_dir = finished_model.parent.parent.parent / "data"
     result = _invoke(["evaluate", "--tta", "--data-dir", str(data_dir), str(run)])
     assert result.exit_code == 0, result.output
     assert "with TTA AUC" in result.output
     after = json.loads((model_dir / "metrics.json").read_text())
-    read = evaluation.read_predictions(model_dir / "predictions.csv", 2)
+    read = runs.read_predictions(model_dir / "predictions.csv", 2)
     # The plain probabilities and their records are untouched; the TTA ones are the model's 8-flip means.
     for split in ("val", "test"):
         np.testing.assert_array_equal(read.splits[split][1], plain.splits[split][1])
         assert after[split] == before[split]
-    data = keras_lnn.load_dataset(str(data_dir / "adrenalmnist3d.npz"), verify=False)
+    data = load_dataset(str(data_dir / "adrenalmnist3d.npz"), verify=False)
     model = keras_lnn.load_model(model_dir, compile=False)
-    expected = training.tta_probabilities(lambda v: training.predict_probabilities(model, v, len(v)), data.test[0], 16)
+    expected = tta_probabilities(lambda v: training.predict_probabilities(model, v, len(v)), data.test[0], 16)
     np.testing.assert_allclose(read.tta["test"], expected, rtol=1e-5, atol=1e-6)
     assert after["tta"]["views"] == 8
     assert after["tta"]["test"] == evaluation.split_records(val=(read.splits["val"][0], read.tta["val"]),

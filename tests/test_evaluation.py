@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from keras_lnn import evaluation, stats
+from keras_lnn import evaluation
+from keras_lnn.evaluation import delong, stats
 from keras_lnn.evaluation import classification, intervals
 
 
@@ -65,15 +66,6 @@ def test_one_class_split_gives_a_null_auc_with_the_reason_and_no_crash():
         "test"]["at_val_threshold"] is None  # no threshold can be chosen on a one-class val split
 
 
-def test_compute_metrics_keeps_its_name_and_delegates():
-    from keras_lnn.training import compute_metrics
-
-    labels, probabilities = _binary_case(40, 20)
-    assert compute_metrics(labels, probabilities) == evaluation.basic_metrics(labels, probabilities)
-    assert set(compute_metrics(labels, probabilities)) == {"acc", "auc", "loss"}
-
-
-# ------------------------------------------------------------------ threshold and per-class metrics
 def test_worked_threshold_metrics():
     labels = [0, 0, 0, 1, 1]
     scores = [0.1, 0.6, 0.4, 0.8, 0.3]
@@ -198,20 +190,20 @@ def test_bootstrap_of_auc_on_382_volumes_is_fast():
 
 
 def test_delong_interval_worked_and_against_the_bootstrap():
-    auc, low, high = stats.delong_interval([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.2, 0.9])
+    auc, low, high = delong.delong_interval([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.2, 0.9])
     # Placements of the positives: 2/3, 1, 1; of the negatives (share of positives above): 1, 2/3, 1.
     # Sample variances 1/27 each, so Var = (1/27) / 3 + (1/27) / 3 = 2/81.
     assert auc == pytest.approx(8 / 9)
     assert low == pytest.approx(8 / 9 - 1.959963984540054 * np.sqrt(2 / 81)) and high == 1.0
     labels, probabilities = _binary_case(300, 100, seed=8)
-    delong = evaluation.delong_auc_interval(labels, probabilities[:, 0])
+    interval = evaluation.delong_auc_interval(labels, probabilities[:, 0])
     boot = evaluation.bootstrap_intervals(labels, probabilities)["auc"]
-    assert delong[0] == pytest.approx(boot[0], abs=0.01) and delong[1] == pytest.approx(boot[1], abs=0.01)
+    assert interval[0] == pytest.approx(boot[0], abs=0.01) and interval[1] == pytest.approx(boot[1], abs=0.01)
     assert evaluation.delong_auc_interval([0, 1, 1], [0.2, 0.6, 0.7]) is None  # one negative: no variance
 
 
 def test_delong_test_unchanged_by_the_shared_variance_code():
-    result = stats.delong_test([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.2, 0.9], [0.5] * 6)
+    result = delong.delong_test([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.2, 0.9], [0.5] * 6)
     # Var of the difference = Var(a) alone (b is constant): z = (8/9 - 1/2) / sqrt(2/81).
     assert result.z == pytest.approx((8 / 9 - 0.5) / np.sqrt(2 / 81))
 

@@ -1,4 +1,4 @@
-"""keras_lnn.export: SavedModel, ONNX and LiteRT files that their own runtimes run, and `.keras` reloads.
+"""keras_lnn.deploy.export: SavedModel, ONNX and LiteRT files that their own runtimes run, and `.keras` reloads.
 
 The runtime checks run in fresh interpreters that import neither keras_lnn nor ncps
 (tests/deploy_checks.py), as a server or a device would.
@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_lnn import export
+from keras_lnn.deploy import export
 
 HERE = Path(__file__).parent
 from tests.conftest import DEPLOY_MODELS

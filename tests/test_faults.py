@@ -35,8 +35,9 @@ ENV = {
 DRIVER = textwrap.dedent(
     """
     import atexit, os, signal, sys, threading, time
-    from keras_lnn import export, io
+    from keras_lnn.deploy import export
     from keras_lnn.runs import model_run
+    from keras_lnn.training import resume
     mode, argument = sys.argv[1], sys.argv[2]
 
     def die(*args, **kwargs):
@@ -57,7 +58,7 @@ DRIVER = textwrap.dedent(
     always = lambda *args: True
     HOOKS = {
         # saving a backup: the epoch's weights written, the metadata not yet switched to them
-        "backup": lambda: wrap(io, "atomic_write_json", before=named("training_metadata.json")),
+        "backup": lambda: wrap(resume, "atomic_write_json", before=named("training_metadata.json")),
         "save-keras": lambda: wrap(model_run, "_save_keras", after=always),  # model.keras written, nothing after it
         "export": lambda: wrap(export, "atomic_replace_dir", before=always),  # the SavedModel being written
         "metrics": lambda: wrap(model_run, "atomic_write_json", after=named("metrics.json")),  # sessions.json still there
@@ -71,7 +72,7 @@ DRIVER = textwrap.dedent(
         last = sys.argv[sys.argv.index("--models") + 1].split(",")[-1]
         ends_work = lambda path, *rest: (os.path.basename(path) in ("training_metadata.json", "metrics.json")
                                          and last in str(path).split(os.sep))
-        wrap(io, "atomic_write_json", before=ends_work)
+        wrap(resume, "atomic_write_json", before=ends_work)
         wrap(model_run, "atomic_write_json", before=ends_work)
     started = []
     def run_model(*args, original=model_run.run_model, **kwargs):

@@ -16,10 +16,10 @@ import pytest
 import tensorflow as tf
 from ncps.wirings import AutoNCP
 
-import keras_lnn
 from keras_lnn import layers
+from keras_lnn.models import create_model
 from keras_lnn.errors import KerasLnnError
-from keras_lnn.layers.common import _REFERENCE
+from keras_lnn.layers.reference import _REFERENCE
 
 FEATURES, SLICES = 10, 6
 
@@ -133,7 +133,7 @@ def test_a_traced_function_refuses_the_switch_clearly(monkeypatch):
 
 
 def test_the_switch_takes_effect_in_a_models_traced_predict(monkeypatch):
-    model = keras_lnn.create_model("LiqExp5N1")
+    model = create_model("LiqExp5N1")
     x = np.random.default_rng(7).integers(0, 256, size=(2, 28, 28, 28, 1)).astype("float32")
     fast = model.predict(x, verbose=0)  # traces predict with the fast computation
     calls = _spy_on_ncps_loop(monkeypatch)
@@ -161,14 +161,15 @@ def test_the_switch_is_scoped_to_its_thread():
 @pytest.mark.parametrize("name", ["LiqExp1N2", "LSTMExp5N2"])
 def test_a_recurrent_model_at_64_trains_a_step_and_fast_equals_reference(name):
     from keras_lnn import training
+    from keras_lnn.settings import Protocol
 
     keras.utils.set_random_seed(0)
-    model = keras_lnn.create_model(name, input_size=64)
+    model = create_model(name, input_size=64)
     assert tuple(model.input_shape) == (None, 64, 64, 64, 1) and tuple(model.output_shape) == (None, 1)
     rng = np.random.default_rng(8)
     x = rng.integers(0, 256, size=(2, 64, 64, 64, 1)).astype("float32")
     y = np.array([[0], [1]])
-    training.compile_model(model, training.Protocol(max_epochs=1, batch_size=2), 2, train_size=2)
+    training.compile_model(model, Protocol(max_epochs=1, batch_size=2), 2, train_size=2)
     before = [keras.ops.convert_to_numpy(w).copy() for w in model.trainable_weights]
     history = model.fit(x, y, batch_size=2, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
@@ -192,9 +193,9 @@ def test_mixed_precision_is_refused_by_the_liquid_layers(policy, name):
     policy(name)
     for model in ("LiqExp1N2", "CfcExp6N1", "LiqExp6N5"):
         with pytest.raises(KerasLnnError, match=f"float32 only, not under the dtype policy '{name}'"):
-            keras_lnn.create_model(model)
+            create_model(model)
     # What the error suggests works: a float32 liquid layer between half-precision ones.
-    assert keras_lnn.create_model("LSTMExp5N2").get_layer("probability").compute_dtype != "float32"
+    assert create_model("LSTMExp5N2").get_layer("probability").compute_dtype != "float32"
     layer = layers.LTC(AutoNCP(9, 2, seed=1), return_sequences=True, dtype="float32")
     half = keras.ops.cast(_x(), keras.mixed_precision.global_policy().compute_dtype)
     assert np.all(np.isfinite(_numpy(layer(half))))

@@ -1,4 +1,4 @@
-"""Levers beyond the paper's protocol (issue 23): augmentation, class weights, TTA, TensorBoard, progress.
+"""Levers beyond the paper's protocol: augmentation, class weights, TTA, TensorBoard, progress.
 
 Each is off by default, and then everything is as the paper's protocol always was: the batches,
 the settings and the run folder names.
@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from keras_lnn import models, runs, training
+from keras_lnn import evaluation, models, runs, training
 from keras_lnn.cli import main
-from keras_lnn.training import EpochBatches, OptionsError, PaperEarlyStopping, TrainingOptions
-from keras_lnn.training.augment import augment_batch, tta_probabilities
+from keras_lnn.settings import OptionsError, Protocol, TrainingOptions
+from keras_lnn.training import EpochBatches, PaperEarlyStopping
+from keras_lnn.deploy.tta import tta_probabilities
+from keras_lnn.training.augment import augment_batch
 from keras_lnn.training.progress import stopping_line
 
 ALL = ("flip", "rot90", "intensity")
@@ -130,7 +132,7 @@ def test_paper_batches_are_the_plain_shuffle_and_augmented_ones_resume_exactly()
 def _tiny_model():
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((4, 4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(1, "sigmoid")])
-    return training.compile_model(model, training.Protocol())
+    return training.compile_model(model, Protocol())
 
 
 def test_class_weights_times_padding_give_the_hand_weighted_loss_and_gradients():
@@ -252,7 +254,7 @@ def test_an_options_run_is_named_recorded_and_refused_under_other_options(tiny_d
     expected_tta = tta_probabilities(lambda v: model.predict(v, verbose=0), x, 64)[:, 0]
     np.testing.assert_allclose(expected_tta, [float(r["probability_tta"]) for r in test_rows], atol=1e-6)
     assert metrics["tta"]["views"] == 8
-    exact = training.compute_metrics([int(r["label"]) for r in test_rows],
+    exact = evaluation.basic_metrics([int(r["label"]) for r in test_rows],
                                      np.array([[float(r["probability_tta"])] for r in test_rows]))
     assert {k: metrics["tta"]["test"][k] for k in exact} == pytest.approx(exact)
     # The same folder under other options: refused; --overwrite replaces it.
@@ -278,13 +280,15 @@ def test_a_paper_run_keeps_its_name_and_settings_and_quiet_stays_quiet(tiny_data
     assert json.loads((model_dir / "metrics.json").read_text())["training_options"] == TrainingOptions().as_dict()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tensorboard") is not None, reason="tensorboard is installed")
-def test_tensorboard_without_its_package_is_a_one_line_error(tiny_data, tmp_path):
+def test_tensorboard_without_its_package_is_a_one_line_error(tiny_data, tmp_path, monkeypatch):
+    # An image without it (a JAX-only one): the install brings it, so its absence is simulated.
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "tensorboard" else find_spec(name, *args))
     result = CliRunner().invoke(main, _args(tiny_data, tmp_path / "out", "--tensorboard", str(tmp_path / "tb")))
     assert result.exit_code == 2 and "need tensorboard" in result.output and "Traceback" not in result.output
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tensorboard") is None, reason="tensorboard is not installed")
 def test_tensorboard_logs_per_run_folder_and_model_and_changes_no_identity(tiny_data, tmp_path):
     out, logs = tmp_path / "out", tmp_path / "tb"
     assert CliRunner().invoke(main, _args(tiny_data, out, "--quiet", "--tensorboard", str(logs))).exit_code == 0
@@ -300,8 +304,8 @@ def test_tensorboard_logs_per_run_folder_and_model_and_changes_no_identity(tiny_
 # Before test_faults' driver: SIGKILL right after the KILL_AFTER_BACKUPS-th epoch backup is complete.
 KILL_AFTER_BACKUPS = """
 import os, signal
-from keras_lnn import io as _io
-_after, _seen, _write = int(os.environ.get("KILL_AFTER_BACKUPS", "0")), [], _io.atomic_write_json
+from keras_lnn.training import resume as _resume
+_after, _seen, _write = int(os.environ.get("KILL_AFTER_BACKUPS", "0")), [], _resume.atomic_write_json
 def _counting(path, *args, **kwargs):
     result = _write(path, *args, **kwargs)
     if os.path.basename(path) == "training_metadata.json":
@@ -309,7 +313,7 @@ def _counting(path, *args, **kwargs):
         if len(_seen) == _after:
             os.kill(os.getpid(), signal.SIGKILL)
     return result
-_io.atomic_write_json = _counting
+_resume.atomic_write_json = _counting  # what the epoch backup writes its metadata with
 """
 LEVERS = ["--models", "CNNExp1N4", "--augment", "flip,rot90,intensity", "--class-weight", "balanced", "--tta"]
 LEVERS_RUN = "exp1_adrenal_aug-flip-rot90-intensity_cw-balanced"
@@ -367,7 +371,7 @@ def test_an_augmented_class_weighted_run_resumed_after_kills_ends_as_an_uninterr
 
 @pytest.mark.parametrize("fmt", ["keras", "saved_model", "onnx", "litert"])
 def test_every_format_of_an_augmented_run_is_the_plain_model_and_predicts_with_tta(levers_runs, fmt):
-    from keras_lnn.predict import predict
+    from keras_lnn.deploy.predict import predict
     from tests.conftest import run_cli_here
     from tests.test_faults import _predictions
 

@@ -131,7 +131,8 @@ FINISH = textwrap.dedent(
     """
     import json, sys, time
     from pathlib import Path
-    from keras_lnn import export, io
+    from keras_lnn import io
+    from keras_lnn.deploy import export
     from keras_lnn.runs import summary
 
     run_dir, model, role, what = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]

@@ -6,7 +6,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from keras_lnn import logs
+from keras_lnn.system import logs
 from keras_lnn.cli import main
 
 # What TensorFlow 2.21 writes while it loads, on a machine without a GPU (absl's pre-set-up format).

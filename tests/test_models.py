@@ -109,27 +109,8 @@ def test_imports_run_one_way():
     assert imported(registry) == {"zoo"}
     assert imported(build) == {"blocks", "registry"}
     assert models.list_models(experiment="exp6") == [a.name for a in zoo_module.ARCHITECTURES if a.experiment == "exp6"]
-    # One home per block: the old modules re-export it, and nothing else defines one.
+    # One home per name: the registry's tables live in the registry, not beside the blocks.
     assert not hasattr(blocks, "_REGISTRY") and not hasattr(blocks, "_EXPERIMENTS")
-
-
-def test_the_old_import_paths_are_deprecated_aliases():
-    import importlib
-    import sys
-
-    for old, new, name in [("keras_lnn.specs", "keras_lnn.models.blocks", "Architecture"),
-                           ("keras_lnn.architectures", "keras_lnn.models.zoo", "PAPER_EXPERIMENTS"),
-                           ("keras_lnn.registry", "keras_lnn.models.registry", "register"),
-                           ("keras_lnn.info", "keras_lnn.data.info", "DATASETS")]:
-        sys.modules.pop(old, None)
-        with pytest.warns(DeprecationWarning, match=new):
-            module = importlib.import_module(old)
-        assert getattr(module, name) is getattr(importlib.import_module(new), name)
-    from keras_lnn.specs import Ltc
-
-    assert Ltc is models.LiquidLayer
-    with pytest.warns(DeprecationWarning, match="PAPER_DATASETS"):
-        assert paper.DATASETS == paper.PAPER_DATASETS == ("adrenal", "nodule", "vessel")
 
 
 def test_the_groups_have_one_meaning_each():
@@ -413,20 +394,34 @@ def test_the_architectures_prose_is_in_the_repository():
     assert pointing == []
 
 
-def test_one_name_per_meaning_the_moved_names_warn_and_alias(tmp_path):
+def test_one_name_per_meaning_one_home_per_name(tmp_path):
+    import importlib
+
     import keras_lnn
-    from keras_lnn import data, explain, training
+    from keras_lnn import explain, paper, training
     from keras_lnn.errors import KerasLnnError
 
-    with pytest.warns(DeprecationWarning, match="predict_probabilities"):
-        assert training.predict is training.predict_probabilities
-    with pytest.warns(DeprecationWarning, match="keras_lnn.load_model"):
-        assert explain.load_model is keras_lnn.load_model
-    with pytest.warns(DeprecationWarning, match="keras_lnn.data.run_dataset_source"):
-        assert explain.run_dataset_source is data.run_dataset_source
+    # No second path to a name: no top-level module for what has a room, no package-level alias.
+    for old in ("keras_lnn.specs", "keras_lnn.registry", "keras_lnn.info", "keras_lnn.architectures",
+                "keras_lnn.training_options", "keras_lnn.export", "keras_lnn.predict", "keras_lnn.stats"):
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module(old)
+    for module, name in [(keras_lnn, "create_model"), (keras_lnn, "load_dataset"), (training, "predict"),
+                         (training, "Protocol"), (explain, "load_model"), (paper, "DATASETS")]:
+        assert not hasattr(module, name), (module.__name__, name)
     # The one loader names what it could not load.
     with pytest.raises(KerasLnnError, match="model.keras"):
         keras_lnn.load_model(tmp_path)
     (tmp_path / "model.keras").write_bytes(b"not a zip")
     with pytest.raises(KerasLnnError, match="cannot load .*model.keras"):
         keras_lnn.load_model(tmp_path)
+
+
+def test_a_models_family_follows_from_its_layers():
+    families = {name: models.get_architecture(name).family for name in models.list_models()}
+    assert {families[n] for n in ("LiqExp1N2", "CfcExp6N1", "CNNExp1N1", "LSTMExp5N2", "RNNExp5N5")} == {
+        "LTC", "CNN", "LSTM/RNN"}
+    assert (families["LiqExp1N2"], families["CfcExp6N1"], families["CNNExp1N1"], families["RNNExp5N5"]) == (
+        "LTC", "LTC", "CNN", "LSTM/RNN")
+    assert [n for n in models.group_models("diagnostic") if families[n] is not None] == []
+    assert set(families.values()) == {"LTC", "CNN", "LSTM/RNN", None}

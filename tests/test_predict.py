@@ -1,4 +1,4 @@
-"""keras_lnn.predict and `lnn-keras predict`: new volumes classified by any of a model's files."""
+"""keras_lnn.deploy.predict and `lnn-keras predict`: new volumes classified by any of a model's files."""
 import csv
 
 import numpy as np
@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from keras_lnn.cli import main
 from keras_lnn.errors import DataError
-from keras_lnn.predict import predict, read_volumes
+from keras_lnn.deploy.predict import predict, read_volumes
 from tests.conftest import DEPLOY_MODELS
 
 

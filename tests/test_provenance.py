@@ -2,7 +2,7 @@
 import keras
 
 import keras_lnn
-from keras_lnn import provenance
+from keras_lnn.system import provenance
 
 
 def test_environment_names_package_backend_and_device():
@@ -33,6 +33,6 @@ def test_source_commit_names_the_checkout_and_is_none_outside_one(tmp_path):
     shutil.copytree(root / "keras_lnn", copy, ignore=shutil.ignore_patterns("__pycache__"))
     out = subprocess.run(
         [__import__("sys").executable, "-c",
-         "import keras_lnn.provenance as p; print(p.source_commit())"],
+         "import keras_lnn.system.provenance as p; print(p.source_commit())"],
         cwd=tmp_path, capture_output=True, text=True, env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert out.stdout.strip() == "None", out.stderr

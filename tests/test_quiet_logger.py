@@ -32,7 +32,7 @@ def test_retracing_warnings_follow_the_quiet(log, shown):
 def test_a_level_the_user_set_wins(monkeypatch):
     import logging
 
-    from keras_lnn import logs
+    from keras_lnn.system import logs
 
     monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
     logger = logging.getLogger("tensorflow")

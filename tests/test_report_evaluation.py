@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from keras_lnn import stats
+from keras_lnn.evaluation import stats
 
 
 # ---------------------------------------------------------------- Holm

@@ -1,6 +1,6 @@
 """The report of a fixed set of hand-written runs, compared with the one stored in tests/fixtures/report/.
 
-The stored files were written by report.py before it became a package: a change to what the report says
+The stored files are the report these runs give: a change to what the report says
 shows up here as a diff. Only the date line differs from run to run, and the figures (PNG bytes depend on
 matplotlib's version) are compared as names, not bytes.
 

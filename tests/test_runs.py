@@ -9,9 +9,10 @@ import keras
 import numpy as np
 import pytest
 
-import keras_lnn
 from keras_lnn import models, runs
-from keras_lnn.training import compute_metrics, read_history
+from keras_lnn.data import load_dataset
+from keras_lnn.evaluation import basic_metrics
+from keras_lnn.training import read_history
 from tests.conftest import invoke_cli
 
 MODELS = "CNNExp1N4,LiqExp1N2"
@@ -92,18 +93,18 @@ def test_metrics_json_schema_and_provenance(finished_run):
 def test_evaluated_weights_are_the_stopping_epochs(finished_run):
     """metrics.json's val loss is the last epoch's logged val loss, and model.keras reproduces the test metrics."""
     run_dir, data_dir, _ = finished_run
-    data = keras_lnn.load_dataset("adrenal", data_dir=data_dir, verify=False)
+    data = load_dataset("adrenal", data_dir=data_dir, verify=False)
     for name in MODELS.split(","):
         metrics = json.loads((run_dir / name / "metrics.json").read_text())
         history = read_history(run_dir / name / "history.csv")
         assert metrics["val"]["loss"] == pytest.approx(history[-1]["val_loss"], rel=1e-4)
         model = keras.saving.load_model(run_dir / name / "model.keras")
         x, y = data.test
-        assert compute_metrics(y, model.predict(x, verbose=0)) == pytest.approx(_basic(metrics["test"]), rel=1e-5)
+        assert basic_metrics(y, model.predict(x, verbose=0)) == pytest.approx(_basic(metrics["test"]), rel=1e-5)
 
 
 def _basic(record):
-    """ACC, AUC and loss of a split record: what `compute_metrics` returns."""
+    """ACC, AUC and loss of a split record: what `basic_metrics` returns."""
     return {key: record[key] for key in ("acc", "auc", "loss")}
 
 
@@ -125,18 +126,18 @@ def _predictions(path):
 def test_predictions_csv_holds_the_evaluated_probabilities(finished_run):
     """predictions.csv's rows give back metrics.json's val and test scores, labels in the data's order."""
     run_dir, data_dir, _ = finished_run
-    data = keras_lnn.load_dataset("adrenal", data_dir=data_dir, verify=False)
+    data = load_dataset("adrenal", data_dir=data_dir, verify=False)
     for name in MODELS.split(","):
         metrics = json.loads((run_dir / name / "metrics.json").read_text())
         for split, (labels, probabilities) in _predictions(run_dir / name / "predictions.csv").items():
             np.testing.assert_array_equal(labels, data.split(split)[1].ravel())
             assert probabilities.shape == (len(labels), 1)
-            assert compute_metrics(labels, probabilities) == pytest.approx(_basic(metrics[split]), rel=1e-6)
+            assert basic_metrics(labels, probabilities) == pytest.approx(_basic(metrics[split]), rel=1e-6)
 
 
 def test_savedmodel_serves_in_a_plain_tensorflow_process(finished_run, serve_saved_model):
     run_dir, data_dir, _ = finished_run
-    data = keras_lnn.load_dataset("adrenal", data_dir=data_dir, verify=False)
+    data = load_dataset("adrenal", data_dir=data_dir, verify=False)
     for name in MODELS.split(","):
         served = serve_saved_model(run_dir / name / "1", data_dir / "adrenalmnist3d.npz")
         assert served["leaked"] == []
@@ -146,7 +147,7 @@ def test_savedmodel_serves_in_a_plain_tensorflow_process(finished_run, serve_sav
         model = keras.saving.load_model(run_dir / name / "model.keras")
         np.testing.assert_allclose(probabilities, model.predict(data.test[0], verbose=0), atol=1e-5)
         metrics = json.loads((run_dir / name / "metrics.json").read_text())
-        recomputed = compute_metrics(data.test[1], probabilities)
+        recomputed = basic_metrics(data.test[1], probabilities)
         assert recomputed["acc"] == pytest.approx(metrics["test"]["acc"])
         assert recomputed["auc"] == pytest.approx(metrics["test"]["auc"])
 
@@ -294,7 +295,7 @@ def test_real_adrenal_run_records_the_file_and_serves_its_metrics(deployed_run, 
     probabilities give the recorded test metrics."""
     run_dir = deployed_run.run_dir("exp1_adrenal")
     data_file = deployed_run.data_files[run_dir]
-    test_labels = keras_lnn.load_dataset("adrenal", data_dir=data_file.parent).test[1]
+    test_labels = load_dataset("adrenal", data_dir=data_file.parent).test[1]
     for name in MODELS.split(","):
         metrics = json.loads((run_dir / name / "metrics.json").read_text())
         assert metrics["data_md5"] == "bbd3c5a5576322bc4cdfea780653b1ce"
@@ -302,7 +303,7 @@ def test_real_adrenal_run_records_the_file_and_serves_its_metrics(deployed_run, 
         assert metrics["epochs"] == 1 and 0 <= metrics["test"]["auc"] <= 1
         assert metrics["test_majority_acc"] == pytest.approx(0.768, abs=0.001)  # 229 of 298 test volumes are negative
         served = serve_saved_model(run_dir / name / "1", data_file)
-        recomputed = compute_metrics(test_labels, np.array(served["probability"]))
+        recomputed = basic_metrics(test_labels, np.array(served["probability"]))
         assert recomputed["acc"] == pytest.approx(metrics["test"]["acc"])
         # TensorFlow's CPU last-bit noise between the SavedModel and the in-process model can swap one
         # near-tied positive/negative pair: 1 / (69 * 229) of the AUC.
@@ -314,7 +315,7 @@ def test_real_adrenal_run_records_the_file_and_serves_its_metrics(deployed_run, 
 def test_other_backends_train_with_the_levers_then_export_through_tensorflow(tiny_data, tmp_path, backend,
                                                                             determinism):
     # One run per backend for both (a fresh interpreter each costs ~20 s): the paper's models
-    # trained with every lever (issue 23: augmentation, class weights, TTA), exported by a
+    # trained with every lever (augmentation, class weights, TTA), exported by a
     # TensorFlow-backend subprocess. The levers-off batches are the same code with nothing applied.
     out = tmp_path / "out"
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -352,7 +353,7 @@ def test_export_command_writes_missing_savedmodels(finished_run, tmp_path, serve
     assert "exported" in result.output and (copy / "CNNExp1N4" / "1" / "saved_model.pb").exists()
     served = serve_saved_model(copy / "CNNExp1N4" / "1", data_dir / "adrenalmnist3d.npz")
     model = keras.saving.load_model(copy / "CNNExp1N4" / "model.keras")
-    data = keras_lnn.load_dataset("adrenal", data_dir=data_dir, verify=False)
+    data = load_dataset("adrenal", data_dir=data_dir, verify=False)
     np.testing.assert_allclose(np.array(served["probability"]), model.predict(data.test[0], verbose=0), atol=1e-5)
 
 
@@ -380,10 +381,12 @@ def test_jobs_2_gives_the_same_metrics_as_jobs_1(finished_run, tmp_path):
 def test_run_config_is_one_frozen_hashable_object():
     import dataclasses
 
-    config = runs.RunConfig("exp1", "adrenal", models=["CNNExp1N4"], seeds=[0, 1], shard=[1, 2])
+    from keras_lnn.settings import RunConfig
+
+    config = RunConfig("exp1", "adrenal", models=["CNNExp1N4"], seeds=[0, 1], shard=[1, 2])
     assert (config.models, config.seeds, config.shard) == (("CNNExp1N4",), (0, 1), (1, 2))
-    assert runs.RunConfig("exp1", "adrenal", models="CNNExp1N4").models == ("CNNExp1N4",)  # one name, not letters
-    assert hash(config) == hash(runs.RunConfig("exp1", "adrenal", models=("CNNExp1N4",), seeds=(0, 1), shard=(1, 2)))
+    assert RunConfig("exp1", "adrenal", models="CNNExp1N4").models == ("CNNExp1N4",)  # one name, not letters
+    assert hash(config) == hash(RunConfig("exp1", "adrenal", models=("CNNExp1N4",), seeds=(0, 1), shard=(1, 2)))
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.jobs = 2
     assert dataclasses.replace(config, jobs=2).jobs == 2 and config.jobs == 1
@@ -391,7 +394,7 @@ def test_run_config_is_one_frozen_hashable_object():
 
 @pytest.mark.slow
 def test_python_callers_pass_keywords_or_one_config(tiny_data, tmp_path, skip_savedmodel_export):
-    from keras_lnn.training import Protocol
+    from keras_lnn.settings import Protocol, RunConfig
 
     settings = dict(models=["CNNExp1N4"], seeds=[3], protocol=Protocol(max_epochs=1, batch_size=16),
                     data_dir=tiny_data, verify=False, verbose=0)
@@ -400,7 +403,7 @@ def test_python_callers_pass_keywords_or_one_config(tiny_data, tmp_path, skip_sa
                                               **settings)
     assert metrics["status"] == "finished" and metrics["epochs"] == 1 and metrics["seed"] == 3
     assert lines[0].startswith("[1/1] CNNExp1N4 (seed 3")
-    config = runs.RunConfig("exp1", "adrenal", output=tmp_path / "config", **settings)
+    config = RunConfig("exp1", "adrenal", output=tmp_path / "config", **settings)
     [(other_plan, _)] = runs.run_experiment(config, echo=lambda *a: None)
     settings_json = [json.loads((p.run_dir / "CNNExp1N4" / "settings.json").read_text()) for p in (plan, other_plan)]
     assert settings_json[0] == settings_json[1]  # the same settings, however they were passed
@@ -444,7 +447,7 @@ def test_multiclass_runs_end_in_a_softmax_over_the_classes(make_medmnist, tmp_pa
             "--max-epochs", "1", "--batch-size", "16", "--output", str(out), "--quiet"]
     result = _invoke(args)
     assert result.exit_code == 0, result.output
-    data = keras_lnn.load_dataset(dataset, data_dir=data_dir, verify=False)
+    data = load_dataset(dataset, data_dir=data_dir, verify=False)
     for name in names.split(","):
         model_dir = out / f"exp1_{dataset}" / name
         metrics = json.loads((model_dir / "metrics.json").read_text())
@@ -453,10 +456,10 @@ def test_multiclass_runs_end_in_a_softmax_over_the_classes(make_medmnist, tmp_pa
         probabilities = np.array(served["probability"])
         assert probabilities.shape == (22, n_classes)
         np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
-        assert compute_metrics(data.test[1], probabilities) == pytest.approx(_basic(metrics["test"]), rel=1e-4)
+        assert basic_metrics(data.test[1], probabilities) == pytest.approx(_basic(metrics["test"]), rel=1e-4)
         labels, written = _predictions(model_dir / "predictions.csv")["test"]
         assert written.shape == (22, n_classes)
-        assert compute_metrics(labels, written) == pytest.approx(_basic(metrics["test"]), rel=1e-6)
+        assert basic_metrics(labels, written) == pytest.approx(_basic(metrics["test"]), rel=1e-6)
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ import pytest
 
 from keras_lnn.data.scans import read_record
 from keras_lnn.errors import DataError
-from keras_lnn.predict import predict
+from keras_lnn.deploy.predict import predict
 from tests.conftest import invoke_cli, run_cli_here
 from tests.test_scans_prepare import write_scans, write_table
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow  # a training (one epoch of one small CNN) and Ten
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """16 scans in four formats prepared at 28^3 and CNNExp1N4 trained on them for one epoch (no SavedModel)."""
-    from keras_lnn import export
+    from keras_lnn.deploy import export
 
     root = tmp_path_factory.mktemp("own_scans")
     (root / "scans").mkdir()

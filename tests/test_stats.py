@@ -1,11 +1,11 @@
-"""keras_lnn.stats on hand-made numbers: mean, sample std, formatting, Welch's t-test, prediction
+"""keras_lnn.evaluation.stats and .delong on hand-made numbers: mean, sample std, formatting, Welch's t-test, prediction
 intervals, DeLong's test."""
 import math
 
 import numpy as np
 import pytest
 
-from keras_lnn import stats
+from keras_lnn.evaluation import delong, stats
 
 
 def test_mean_and_sample_std():
@@ -103,12 +103,12 @@ def test_delong_on_a_hand_worked_example():
     # (AUC 8/9), negatives 1, 2/3, 1; each has variance 1/27. Model b is constant (AUC 1/2, no variance),
     # so Var(a - b) = (1/27)/3 + (1/27)/3 = 2/81 and z = (8/9 - 1/2) / (sqrt(2)/9) = 2.4749.
     labels = [0, 0, 1, 1, 0, 1]
-    result = stats.delong_test(labels, [0.1, 0.4, 0.35, 0.8, 0.2, 0.9], [0.5] * 6)
+    result = delong.delong_test(labels, [0.1, 0.4, 0.35, 0.8, 0.2, 0.9], [0.5] * 6)
     assert result.auc_a == pytest.approx(8 / 9) and result.auc_b == 0.5
     assert result.z == pytest.approx((8 / 9 - 0.5) / (math.sqrt(2) / 9))
     assert result.p_value == pytest.approx(0.013328, abs=1e-5)
     assert result.verdict() == "exceeds test-set noise" and result.difference == pytest.approx(8 / 9 - 0.5)
-    swapped = stats.delong_test(labels, [0.5] * 6, [0.1, 0.4, 0.35, 0.8, 0.2, 0.9])
+    swapped = delong.delong_test(labels, [0.5] * 6, [0.1, 0.4, 0.35, 0.8, 0.2, 0.9])
     assert swapped.z == pytest.approx(-result.z) and swapped.p_value == pytest.approx(result.p_value)
 
 
@@ -121,7 +121,7 @@ def test_delong_standard_error_matches_a_paired_bootstrap():
     shared = rng.normal(size=300)  # the two models' scores are correlated, as on one test set
     a = labels * 1.0 + shared + 0.5 * rng.normal(size=300)
     b = labels * 0.6 + shared + 0.5 * rng.normal(size=300)
-    result = stats.delong_test(labels, a, b)
+    result = delong.delong_test(labels, a, b)
     assert result.auc_a == pytest.approx(roc_auc_score(labels, a)) and result.auc_b == pytest.approx(roc_auc_score(labels, b))
     pos, neg = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
     differences = []
@@ -133,8 +133,8 @@ def test_delong_standard_error_matches_a_paired_bootstrap():
 
 def test_delong_edge_cases():
     with pytest.raises(ValueError, match="at least 2 volumes of each class"):
-        stats.delong_test([0, 0, 1], [0.1, 0.2, 0.9], [0.3, 0.2, 0.9])
+        delong.delong_test([0, 0, 1], [0.1, 0.2, 0.9], [0.3, 0.2, 0.9])
     with pytest.raises(ValueError, match="4 labels but 3 scores"):
-        stats.delong_test([0, 0, 1, 1], [0.1, 0.2, 0.9], [0.3, 0.2, 0.9])
-    same = stats.delong_test([0, 1, 0, 1], [0.1, 0.7, 0.3, 0.9], [0.2, 0.8, 0.4, 0.95])  # same ranking
+        delong.delong_test([0, 0, 1, 1], [0.1, 0.2, 0.9], [0.3, 0.2, 0.9])
+    same = delong.delong_test([0, 1, 0, 1], [0.1, 0.7, 0.3, 0.9], [0.2, 0.8, 0.4, 0.95])  # same ranking
     assert same.difference == 0 and same.verdict() == "no verdict (identical rankings)"

@@ -8,7 +8,10 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from keras_lnn import training
-from keras_lnn.training import PaperEarlyStopping, backend, compute_metrics, resume
+from keras_lnn.models import create_model
+from keras_lnn.settings import Protocol
+from keras_lnn.evaluation import basic_metrics
+from keras_lnn.training import PaperEarlyStopping, backend, resume
 
 
 class _Model:
@@ -72,7 +75,7 @@ def test_nan_loss_counts_as_worse():
 def test_binary_metrics_match_sklearn_and_threshold_is_strict():
     labels = np.array([[0], [1], [1], [0], [1]])
     probabilities = np.array([[0.1], [0.5], [0.9], [0.6], [0.7]])
-    metrics = compute_metrics(labels, probabilities)
+    metrics = basic_metrics(labels, probabilities)
     # 0.5 is not a positive (MedMNIST's evaluator uses p > 0.5): correct are 0.1, 0.9, 0.7.
     assert metrics["acc"] == pytest.approx(3 / 5)
     assert metrics["auc"] == pytest.approx(roc_auc_score(labels[:, 0], probabilities[:, 0]))
@@ -81,14 +84,14 @@ def test_binary_metrics_match_sklearn_and_threshold_is_strict():
 
 
 def test_auc_is_none_for_a_single_class():
-    assert compute_metrics(np.zeros((3, 1)), np.array([[0.2], [0.4], [0.9]]))["auc"] is None
+    assert basic_metrics(np.zeros((3, 1)), np.array([[0.2], [0.4], [0.9]]))["auc"] is None
 
 
 def test_multiclass_metrics_are_argmax_accuracy_and_macro_ovr_auc():
     rng = np.random.default_rng(0)
     labels = np.array([0, 1, 2, 2, 1, 0, 2, 1])
     probabilities = rng.dirichlet(np.ones(3), size=len(labels))
-    metrics = compute_metrics(labels[:, None], probabilities)
+    metrics = basic_metrics(labels[:, None], probabilities)
     assert metrics["acc"] == pytest.approx(np.mean(probabilities.argmax(1) == labels))
     macro = np.mean([roc_auc_score(labels == c, probabilities[:, c]) for c in range(3)])
     assert metrics["auc"] == pytest.approx(macro)
@@ -99,14 +102,14 @@ def test_multiclass_metrics_are_argmax_accuracy_and_macro_ovr_auc():
 def test_truncate_history_drops_rows_after_the_backup(tmp_path):
     path = tmp_path / "history.csv"
     path.write_text("epoch,loss,val_loss\n0,1.0,1.0\n1,0.9,0.95\n2,0.8,0.9\n")
-    resume._truncate_history(path, 2)
+    resume.truncate_history(path, 2)
     assert [row["epoch"] for row in training.read_history(path)] == [0, 1]
-    resume._truncate_history(path, 0)
+    resume.truncate_history(path, 0)
     assert not path.exists()
 
 
 def test_protocol_defaults_are_the_papers():
-    assert training.Protocol().as_dict() == {
+    assert Protocol().as_dict() == {
         "max_epochs": 500, "batch_size": 64, "learning_rate": 5e-4, "patience": 10, "min_delta": 0.001,
     }
 
@@ -115,7 +118,7 @@ def _tiny_model():
     """compile_model's loss and metrics, with SGD at learning rate 1 (a step moves each weight by its gradient)."""
     keras.utils.set_random_seed(1)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu"), keras.layers.Dense(1, activation="sigmoid")])
-    training.compile_model(model, training.Protocol())
+    training.compile_model(model, Protocol())
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=1.0), loss=model.loss,
                   weighted_metrics=["accuracy", keras.metrics.AUC(name="auc")])
     return model
@@ -180,7 +183,7 @@ def _dropout_model():
         keras.Input((6,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dropout(0.5),
         keras.layers.Dense(1, activation="sigmoid"),
     ])
-    return training.compile_model(model, training.Protocol(learning_rate=0.05))
+    return training.compile_model(model, Protocol(learning_rate=0.05))
 
 
 class _Interrupt(keras.callbacks.Callback):
@@ -196,7 +199,7 @@ def test_resumed_training_repeats_an_uninterrupted_run(tmp_path):
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(40, 6)).astype("float32"), rng.integers(0, 2, size=(40, 1))
     data = types.SimpleNamespace(train=(x, y), val=(x[:8], y[:8]))
-    protocol = training.Protocol(max_epochs=4, batch_size=16, patience=100)
+    protocol = Protocol(max_epochs=4, batch_size=16, patience=100)
     (tmp_path / "whole").mkdir()
     whole = _dropout_model()
     training.fit(whole, data, protocol, tmp_path / "whole", verbose=0, seed=4)
@@ -216,19 +219,15 @@ def test_resumed_training_repeats_an_uninterrupted_run(tmp_path):
 
 
 def test_padding_is_only_used_where_it_is_exact_and_useful():
-    import keras_lnn
-
     compiles_steps = keras.backend.backend() in ("jax", "tensorflow")
-    assert training.wants_padding(keras_lnn.create_model("CNNExp1N4")) == compiles_steps
-    assert not training.wants_padding(keras_lnn.create_model("LiqExp3N3"))  # BatchNorm
+    assert training.wants_padding(create_model("CNNExp1N4")) == compiles_steps
+    assert not training.wants_padding(create_model("LiqExp3N3"))  # BatchNorm
 
 
 def test_tensorflow_traces_the_padded_training_step_with_a_static_batch_size():
-    import keras_lnn
-
     x, y = np.zeros((10, 28, 28, 28, 1), "uint8"), np.zeros((10, 1))
-    protocol = training.Protocol(max_epochs=2, batch_size=4)
-    inputs = training.training_inputs(keras_lnn.create_model("CNNExp1N4"), (x, y), protocol)
+    protocol = Protocol(max_epochs=2, batch_size=4)
+    inputs = training.training_inputs(create_model("CNNExp1N4"), (x, y), protocol)
     assert inputs["steps_per_epoch"] == 3
     if keras.backend.backend() != "tensorflow":
         assert isinstance(inputs["x"], training.EpochBatches)
@@ -238,22 +237,20 @@ def test_tensorflow_traces_the_padded_training_step_with_a_static_batch_size():
     assert [list(w) for _, _, w in inputs["x"].as_numpy_iterator()] == [[1.0] * 4] * 2 + [[1.0, 1.0, 0.0, 0.0]] + \
         [[1.0] * 4] * 2 + [[1.0, 1.0, 0.0, 0.0]]
     # With BatchNorm nothing is padded, and Keras's own PyDataset path keeps a dynamic batch size.
-    bn_inputs = training.training_inputs(keras_lnn.create_model("LiqExp3N3"), (x, y), protocol)
+    bn_inputs = training.training_inputs(create_model("LiqExp3N3"), (x, y), protocol)
     assert isinstance(bn_inputs["x"], training.EpochBatches) and not bn_inputs["x"].pad
 
 
 def test_compiled_models_trace_their_training_step_once_and_train_as_keras_own_compile():
     """compile_model creates the optimizer's and metrics' variables before `fit` (what Keras's fit
     does first on JAX and PyTorch): a step whose trace creates variables is traced twice on TensorFlow."""
-    import keras_lnn
-
     rng = np.random.default_rng(0)
     x, y = rng.integers(0, 256, size=(8, 28, 28, 28, 1)).astype("float32"), np.array([[0], [1]] * 4, "float32")
-    protocol = training.Protocol(batch_size=4)
+    protocol = Protocol(batch_size=4)
     trained = {}
     for way in ("package", "keras"):
         keras.utils.set_random_seed(0)
-        model = keras_lnn.create_model("CNNExp1N1")
+        model = create_model("CNNExp1N1")
         if way == "package":
             training.compile_model(model, protocol, 2, train_size=8)
             assert model.optimizer.built
@@ -276,14 +273,12 @@ def test_compiled_models_trace_their_training_step_once_and_train_as_keras_own_c
 
 def test_uint8_volumes_train_exactly_like_float32():
     """Runs keep volumes as uint8 (no float copy in memory): the model's Rescaling casts each batch."""
-    import keras_lnn
-
     x = np.random.default_rng(0).integers(0, 256, (8, 28, 28, 28, 1)).astype("uint8")
     y = (np.arange(8) % 2)[:, None]
     outcomes = []
     for volumes in (x, x.astype("float32")):
         keras.utils.set_random_seed(0)
-        model = keras_lnn.create_model("CNNExp1N4")
+        model = create_model("CNNExp1N4")
         model.compile(optimizer=keras.optimizers.Adam(5e-4), loss="binary_crossentropy")
         history = model.fit(volumes, y, batch_size=4, epochs=2, verbose=0, shuffle=False)
         outcomes.append((history.history["loss"], model.predict(volumes, verbose=0)))
@@ -314,7 +309,7 @@ def test_predictions_run_one_batch_per_call_and_leave_keras_own_predict_whole():
     `steps_per_execution` batches per call) also returns every row."""
     inputs = keras.Input((3,))
     model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs))
-    training.compile_model(model, training.Protocol(batch_size=4), train_size=20)
+    training.compile_model(model, Protocol(batch_size=4), train_size=20)
     assert model.steps_per_execution == 5
     x = np.random.default_rng(0).normal(size=(11, 3)).astype("float32")  # 3 batches, the last one short
     expected = np.concatenate([keras.ops.convert_to_numpy(model(x[i:i + 4])) for i in range(0, 11, 4)])

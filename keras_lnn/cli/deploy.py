@@ -14,7 +14,7 @@ from keras_lnn.cli.options import echo_rows
 @click.option("--overwrite", is_flag=True, help="Rewrite files that already exist.")
 def export_command(run_dirs, formats, overwrite):
     """Write deployable files from the .keras files of runs trained on any backend."""
-    from keras_lnn.export import export_run
+    from keras_lnn.deploy.export import export_run
 
     for run_dir in run_dirs:
         export_run(run_dir, formats=formats, overwrite=overwrite, echo=click.echo)
@@ -37,7 +37,7 @@ def export_command(run_dirs, formats, overwrite):
 def predict(model_dir, input_path, split, fmt, output, tta):
     """Classify volumes with a trained model: one row per volume (probabilities, predicted label)."""
     from keras_lnn.io import atomic_write_csv
-    from keras_lnn.predict import predict as predict_volumes
+    from keras_lnn.deploy.predict import predict as predict_volumes
 
     result = predict_volumes(model_dir, input_path, split=split, fmt=fmt, tta=tta)
     if output:

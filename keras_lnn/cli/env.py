@@ -12,7 +12,7 @@ from keras_lnn.cli.options import data_dir_option, format_option
 @format_option
 def env(data_dir, fmt):
     """Versions, backends, devices, CPU, oneDNN, threads and MedMNIST files: paste it into a bug report."""
-    from keras_lnn.system_report import report_rows, system_report
+    from keras_lnn.system.env import report_rows, system_report
 
     report = system_report(data_dir)
     if fmt == "json":

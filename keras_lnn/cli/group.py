@@ -3,7 +3,8 @@ import sys
 
 import click
 
-from keras_lnn import __version__, logs
+from keras_lnn import __version__
+from keras_lnn.system import logs
 from keras_lnn.errors import KerasLnnError
 
 

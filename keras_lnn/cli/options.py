@@ -84,6 +84,21 @@ format_option = click.option(
 )
 
 
+class ExperimentType(click.ParamType):
+    """What `run` trains: an experiment, a group or one model's name; anything else is a usage error (exit 2)."""
+
+    name = "experiment"
+
+    def convert(self, value, param, ctx):
+        from keras_lnn.models import UnknownModelError, experiment_scope
+
+        try:
+            experiment_scope(value)
+        except UnknownModelError as error:
+            raise click.BadParameter(str(error), ctx=ctx, param_hint="EXPERIMENT") from None
+        return value
+
+
 class ModelsType(click.ParamType):
     """Model or experiment names (wildcards allowed); unknown ones are a usage error (exit 2)."""
 
@@ -134,7 +149,7 @@ md5_option = click.option("--md5", default=None, help="MD5 a --dataset file must
 
 def augment_callback(ctx, param, value):
     """`--augment flip,rot90` -> ("flip", "rot90"); an unknown name is a usage error."""
-    from keras_lnn.training_options import OptionsError, TrainingOptions
+    from keras_lnn.settings import OptionsError, TrainingOptions
 
     names = tuple(name.strip() for name in (value or "").split(",") if name.strip())
     try:
@@ -145,7 +160,7 @@ def augment_callback(ctx, param, value):
 
 def class_weight_callback(ctx, param, value):
     """`--class-weight balanced` or `W0,W1,...` -> "balanced" or a tuple of floats; bad weights are a usage error."""
-    from keras_lnn.training_options import OptionsError, TrainingOptions
+    from keras_lnn.settings import OptionsError, TrainingOptions
 
     if value is None or value.strip() == "balanced":
         return None if value is None else "balanced"

@@ -5,14 +5,14 @@ import click
 
 from keras_lnn.cli.group import main
 from keras_lnn.cli.options import (
-    augment_callback, class_weight_callback, DATASET_HELP, data_dir_option, DatasetType, echo_rows, md5_option,
-    ModelsType, seeds_callback, shard_callback, size_for, size_option, tensorboard_callback,
+    augment_callback, class_weight_callback, DATASET_HELP, data_dir_option, DatasetType, echo_rows, ExperimentType,
+    md5_option, ModelsType, seeds_callback, shard_callback, size_for, size_option, tensorboard_callback,
 )
-from keras_lnn.training_options import AUGMENTATIONS
+from keras_lnn.settings import AUGMENTATIONS, Protocol, RunConfig, TrainingOptions
 
 
 @main.command()
-@click.argument("experiment")
+@click.argument("experiment", type=ExperimentType())
 @click.option("--dataset", required=True, type=DatasetType(files=True), help=DATASET_HELP)
 @click.option("--models", "models_filter", type=ModelsType(), default=None, help="Comma-separated subset of the experiment's models.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (weights, shuffling, dropout).")
@@ -51,9 +51,7 @@ from keras_lnn.training_options import AUGMENTATIONS
 @click.option("--tensorboard", callback=tensorboard_callback, default=None, type=click.Path(file_okay=False),
               metavar="DIR", help="TensorBoard per-epoch scalars in DIR/<run folder>/<model> (needs TensorFlow). "
                                   "Changes no result.")
-def run(experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size, learning_rate, patience,
-        min_delta, size, data_dir, no_verify, md5, mirror, output, overwrite, quiet, jobs, shard, deterministic,
-        augment, class_weight, tta, tensorboard):
+def run(**options):
     """Train, evaluate and export the models of EXPERIMENT (exp1..exp6, paper, all, or a model name).
 
     Defaults are the paper's protocol. Each model leaves a SavedModel (1/), model.keras,
@@ -63,29 +61,10 @@ def run(experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size,
     --class-weight name the folder too (OUTPUT/exp2_vessel_aug-flip-rot90_cw-balanced/), so it
     cannot pass for the paper's; --tta does not (it trains the same weights).
     """
-    from keras_lnn.models import MODEL_GROUPS, UnknownModelError, list_experiments
-    from keras_lnn.runs import RunConfig, run_experiment
-    from keras_lnn.training import Protocol, TrainingOptions
+    from keras_lnn.models import UnknownModelError
+    from keras_lnn.runs import run_experiment
 
-    if experiment not in MODEL_GROUPS and experiment not in list_experiments():
-        try:
-            from keras_lnn.models import get_architecture
-
-            get_architecture(experiment)
-        except UnknownModelError:
-            raise click.BadParameter(
-                f"{experiment!r} is neither an experiment ({', '.join(list_experiments())}), a group "
-                f"({', '.join(MODEL_GROUPS)}) nor a model",
-                param_hint="EXPERIMENT",
-            ) from None
-    config = RunConfig(
-        experiment, dataset, models=models_filter, seeds=seeds or [seed],
-        protocol=Protocol(max_epochs, batch_size, learning_rate, patience, min_delta),
-        size=size_for(click.get_current_context(), dataset, size), data_dir=data_dir, verify=not no_verify, md5=md5,
-        mirror=mirror, output=output, overwrite=overwrite, verbose=0 if quiet else 2, jobs=jobs, shard=shard,
-        deterministic=deterministic, training_options=TrainingOptions(augment or (), class_weight, tta),
-        tensorboard=tensorboard,
-    )
+    config = run_config(click.get_current_context(), **options)
     try:
         results = run_experiment(config, echo=click.echo)
     except UnknownModelError as error:
@@ -98,3 +77,17 @@ def run(experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size,
         rows = [{"model": m["model"], "status": m["status"], "epochs": m["epochs"],
                  "test_acc": (m["test"] or {}).get("acc"), "test_auc": (m["test"] or {}).get("auc")} for m in metrics]
         echo_rows(rows, "table", ["model", "status", "epochs", "test_acc", "test_auc"])
+
+
+def run_config(ctx, experiment, dataset, models_filter, seed, seeds, max_epochs, batch_size, learning_rate, patience,
+               min_delta, size, data_dir, no_verify, md5, mirror, output, overwrite, quiet, jobs, shard, deterministic,
+               augment, class_weight, tta, tensorboard):
+    """The `RunConfig` of `run`'s parsed options."""
+    return RunConfig(
+        experiment, dataset, models=models_filter, seeds=seeds or [seed],
+        protocol=Protocol(max_epochs, batch_size, learning_rate, patience, min_delta),
+        size=size_for(ctx, dataset, size), data_dir=data_dir, verify=not no_verify, md5=md5, mirror=mirror,
+        output=output, overwrite=overwrite, verbose=0 if quiet else 2, jobs=jobs, shard=shard,
+        deterministic=deterministic, training_options=TrainingOptions(augment or (), class_weight, tta),
+        tensorboard=tensorboard,
+    )

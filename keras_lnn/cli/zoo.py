@@ -63,7 +63,7 @@ def audit(names, size, fmt):
     NAMES are experiments, models or groups (default: paper, the paper's 30 models). Exits 1 when a count differs
     from Table 1 by anything but a documented delta.
     """
-    from keras_lnn.audit import audit_models, format_audit_table
+    from keras_lnn.models.audit import audit_models, format_audit_table
 
     flat = [n for group in names for n in group]
     rows = audit_models(flat or None, input_size=size)

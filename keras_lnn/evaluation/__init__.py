@@ -2,7 +2,8 @@
 
 `lnn-keras run` builds metrics.json's split records with it after training, and `lnn-keras
 evaluate` rebuilds them from predictions.csv (docs/records.md is the schema). Nothing else
-defines a metric: the summary, the model card and the report read these records.
+defines a metric: the summary, the model card and the report read these records. It computes
+and writes no file: the files of a run folder are `keras_lnn.runs`'s.
 
 The modules follow the parts of an evaluation:
 
@@ -10,11 +11,9 @@ The modules follow the parts of an evaluation:
     intervals        stratified percentile-bootstrap intervals of ACC and AUC, DeLong's interval
     calibration      Brier score, ECE over 15 bins, reliability points
     record           a split's record (`split_record`), val and test at once (`split_records`)
-    predictions      predictions.csv written and read (with `_tta` columns)
     upgrade          a metrics dict brought to version 2, its records rebuilt from predictions
-    medmnist_files   MedMNIST's own result files (`python -m medmnist evaluate` reads them)
-    card             MODEL_CARD.md
-    outputs          both of those for one model
+    stats            the report's statistics: mean and std, Welch's t-test, prediction intervals, Holm
+    delong           DeLong's test of two AUCs on the same volumes, and DeLong's interval of one
 
 Example:
 
@@ -23,27 +22,21 @@ Example:
 >>> records["test"]["auc"], records["test"]["auc_ci95"]
 """
 from keras_lnn.evaluation.calibration import brier_score, calibration, expected_calibration_error, reliability
-from keras_lnn.evaluation.card import model_card, write_model_card
 from keras_lnn.evaluation.classification import (
     accuracy, auc, confusion_matrix, cross_entropy, per_class_metrics, threshold_metrics, youden_threshold,
 )
 from keras_lnn.evaluation.intervals import bootstrap_intervals, delong_auc_interval, rank_auc, stratified_indices
-from keras_lnn.evaluation.medmnist_files import result_filename, run_label, write_result_files
-from keras_lnn.evaluation.outputs import write_evaluation_files
-from keras_lnn.evaluation.predictions import Predictions, prediction_rows, read_predictions, write_predictions
 from keras_lnn.evaluation.record import (
     METRICS_VERSION, basic_metrics, evaluation_info, majority_record, split_record, split_records,
 )
 from keras_lnn.evaluation.upgrade import (
-    DEFAULT_TRAINING_OPTIONS, evaluated_metrics, evaluation_blocks, logged_val_metrics, upgraded_record,
+    evaluated_metrics, evaluation_blocks, logged_val_metrics, upgraded_record,
 )
 
 __all__ = [
-    "DEFAULT_TRAINING_OPTIONS", "METRICS_VERSION", "Predictions", "accuracy", "auc", "basic_metrics",
-    "bootstrap_intervals", "brier_score", "calibration", "confusion_matrix", "cross_entropy", "delong_auc_interval",
-    "evaluated_metrics", "evaluation_blocks", "evaluation_info", "expected_calibration_error", "logged_val_metrics",
-    "majority_record", "model_card", "per_class_metrics", "prediction_rows", "rank_auc", "read_predictions",
-    "reliability", "result_filename", "run_label", "split_record", "split_records", "stratified_indices",
-    "threshold_metrics", "upgraded_record", "write_evaluation_files", "write_model_card", "write_predictions",
-    "write_result_files", "youden_threshold",
+    "METRICS_VERSION", "accuracy", "auc", "basic_metrics", "bootstrap_intervals", "brier_score", "calibration",
+    "confusion_matrix", "cross_entropy", "delong_auc_interval", "evaluated_metrics", "evaluation_blocks",
+    "evaluation_info", "expected_calibration_error", "logged_val_metrics", "majority_record", "per_class_metrics",
+    "rank_auc", "reliability", "split_record", "split_records", "stratified_indices", "threshold_metrics",
+    "upgraded_record", "youden_threshold",
 ]

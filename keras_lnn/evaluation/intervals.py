@@ -15,6 +15,7 @@ True
 import numpy as np
 
 from keras_lnn.evaluation.classification import as_labels, as_probabilities, predicted_classes
+from keras_lnn.evaluation.delong import delong_interval
 
 RESAMPLES = 2000
 SEED = 0
@@ -111,12 +112,10 @@ def bootstrap_intervals(labels, probabilities, resamples=RESAMPLES, seed=SEED, l
 
 
 def delong_auc_interval(labels, positive_probability, level=LEVEL):
-    """DeLong's `[low, high]` of a binary AUC (`keras_lnn.stats.delong_interval`), or None with fewer
+    """DeLong's `[low, high]` of a binary AUC (`keras_lnn.evaluation.delong.delong_interval`), or None with fewer
     than 2 volumes of a class."""
-    from keras_lnn import stats
-
     try:
-        _, low, high = stats.delong_interval(labels, positive_probability, level)
+        _, low, high = delong_interval(labels, positive_probability, level)
     except ValueError:
         return None
     return [low, high]

@@ -14,9 +14,8 @@ Example:
 """
 from keras_lnn.evaluation.classification import n_classes_of
 from keras_lnn.evaluation.record import METRICS_VERSION, evaluation_info, majority_record, split_records
+from keras_lnn.settings import TrainingOptions
 
-# The paper's protocol: no augmentation, no class weights, no test-time augmentation.
-DEFAULT_TRAINING_OPTIONS = {"augment": [], "class_weight": None, "tta": False}
 LOGGED_NAMES = {"auc": "auc_keras_approx"}  # Keras's logged name -> what it is
 
 
@@ -40,7 +39,7 @@ def upgraded_record(metrics):
             updated["best_val_logged"] = logged_val_metrics(value)
         elif not key.startswith("_") and key != "metrics_version":
             updated[key] = value
-    updated.setdefault("training_options", dict(DEFAULT_TRAINING_OPTIONS))
+    updated.setdefault("training_options", TrainingOptions().as_dict())
     return updated
 
 

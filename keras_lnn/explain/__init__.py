@@ -35,22 +35,3 @@ __all__ = [
     "explain_model", "neuron_states", "recurrent_layers", "slice_contributions", "slice_profiles", "synapse_strengths",
 ]
 
-
-# Names that lived here before they found their one home: (module, name) there.
-_MOVED = {
-    "slice_profile_section": ("keras_lnn.report.profiles", "slice_profile_section"),  # the report's markdown
-    "load_model": ("keras_lnn", "load_model"),  # the package's one loader
-    "run_dataset_source": ("keras_lnn.data", "run_dataset_source"),
-}
-
-
-def __getattr__(name):
-    if name in _MOVED:
-        import importlib
-
-        from keras_lnn._deprecated import moved
-
-        module, new_name = _MOVED[name]
-        moved(f"keras_lnn.explain.{name}", f"{module}.{new_name}")
-        return getattr(importlib.import_module(module), new_name)
-    raise AttributeError(f"module 'keras_lnn.explain' has no attribute {name!r}")

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 # The package's one drawing setup (shared with the report), so that every PNG is made the same way.
-from keras_lnn.drawing import new_figure as _new_figure, png_bytes as _png
+from keras_lnn.explain.drawing import new_figure as _new_figure, png_bytes as _png
 
 # ncps's own colours (`Wiring.draw_graph`), and one for command neurons, which it draws as inter ones.
 NEURON_COLORS = {"motor": "tab:orange", "command": "tab:purple", "inter": "tab:blue"}

@@ -8,8 +8,9 @@
 """
 from keras_lnn.layers.across_batch import AcrossBatch
 from keras_lnn.layers.cfc import CfC
-from keras_lnn.layers.common import PACKAGE, FlatMixedMemory, StaleTraceError, reference_computation
+from keras_lnn.layers.common import PACKAGE, FlatMixedMemory
 from keras_lnn.layers.ltc import LTC
+from keras_lnn.layers.reference import StaleTraceError, reference_computation
 from keras_lnn.layers.slicewise import SliceWise
 
 # `.keras` files written before the layers became a package name the mixed-memory cell

@@ -4,7 +4,8 @@ import ncps.keras
 from keras import ops
 from ncps.keras.wired_cfc_cell import WiredCfCCell
 
-from keras_lnn.layers.common import PACKAGE, FloatWeightsMixin, fast_path_applies, over_slices, rnn_result
+from keras_lnn.layers.common import PACKAGE, FloatWeightsMixin, over_slices, rnn_result
+from keras_lnn.layers.reference import fast_path_applies
 
 
 class CfcEquations:

@@ -3,9 +3,9 @@ import keras
 import ncps.keras
 from keras import ops
 
-from keras_lnn.layers.common import (
-    PACKAGE, FloatWeightsMixin, MixedMemory, Synapses, fast_path_applies, over_slices, rnn_result,
-)
+from keras_lnn.layers.common import PACKAGE, FloatWeightsMixin, over_slices, rnn_result
+from keras_lnn.layers.ltc_pieces import MixedMemory, Synapses
+from keras_lnn.layers.reference import fast_path_applies
 
 
 class SynapseCurrents:

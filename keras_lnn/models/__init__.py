@@ -10,10 +10,10 @@ The modules, in the one direction their imports run:
 
 Example:
 
->>> import keras_lnn
->>> keras_lnn.list_models("LiqExp1*")
+>>> from keras_lnn import models
+>>> models.list_models("LiqExp1*")
 ['LiqExp1N2', 'LiqExp1N5', 'LiqExp1N6']
->>> model = keras_lnn.create_model("LiqExp1N2")
+>>> model = models.create_model("LiqExp1N2")
 >>> model.output_shape
 (None, 1)
 
@@ -28,13 +28,14 @@ from keras_lnn.models.blocks import (
 )
 from keras_lnn.models.build import count_params, create_model, slice_encoder, validate_model
 from keras_lnn.models.registry import (
-    MODEL_GROUPS, UnknownModelError, experiment_models, get_architecture, group_experiments, group_models,
-    list_experiments, list_models, register, resolve_models,
+    MODEL_GROUPS, UnknownModelError, experiment_models, experiment_scope, get_architecture, group_experiments,
+    group_models, list_experiments, list_models, register, resolve_models,
 )
 
 __all__ = [
     "ENCODERS", "MEAN", "MODEL_GROUPS", "OUT", "RELU", "Activation", "Architecture", "BatchNorm", "Conv", "Dense",
     "Dropout", "LiquidLayer", "Mean", "Pool", "Rnn", "UnknownModelError", "auto", "cfc", "cnn", "count_params",
-    "create_model", "experiment_models", "full", "get_architecture", "group_experiments", "group_models", "liquid",
-    "list_experiments", "list_models", "recurrent", "register", "resolve_models", "slice_encoder", "validate_model",
+    "create_model", "experiment_models", "experiment_scope", "full", "get_architecture", "group_experiments",
+    "group_models", "liquid", "list_experiments", "list_models", "recurrent", "register", "resolve_models",
+    "slice_encoder", "validate_model",
 ]

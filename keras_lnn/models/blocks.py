@@ -242,6 +242,16 @@ class Architecture:
         return self.reproduces is not None
 
     @property
+    def family(self):
+        """"LTC" (a liquid layer: LTC or CfC), "LSTM/RNN" (a Keras recurrent layer), "CNN" (neither), or None for
+        a diagnostic model, which is no baseline: the family a report compares its best models in."""
+        if self.diagnostic:
+            return None
+        if any(isinstance(step, LiquidLayer) for step in self.head):
+            return "LTC"
+        return "LSTM/RNN" if any(isinstance(step, Rnn) for step in self.head) else "CNN"
+
+    @property
     def in_paper(self):
         """Whether the model is one of the paper's 30 (it has a Table 1 count)."""
         return self.paper_params is not None

@@ -101,6 +101,30 @@ def group_experiments(group):
     return [e for e, members in _EXPERIMENTS.items() if all(n in names for n in members)]
 
 
+def experiment_scope(name):
+    """What `lnn-keras run NAME` trains: `(experiments, models)` for a group (`MODEL_GROUPS`), an experiment or
+    one model's name; `models` is None where every model of the experiments is meant.
+
+    Raises:
+        UnknownModelError: `name` is none of them (the message lists the experiments and groups).
+
+    Example:
+
+    >>> experiment_scope("paper")[0][:2], experiment_scope("LiqExp1N2")
+    (['exp1', 'exp2'], (['exp1'], ['LiqExp1N2']))
+    """
+    if name in MODEL_GROUPS:
+        return group_experiments(name), None
+    if name in _EXPERIMENTS:
+        return [name], None
+    try:
+        architecture = get_architecture(name)
+    except UnknownModelError:
+        raise UnknownModelError(f"{name!r} is neither an experiment ({', '.join(list_experiments())}), a group "
+                                f"({', '.join(MODEL_GROUPS)}) nor a model") from None
+    return [architecture.experiment], [architecture.name]
+
+
 def get_architecture(name):
     """The `Architecture` registered as `name` (case-insensitive); `UnknownModelError` if there is none."""
     if name not in _REGISTRY:

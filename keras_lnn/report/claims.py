@@ -22,7 +22,7 @@ the same size?). Holm's correction runs over every test of one dataset's claims.
 import dataclasses
 import math
 
-from keras_lnn import stats
+from keras_lnn.evaluation import stats
 from keras_lnn.report.families import best_on_validation, family, family_bests
 from keras_lnn.report.markdown import table, thousands
 from keras_lnn.report.statistics import paired_delong_tests

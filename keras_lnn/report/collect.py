@@ -18,8 +18,9 @@ import dataclasses
 import json
 from pathlib import Path
 
-from keras_lnn import stats
+from keras_lnn.evaluation import stats
 from keras_lnn.errors import KerasLnnError
+from keras_lnn.report.settings import PAPER_SETTING, Setting, run_settings
 
 
 class ReportError(KerasLnnError):
@@ -161,7 +162,8 @@ class ModelResults:
     Attributes:
         dataset, size, experiment, model: the group's key, with `settings`.
         runs: every metrics dict of the group, sorted by seed (two of one seed possible: see `duplicates`).
-        settings: `run_settings` of the runs: backend, protocol, data MD5, training options.
+        settings: the runs' `Setting`: backend, protocol, data MD5, training options (by default that of a
+            run that recorded none of them).
     """
 
     dataset: str
@@ -169,7 +171,7 @@ class ModelResults:
     experiment: str
     model: str
     runs: list
-    settings: dict = dataclasses.field(default_factory=dict)
+    settings: Setting = PAPER_SETTING
 
     @property
     def seed_runs(self):
@@ -225,18 +227,14 @@ def group_results(metrics_list):
     groups (`keras_lnn.report.settings.run_settings`); two runs of one seed in a group are both kept
     (`ModelResults.duplicates`).
     """
-    from keras_lnn.report.settings import run_settings
-
     groups = {}
     for metrics in metrics_list:
-        settings = run_settings(metrics)
-        key = (metrics["dataset"], metrics["size"], metrics["experiment"], metrics["model"],
-               json.dumps(settings, sort_keys=True))
-        groups.setdefault(key, (settings, []))[1].append(metrics)
+        key = (metrics["dataset"], metrics["size"], metrics["experiment"], metrics["model"], run_settings(metrics))
+        groups.setdefault(key, []).append(metrics)
     model_key = model_order()
-    keys = sorted(groups, key=lambda k: (k[0], k[1], k[2], model_key(k[3]), k[4]))
-    return [ModelResults(*key[:4], sorted(groups[key][1], key=lambda m: (m["seed"], str(m["_path"]))),
-                         groups[key][0]) for key in keys]
+    keys = sorted(groups, key=lambda k: (k[0], k[1], k[2], model_key(k[3]), k[4].sort_key()))
+    return [ModelResults(*key[:4], sorted(groups[key], key=lambda m: (m["seed"], str(m["_path"]))), key[4])
+            for key in keys]
 
 
 def by_dataset(results):

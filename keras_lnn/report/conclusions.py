@@ -5,7 +5,7 @@ studies' summaries (`keras_lnn.report.earlier`), which verdicts hold in both.
 """
 from pathlib import Path
 
-from keras_lnn import stats
+from keras_lnn.evaluation import stats
 from keras_lnn.report.claims import CLAIMS, SUPPORTED, claims_lines, comparisons
 from keras_lnn.report.collect import by_dataset
 from keras_lnn.report.earlier import earlier_verdicts, read_summaries

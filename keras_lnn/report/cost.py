@@ -1,5 +1,5 @@
 """The training cost section: epochs to the early stop and seconds per epoch, per model."""
-from keras_lnn import stats
+from keras_lnn.evaluation import stats
 from keras_lnn.report.collect import recorded_version
 from keras_lnn.report.markdown import table
 from keras_lnn.report.settings import differing_fields, model_label

@@ -14,7 +14,7 @@ import dataclasses
 import math
 from pathlib import Path
 
-from keras_lnn import stats
+from keras_lnn.evaluation import stats
 from keras_lnn.report.claims import CLAIMS, claim_verdict
 from keras_lnn.report.collect import ReportError
 from keras_lnn.report.families import family

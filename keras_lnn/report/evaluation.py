@@ -13,7 +13,7 @@ headers = detail_headers(results)            # ["AUC 95% CI", "sens @0.5", "spec
 cells = detail_cells(results[0], headers)    # ["0.780 to 0.910", "0.651", "0.903", "0.041"]
 ```
 """
-from keras_lnn import stats
+from keras_lnn.evaluation import stats
 
 
 def _test(metrics):

@@ -5,17 +5,18 @@ seeds, among the groups of one setting (`keras_lnn.report.settings.by_setting`).
 test split is not looked at to choose it, so the tests of `keras_lnn.report.statistics`
 on the test scores are not biased by the choice.
 """
-from keras_lnn import stats
+from keras_lnn.evaluation import stats
 from keras_lnn.report.evaluation import has_tta
 from keras_lnn.report.figures import reliability_figure
 from keras_lnn.report.markdown import table
 from keras_lnn.report.settings import by_setting, differing_fields, settings_text
 
-FAMILIES = (("LTC", ("Liq", "Cfc")), ("CNN", ("CNN",)), ("LSTM/RNN", ("LSTM", "RNN")))
+FAMILIES = ("LTC", "CNN", "LSTM/RNN")  # `keras_lnn.models.Architecture.family`
 
 
 def family(model):
-    """"LTC" (Liq*, Cfc*), "CNN", "LSTM/RNN", or None for another name and for a diagnostic model.
+    """The registered model's family (`Architecture.family`): "LTC", "CNN", "LSTM/RNN", or None for a name
+    not registered (a row of the paper's benchmark table) and for a diagnostic model.
 
     A diagnostic (`keras_lnn.models.group_models("diagnostic")`) reproduces a defect of the paper's
     code: it is no baseline, so it belongs to no family and is never a family's best.
@@ -25,14 +26,12 @@ def family(model):
     >>> family("CfcExp6N1"), family("ResNet-18 + 3D"), family("LSTMExp5N2AcrossBatch")
     ('LTC', None, None)
     """
-    from keras_lnn.models import group_models  # the models import Keras: `lnn-keras` starts without it
+    from keras_lnn.models import UnknownModelError, get_architecture  # Keras: `lnn-keras` starts without it
 
-    if model in group_models("diagnostic"):
+    try:
+        return get_architecture(model).family
+    except UnknownModelError:
         return None
-    for name, prefixes in FAMILIES:
-        if model.startswith(prefixes):
-            return name
-    return None
 
 
 def best_on_validation(results):

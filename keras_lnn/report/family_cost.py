@@ -10,7 +10,7 @@
 """
 import statistics
 
-from keras_lnn import stats
+from keras_lnn.evaluation import stats
 from keras_lnn.report.collect import recorded_version
 from keras_lnn.report.families import FAMILIES, family, family_bests
 from keras_lnn.report.markdown import table, thousands
@@ -25,7 +25,7 @@ def _params(r):
 def parameters_lines(paper):
     """Claim (c): parameters per family (min, median, max over its models; its best's) and the verdict."""
     bests, medians, rows = family_bests(paper), {}, []
-    for name, _ in FAMILIES:
+    for name in FAMILIES:
         counts = [c for c in (_params(r) for r in paper if family(r.model) == name) if c is not None]
         if not counts:
             continue
@@ -62,7 +62,7 @@ def cost_lines(paper):
         return []
     rows = []
     for machine in sorted({_machine(m) for _, m in runs}):
-        for name, _ in FAMILIES:
+        for name in FAMILIES:
             mine = [m for f, m in runs if f == name and _machine(m) == machine]
             if not mine:
                 continue

@@ -5,8 +5,8 @@ pyplot backend or state.
 """
 import textwrap
 
-from keras_lnn import stats
-from keras_lnn.drawing import colors as _colors, new_figure as _new_figure, png_bytes as _png_bytes
+from keras_lnn.evaluation import stats
+from keras_lnn.explain.drawing import colors as _colors, new_figure as _new_figure, png_bytes as _png_bytes
 from keras_lnn.paper import table2_results
 from keras_lnn.report.collect import read_val_losses
 from keras_lnn.report.settings import differing_fields, model_label

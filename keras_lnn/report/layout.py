@@ -9,7 +9,7 @@ This section answers two questions per dataset:
   of the model as intended, and of the model as run? A value outside the first and inside the
   second is what the layout predicts.
 """
-from keras_lnn import stats
+from keras_lnn.evaluation import stats
 from keras_lnn.paper import table2_results
 from keras_lnn.report.markdown import table
 

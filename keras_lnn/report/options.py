@@ -20,14 +20,14 @@ from keras_lnn.report.options import options_section
 lines = options_section(results)   # [] unless a model ran under several option settings or with TTA
 ```
 """
+import dataclasses
 import itertools
-import json
 
-from keras_lnn import stats
+from keras_lnn.evaluation import delong, stats
 from keras_lnn.report.collect import read_test_predictions
 from keras_lnn.report.families import family, setting_blocks
 from keras_lnn.report.markdown import table
-from keras_lnn.report.settings import PAPER_TRAINING_OPTIONS, differing_fields, settings_text
+from keras_lnn.report.settings import differing_fields, options_text, settings_text
 from keras_lnn.report.statistics import correction_text, verdict
 
 EVALUATIONS = ("plain", "TTA")
@@ -45,24 +45,19 @@ def scores(result, evaluation="plain", split="test", key="auc"):
     return [v for v in values if v is not None]
 
 
-def _options(result):
-    return json.loads(result.settings["training options"])
-
-
 def _without_tta(result):
     """The group's setting with test-time augmentation left out: what training itself did."""
-    settings = {**result.settings, "training options": {k: v for k, v in _options(result).items() if k != "tta"}}
-    return json.dumps(settings, sort_keys=True)
+    options = tuple((k, v) for k, v in result.settings.training_options if k != "tta")
+    return dataclasses.replace(result.settings, training_options=options)
 
 
 def _is_paper_training(result):
-    return all(_options(result).get(k) == v for k, v in PAPER_TRAINING_OPTIONS.items() if k != "tta")
+    return result.settings.paper_training
 
 
 def _training_text(result):
     """The group's training options in words, TTA left out ("paper's training options" for the paper's)."""
-    options = {k: v for k, v in _options(result).items() if k != "tta"}
-    return settings_text({"training options": json.dumps(options)}, ["training options"])
+    return options_text({k: v for k, v in result.settings.options.items() if k != "tta"})
 
 
 def _evaluations(*results):
@@ -103,8 +98,8 @@ def options_table(results):
             for other in groups:
                 if other is base or _is_paper_training(other):
                     continue
-                if {k: v for k, v in other.settings.items() if k != "training options"} != \
-                        {k: v for k, v in base.settings.items() if k != "training options"}:
+                if dataclasses.replace(other.settings, training_options=()) != \
+                        dataclasses.replace(base.settings, training_options=()):
                     continue  # another backend, protocol or data file: not the options' effect alone
                 for evaluation in _evaluations(base, other):
                     a, b = scores(other, evaluation), scores(base, evaluation)
@@ -130,7 +125,7 @@ def tta_table(results):
             if not plain or not tta:
                 continue
             try:
-                entries.append(([label, m["seed"]], stats.delong_test(tta[0], tta[1], plain[1])))
+                entries.append(([label, m["seed"]], delong.delong_test(tta[0], tta[1], plain[1])))
             except ValueError:
                 continue
     if not entries:
@@ -142,7 +137,7 @@ def tta_table(results):
     headers = ["model [training options]", "seed", "plain test AUC", "TTA test AUC", "TTA - plain", "z", "p", "Holm p",
                "verdict"]
     return ["Test-time augmentation against plain evaluation, per run: the same model on the same test volumes, "
-            f"{stats.DELONG_NAME}. {correction_text(len(entries))}", "", table(headers, rows, "lrrrrrrrl"), ""]
+            f"{delong.DELONG_NAME}. {correction_text(len(entries))}", "", table(headers, rows, "lrrrrrrrl"), ""]
 
 
 def _best_on_validation(block, evaluation):

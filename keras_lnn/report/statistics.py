@@ -8,12 +8,12 @@ p-values side by side, the verdict on the adjusted one, the number of tests stat
 import dataclasses
 import itertools
 
-from keras_lnn import stats
+from keras_lnn.evaluation import delong, stats
 from keras_lnn.report.collect import read_test_predictions
-from keras_lnn.report.families import FAMILIES, block_heading, family, family_bests, setting_blocks
+from keras_lnn.report.families import block_heading, family_bests, setting_blocks
 from keras_lnn.report.markdown import table
 
-__all__ = ["FAMILIES", "correction_text", "family", "seed_noise_section", "test_set_noise_section", "verdict"]
+__all__ = ["correction_text", "paired_delong_tests", "seed_noise_section", "test_set_noise_section", "verdict"]
 
 
 def _corrected(tests):
@@ -96,7 +96,7 @@ def paired_delong_tests(pairs):
             if not first or not second or first[0] != second[0]:
                 continue  # no predictions, or not the same volumes
             try:
-                result = stats.delong_test(first[0], first[1], second[1])
+                result = delong.delong_test(first[0], first[1], second[1])
                 tests.append(([f"{a.model} vs {b.model}", run_a["seed"]], result))
             except ValueError:
                 continue
@@ -114,7 +114,7 @@ def test_set_noise_section(pairs, label=None):
             for row, r, p in _corrected(tests)]
     headers = ["comparison", "seed", "first AUC", "second AUC", "difference", "z", "p", "Holm p", "verdict"]
     return ["### Which differences exceed test-set noise", "", *block_heading(label),
-            f"Test: {stats.DELONG_NAME}, per seed, on the test probabilities in each run's predictions.csv: how far "
+            f"Test: {delong.DELONG_NAME}, per seed, on the test probabilities in each run's predictions.csv: how far "
             "an AUC difference could move on another test set of the same size, which the seeds above cannot show. "
             f"{_correction_text(tests)}", "",
             table(headers, rows, "lrrrrrrrl"), ""]

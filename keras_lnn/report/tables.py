@@ -4,21 +4,21 @@ A dataset's Table 2 section also holds MedMNIST v2's benchmarks, its paper check
 figures, its family bests (`keras_lnn.report.families`) and their comparisons
 (`keras_lnn.report.statistics`).
 """
-from keras_lnn import stats
+from keras_lnn.evaluation import stats
 from keras_lnn.errors import KerasLnnError
 from keras_lnn.paper import table2_results
 from keras_lnn.report.constant import constant_name, constant_predictor
 from keras_lnn.report.evaluation import detail_cells, detail_headers, detail_legend
-from keras_lnn.report.families import family_bests_section
+from keras_lnn.report.families import family, family_bests_section
 from keras_lnn.report.figures import scores_figure, val_loss_figure
 from keras_lnn.report.markdown import custom_file, dataset_title, join, table, thousands
 from keras_lnn.report.settings import differing_fields, differs_note, model_label
-from keras_lnn.report.statistics import family, seed_noise_section
+from keras_lnn.report.statistics import seed_noise_section
 from keras_lnn.report.options import options_section
 
 def table1_section(results):
     """Table 1: the Keras counts recorded in metrics.json beside the paper's, with the documented deltas."""
-    from keras_lnn import audit
+    from keras_lnn.models import audit
     from keras_lnn.models import get_architecture
     from keras_lnn.paper import table1_parameters
 
@@ -43,7 +43,7 @@ def table1_section(results):
         if r.n_classes != 2 and paper_count is not None:
             reason = f"Table 1 counts are for one-output (binary) models, not {r.n_classes} classes"
         else:
-            reason = audit._reason(architecture, delta, non_trainable, r.size)
+            reason = audit.count_reason(architecture, delta, non_trainable, r.size)
         matches = delta is None or delta == audit.expected_delta(architecture)
         rows.append([r.model, r.experiment, thousands(paper_count), thousands(trainable), thousands(non_trainable),
                      "-" if delta is None else f"{delta:+,}" if delta else "0", "yes" if matches else "**NO**",

@@ -14,11 +14,14 @@ Example:
 import dataclasses
 from pathlib import Path
 
-from keras_lnn import artifacts, evaluation
+from keras_lnn import evaluation
+from keras_lnn.runs import artifacts
 from keras_lnn.errors import EvaluationError, KerasLnnError, RunError
-from keras_lnn.evaluation.predictions import FILE as PREDICTIONS_FILE
 from keras_lnn.io import atomic_write_json
 from keras_lnn.locks import ModelBusy, model_lock
+from keras_lnn.deploy.tta import TTA_VIEWS, tta_probabilities
+from keras_lnn.runs.outputs import write_evaluation_files
+from keras_lnn.runs.predictions import FILE as PREDICTIONS_FILE, read_predictions, write_predictions
 from keras_lnn.runs.summary import write_summary
 
 
@@ -83,22 +86,20 @@ def evaluate_model(model_dir, tta=False, data_dir=None):
         atomic_write_json(model_dir / "metrics.json", updated)
         return updated, False
     path = model_dir / PREDICTIONS_FILE
-    predictions = evaluation.read_predictions(path, metrics.get("n_classes"))
+    predictions = read_predictions(path, metrics.get("n_classes"))
     expected = (metrics.get("data") or {}).get("n_samples") or {}
     for split, (labels, _) in predictions.splits.items():
         if split in expected and expected[split] != len(labels):
             raise EvaluationError(f"{path}: {len(labels)} {split} rows, but metrics.json's data has {expected[split]}")
     views = None
     if tta:
-        from keras_lnn.training.augment import TTA_VIEWS
-
         predictions = dataclasses.replace(predictions, tta=_tta_probabilities(model_dir, metrics, predictions, data_dir))
-        evaluation.write_predictions(path, predictions.splits, predictions.tta)
+        write_predictions(path, predictions.splits, predictions.tta)
         views = len(TTA_VIEWS)
     try:
         updated = evaluation.evaluated_metrics(metrics, predictions, views=views)
         atomic_write_json(model_dir / "metrics.json", updated)
-        evaluation.write_evaluation_files(model_dir, updated, predictions)
+        write_evaluation_files(model_dir, updated, predictions)
     except (KeyError, TypeError, AttributeError) as error:  # a metrics.json edited or made by other code
         raise EvaluationError(f"{model_dir / 'metrics.json'}: unexpected content ({type(error).__name__}: {error})") from None
     return updated, True
@@ -128,7 +129,7 @@ def _tta_probabilities(model_dir, metrics, predictions, data_dir):
             x, y = data.split(split)
             if not np.array_equal(np.ravel(y), np.ravel(labels)):
                 raise EvaluationError(f"{data.path}: its {split} labels are not those of {model_dir / PREDICTIONS_FILE}")
-            averaged[split] = training.tta_probabilities(lambda v: training.predict_probabilities(model, v, len(v)), x, batch_size)
+            averaged[split] = tta_probabilities(lambda v: training.predict_probabilities(model, v, len(v)), x, batch_size)
         return averaged
     finally:
         keras.backend.clear_session()

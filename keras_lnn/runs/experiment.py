@@ -2,15 +2,17 @@
 import dataclasses
 import time
 
-from keras_lnn import export, models
+from keras_lnn import models
+from keras_lnn.deploy import export
 from keras_lnn.errors import KerasLnnError
 from keras_lnn.locks import ModelBusy
-from keras_lnn.runs.config import RunConfig, load_run_data
-from keras_lnn.runs.model_run import run_model_locked
+from keras_lnn.runs.config import load_run_data
+from keras_lnn.runs.model_run import ModelRun, run_model_locked
 from keras_lnn.runs.plan import plan_runs, plan_tasks
 from keras_lnn.runs.settings import check_settings
 from keras_lnn.runs.summary import write_summary
 from keras_lnn.runs.workers import elapsed, train_in_pool
+from keras_lnn.settings import RunConfig
 
 
 def run_experiment(experiment, dataset=None, echo=print, **settings):
@@ -55,10 +57,12 @@ def run_experiment(experiment, dataset=None, echo=print, **settings):
     config = dataclasses.replace(config, size=source.size)  # a file's own size, for the workers too
     plans = plan_runs(config.experiment, source.info.name, config.models, config.seeds, config.size, config.output,
                       config.training_options)
-    data = load_run_data(config)
+    data = load_run_data(config, source)
     config.training_options.check(data.info.n_classes, data.info.name)
-    config.training_options.class_weights(data.train[1], data.info.n_classes)  # a class without volumes: refused now
-    check_settings(plans, data, config)
+    class_weights = config.training_options.class_weights(data.train[1], data.info.n_classes)  # refused now if bad
+    model_runs = {(plan.run_dir, name): ModelRun(plan, name, data, config, class_weights)
+                  for plan in plans for name in plan.models}
+    check_settings(model_runs.values(), config.overwrite)
     tasks = []
     for plan, name in plan_tasks(plans, config.shard):
         try:
@@ -68,12 +72,12 @@ def run_experiment(experiment, dataset=None, echo=print, **settings):
             echo(f"skipped: {error}")
     metrics_by_task = {}
     if config.jobs > 1:
-        metrics_by_task = train_in_pool(tasks, config, echo, started)
+        metrics_by_task = train_in_pool(tasks, config, echo, started, source)
     else:
         for index, (plan, name) in enumerate(tasks, 1):
             echo(f"[{index}/{len(tasks)}] {name} (seed {plan.seed}, {plan.run_dir}), {elapsed(started)} elapsed ...")
             try:
-                metrics_by_task[plan.run_dir, name] = run_model_locked(plan, name, data, config, echo)
+                metrics_by_task[plan.run_dir, name] = run_model_locked(model_runs[plan.run_dir, name], echo)
             except ModelBusy as busy:
                 metrics_by_task[plan.run_dir, name] = busy
                 echo(f"    skipped: {busy}")

@@ -1,51 +1,89 @@
 """One model's run: trained, evaluated and saved in its folder, resumably, under its lock."""
+import dataclasses
+import functools
 import os
 import shutil
 import socket
 import time
 
-from keras_lnn import artifacts, evaluation, export, models
-from keras_lnn.evaluation.card import FILE as CARD_FILE
-from keras_lnn.evaluation.medmnist_files import FOLDER as MEDMNIST_FOLDER
-from keras_lnn.evaluation.predictions import FILE as PREDICTIONS_FILE
+from keras_lnn import models
+from keras_lnn.deploy import export
+from keras_lnn.deploy.tta import TTA_VIEWS, tta_probabilities
+from keras_lnn.runs import artifacts
+from keras_lnn.runs.card import FILE as CARD_FILE
+from keras_lnn.runs.medmnist_files import FOLDER as MEDMNIST_FOLDER
+from keras_lnn.runs.outputs import write_evaluation_files
+from keras_lnn.runs.predictions import FILE as PREDICTIONS_FILE, Predictions, write_predictions
 from keras_lnn.errors import RunError
 from keras_lnn.io import atomic_write_json
 from keras_lnn.locks import model_lock
 from keras_lnn.runs.record import metrics_record
 from keras_lnn.runs.settings import model_settings
-from keras_lnn.training.augment import TTA_VIEWS
 
 SESSIONS_FILE = "sessions.json"  # while a model trains; then part of metrics.json
 
 
-def run_model_locked(plan, model_name, data, config, echo=print):
+@dataclasses.dataclass(frozen=True, eq=False)
+class ModelRun:
+    """One model of a run, with what its training needs worked out once: its folder, settings and log folder.
+
+    Attributes:
+        plan: the `RunPlan` the model belongs to (its run folder, experiment and seed).
+        name: a registered model name.
+        data: the loaded dataset.
+        config: the `RunConfig` (protocol, training options, verbose, overwrite, tensorboard).
+        class_weights: the training options' class weights for `data`'s training split, computed once
+            per run (`TrainingOptions.class_weights`; None: none).
+    """
+
+    plan: object
+    name: str
+    data: object
+    config: object
+    class_weights: object = None
+
+    @property
+    def folder(self):
+        """The model's folder in the run folder."""
+        return self.plan.run_dir / self.name
+
+    @functools.cached_property
+    def settings(self):
+        """What the folder's results come from (`model_settings`): settings.json, checked on a rerun."""
+        return model_settings(self.plan, self.name, self.data, self.config.protocol, self.config.training_options)
+
+    @property
+    def log_dir(self):
+        """Where TensorBoard's logs go (`<tensorboard>/<run folder>/<model>`), or None without `--tensorboard`."""
+        tensorboard = self.config.tensorboard
+        return None if tensorboard is None else os.path.join(tensorboard, self.plan.run_dir.name, self.name)
+
+
+def run_model_locked(run, echo=print):
     """`run_model` while holding the model's lock (see `keras_lnn.locks`); raises `ModelBusy` if another holds it."""
-    with model_lock(plan.run_dir / model_name):
-        return run_model(plan, model_name, data, config, echo)
+    with model_lock(run.folder):
+        return run_model(run, echo)
 
 
-def run_model(plan, model_name, data, config, echo=print):
-    """Trains, evaluates and saves one model; returns its metrics dict (read back if already done).
+def run_model(run, echo=print):
+    """Trains, evaluates and saves one model (a `ModelRun`); returns its metrics dict (read back if already done).
 
     Call it holding the model's lock (`run_model_locked`): it reads and rewrites the whole folder.
 
     Args:
-        plan: the `RunPlan` the model belongs to (its folder and seed).
-        model_name: a registered model name.
-        data: the loaded dataset.
-        config: the `RunConfig` (protocol, verbose, overwrite).
+        run: the `ModelRun`.
         echo: prints a line of progress.
     """
     import keras
 
-    from keras_lnn import provenance, training
+    from keras_lnn import training
+    from keras_lnn.system import provenance
 
+    plan, data, config, model_dir, settings = run.plan, run.data, run.config, run.folder, run.settings
     protocol, options = config.protocol, config.training_options
-    model_dir = plan.run_dir / model_name
-    settings = model_settings(plan, model_name, data, protocol, options)
     if config.overwrite and model_dir.exists() and not _holds_results_of(model_dir, settings):
         shutil.rmtree(model_dir)
-    artifacts.check_model_dir(model_dir)
+    first_epoch = artifacts.check_model_dir(model_dir)
     if (model_dir / "metrics.json").exists():
         metrics = artifacts.read_metrics(model_dir)
         _remove_finished_leftovers(model_dir)  # left by a kill right after metrics.json
@@ -57,29 +95,29 @@ def run_model(plan, model_name, data, config, echo=print):
         atomic_write_json(model_dir / "settings.json", settings)
 
     environment = provenance.environment()  # this process: the session's record and, if it finishes, the run's
-    log_dir = None if config.tensorboard is None else os.path.join(config.tensorboard, plan.run_dir.name, model_name)
-    sessions = _start_session(model_dir, training.resume_epoch(model_dir), environment, log_dir)
+    sessions = _start_session(model_dir, first_epoch, environment, run.log_dir)
     try:
         keras.utils.set_random_seed(plan.seed)
-        model = models.create_model(model_name, input_size=data.size, n_classes=data.info.n_classes)
+        model = models.create_model(run.name, input_size=data.size, n_classes=data.info.n_classes)
         training.compile_model(model, protocol, data.info.n_classes, train_size=len(data.train[1]))
         # The backup stays until metrics.json is written: a kill while saving resumes without retraining.
         result = training.fit(model, data, protocol, model_dir, verbose=config.verbose, seed=plan.seed,
-                              keep_backup=True, options=options,
-                              extra_callbacks=[training.tensorboard_callback(log_dir)] if log_dir else ())
+                              keep_backup=True, options=options, first_epoch=first_epoch,
+                              class_weights=run.class_weights,
+                              extra_callbacks=[training.tensorboard_callback(run.log_dir)] if run.log_dir else ())
         for session, following in zip(sessions, [*sessions[1:], {"first_epoch": len(result.history)}]):
             session["epochs"] = following["first_epoch"] - session["first_epoch"]
         predictions = None
         if not result.nan_loss:
             predictions = _predict_splits(model, data, protocol, options.tta)
-            evaluation.write_predictions(model_dir / PREDICTIONS_FILE, predictions.splits, predictions.tta)
+            write_predictions(model_dir / PREDICTIONS_FILE, predictions.splits, predictions.tta)
             _save_keras(model, model_dir / "model.keras")
             if keras.backend.backend() == "tensorflow":
                 export.export_saved_model(model, model_dir / export.SERVING_VERSION)
         metrics = metrics_record(settings, result, model, data, protocol, environment, sessions, predictions,
                                  tta_views=len(TTA_VIEWS) if options.tta else None)
         if predictions is not None:
-            evaluation.write_evaluation_files(model_dir, metrics, predictions)
+            write_evaluation_files(model_dir, metrics, predictions)
         atomic_write_json(model_dir / "metrics.json", metrics)  # last: marks the model done
         _remove_finished_leftovers(model_dir)
         return metrics
@@ -88,7 +126,7 @@ def run_model(plan, model_name, data, config, echo=print):
 
 
 def _predict_splits(model, data, protocol, tta=False):
-    """The model's val and test probabilities, as `evaluation.Predictions`; with `tta` also their 8-flip means."""
+    """The model's val and test probabilities, as `Predictions`; with `tta` also their 8-flip means."""
     from keras_lnn import training
 
     splits, averaged = {}, {}
@@ -96,9 +134,9 @@ def _predict_splits(model, data, protocol, tta=False):
         x, y = data.split(split)
         splits[split] = (y, training.predict_probabilities(model, x, protocol.batch_size))
         if tta:
-            averaged[split] = training.tta_probabilities(lambda v: training.predict_probabilities(model, v, len(v)), x,
+            averaged[split] = tta_probabilities(lambda v: training.predict_probabilities(model, v, len(v)), x,
                                                          protocol.batch_size)
-    return evaluation.Predictions(splits, averaged or None)
+    return Predictions(splits, averaged or None)
 
 
 def _holds_results_of(model_dir, settings):

@@ -41,13 +41,7 @@ def plan_runs(experiment, dataset, models_filter=None, seeds=(0,), size=28, outp
         seeds: one run per seed; with one seed the folder has no `_seed` suffix.
         options: `TrainingOptions` (see `run_name`).
     """
-    if experiment in models.MODEL_GROUPS:
-        experiments, chosen = models.group_experiments(experiment), None
-    elif experiment in models.list_experiments():
-        experiments, chosen = [experiment], None
-    else:
-        architecture = models.get_architecture(experiment)  # raises UnknownModelError
-        experiments, chosen = [architecture.experiment], [architecture.name]
+    experiments, chosen = models.experiment_scope(experiment)  # raises UnknownModelError
     if models_filter:
         wanted = models.resolve_models(models_filter)
         available = [m for e in experiments for m in models.experiment_models(e)]

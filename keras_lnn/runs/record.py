@@ -11,6 +11,7 @@ Example:
 import time
 
 from keras_lnn import evaluation, models
+from keras_lnn.settings import TrainingOptions
 
 IDENTITY_KEYS = ("model", "experiment", "dataset", "size", "n_classes", "seed", "backend")
 
@@ -26,7 +27,7 @@ def metrics_record(settings, result, model, data, protocol, environment, session
         protocol: the `Protocol` trained with.
         environment: `provenance.environment()` of this process.
         sessions: the training sessions, with their epochs.
-        predictions: the `evaluation.Predictions` of val and test (None for a failed model).
+        predictions: the `keras_lnn.runs.predictions.Predictions` of val and test (None for a failed model).
         tta_views: the number of test-time-augmentation views, where `predictions.tta` holds their mean.
     """
     from keras_lnn import training
@@ -51,7 +52,7 @@ def metrics_record(settings, result, model, data, protocol, environment, session
                    "paper": models.get_architecture(settings["model"]).paper_params},
         "train_seconds": round(sum(row.get("epoch_seconds", 0.0) for row in history), 3),
         "protocol": protocol.as_dict(),
-        "training_options": settings.get("training_options", dict(evaluation.DEFAULT_TRAINING_OPTIONS)),
+        "training_options": settings.get("training_options", TrainingOptions().as_dict()),
         "evaluated_weights": "stopping epoch (the paper's protocol)",
         "data": data.provenance(),
         "data_md5": data.md5,

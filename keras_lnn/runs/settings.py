@@ -1,5 +1,5 @@
 """What a model folder's results come from, and the refusal of results from other settings."""
-from keras_lnn import artifacts
+from keras_lnn.runs import artifacts
 from keras_lnn.errors import RunError
 from keras_lnn.locks import ModelBusy, model_lock
 
@@ -29,42 +29,40 @@ def model_settings(plan, model_name, data, protocol, options=None):
     return settings
 
 
-def check_settings(plans, data, config):
+def check_settings(model_runs, overwrite=False):
     """Refuses, before any training, results in the output folders that came from other settings or are unreadable.
 
     Models another process holds are left to it (it checks them).
 
     Args:
-        config: the `RunConfig`; its protocol and training options are compared, and with `overwrite`
-            clashes are returned, not refused.
+        model_runs: the `ModelRun`s of the planned models (their folders and settings).
+        overwrite: return the clashes instead of refusing them (they are replaced).
     """
     clashes = []
-    for plan in plans:
-        for name in plan.models:
-            model_dir = plan.run_dir / name
-            path = model_dir / "settings.json"
-            if not model_dir.exists():
-                continue
-            try:
-                with model_lock(model_dir):
-                    artifacts.check_model_dir(model_dir)
-            except ModelBusy:
-                continue
-            except RunError as error:
-                if not config.overwrite:
-                    raise
-                clashes.append(f"{model_dir} ({error})")
-                continue
-            if not path.exists():
-                continue
-            old = artifacts.read_settings(model_dir)
-            new = model_settings(plan, name, data, config.protocol, config.training_options)
-            if old != new:
-                diff = ", ".join(
-                    f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)
-                )
-                clashes.append(f"{path.parent} ({diff})")
-    if clashes and not config.overwrite:
+    for run in model_runs:
+        model_dir = run.folder
+        path = model_dir / "settings.json"
+        if not model_dir.exists():
+            continue
+        try:
+            with model_lock(model_dir):
+                artifacts.check_model_dir(model_dir)
+        except ModelBusy:
+            continue
+        except RunError as error:
+            if not overwrite:
+                raise
+            clashes.append(f"{model_dir} ({error})")
+            continue
+        if not path.exists():
+            continue
+        old, new = artifacts.read_settings(model_dir), run.settings
+        if old != new:
+            diff = ", ".join(
+                f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)
+            )
+            clashes.append(f"{path.parent} ({diff})")
+    if clashes and not overwrite:
         raise RunError(
             "existing results come from other settings; use another --output, or --overwrite to replace them: "
             + "; ".join(clashes)

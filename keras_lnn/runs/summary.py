@@ -2,7 +2,7 @@
 where metrics.json has them: version 2)."""
 from pathlib import Path
 
-from keras_lnn import artifacts
+from keras_lnn.runs import artifacts
 from keras_lnn.io import atomic_write_csv
 from keras_lnn.locks import run_folder_lock
 

@@ -3,22 +3,24 @@ import dataclasses
 
 from keras_lnn.locks import ModelBusy
 from keras_lnn.runs.config import load_run_data
-from keras_lnn.runs.model_run import run_model_locked
+from keras_lnn.runs.model_run import ModelRun, run_model_locked
 
 _WORKER_DATA = {}
 
 
-def _train_in_worker(plan, name, config):
-    """Trains one model in a worker process (data loaded once per worker), without per-epoch output.
+def _train_in_worker(plan, name, config, source=None):
+    """Trains one model in a worker process (data and class weights once per worker), without per-epoch output.
 
     Returns:
         Its metrics dict, or the `ModelBusy` error when another process holds it.
     """
     if config not in _WORKER_DATA:
-        _WORKER_DATA[config] = load_run_data(config)
+        data = load_run_data(config, source)
+        _WORKER_DATA[config] = data, config.training_options.class_weights(data.train[1], data.info.n_classes)
+    data, class_weights = _WORKER_DATA[config]
     quiet = dataclasses.replace(config, verbose=0)
     try:
-        return run_model_locked(plan, name, _WORKER_DATA[config], quiet, echo=lambda *a: None)
+        return run_model_locked(ModelRun(plan, name, data, quiet, class_weights), echo=lambda *a: None)
     except ModelBusy as busy:
         return busy
 
@@ -31,11 +33,12 @@ def elapsed(started):
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def train_in_pool(tasks, config, echo, started=None):
+def train_in_pool(tasks, config, echo, started=None, source=None):
     """Trains `tasks` in `config.jobs` fresh worker processes; returns `{(run_dir, name): metrics dict or ModelBusy}`.
 
     Args:
         started: the experiment's start (`time.monotonic()`): each line then says the time elapsed since.
+        source: the `DatasetSource` the config's dataset resolved to (the workers load it as it is).
     """
     import concurrent.futures
     import functools
@@ -50,7 +53,7 @@ def train_in_pool(tasks, config, echo, started=None):
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited backend state
     initializer = functools.partial(configure_backend, deterministic=config.deterministic)
     with concurrent.futures.ProcessPoolExecutor(config.jobs, mp_context=context, initializer=initializer) as pool:
-        futures = {pool.submit(_train_in_worker, plan, name, config): (plan, name) for plan, name in tasks}
+        futures = {pool.submit(_train_in_worker, plan, name, config, source): (plan, name) for plan, name in tasks}
         for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
             plan, name = futures[future]
             try:

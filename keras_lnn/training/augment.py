@@ -1,23 +1,20 @@
-"""Augmented views of volumes: random ones for training batches, and the 8 flips of test-time augmentation.
+"""Augmented training batches, drawn from (seed, epoch, batch) alone.
 
 Volumes are `(N, slices, height, width, 1)` arrays of raw 0-255 values (the models rescale them).
-Both run on numpy, before the model, so no augmentation is ever part of a saved or exported model.
+Augmentation runs on numpy, before the model, so it is never part of a saved or exported model.
+The 8 flips of test-time augmentation are `keras_lnn.deploy.tta`'s.
 
 Example:
 
 >>> batch = augment_batch(x[:64], ("flip", "rot90"), seed=0, epoch=3, batch=1)  # the same on every call
->>> probabilities = tta_probabilities(lambda v: model.predict(v, verbose=0), x_test, batch_size=64)
 """
-import itertools
-
 import numpy as np
 
-from keras_lnn.training_options import AUGMENTATIONS
+from keras_lnn.settings import AUGMENTATIONS
 
 VOLUME_AXES = (1, 2, 3)  # slices, height, width
 SLICE_PLANE = (2, 3)
 INTENSITY_RANGE = (0.9, 1.1)
-TTA_VIEWS = tuple(itertools.product((False, True), repeat=3))  # which of the 3 axes each view flips
 
 
 def augment_batch(x, augment, seed, epoch, batch):
@@ -58,7 +55,7 @@ def _grouped(x, keys, transform):
 
 def _flip(x, rng):
     patterns = [tuple(row) for row in rng.integers(0, 2, size=(len(x), 3)).astype(bool).tolist()]
-    return _grouped(x, patterns, flip_volumes)
+    return _grouped(x, patterns, lambda rows, flips: np.flip(rows, [a for a, f in zip(VOLUME_AXES, flips) if f]))
 
 
 def _rot90(x, rng):
@@ -73,38 +70,3 @@ def _intensity(x, rng):
 
 _AUGMENTERS = {"flip": _flip, "rot90": _rot90, "intensity": _intensity}
 assert set(_AUGMENTERS) == set(AUGMENTATIONS)
-
-
-def flip_volumes(x, flips):
-    """`x` flipped along the volume axes whose entry of `flips` (three booleans) is true."""
-    axes = tuple(axis for axis, flip in zip(VOLUME_AXES, flips) if flip)
-    return np.flip(x, axes) if axes else x
-
-
-def tta_views(x):
-    """The 8 flips of volumes `x` (every combination of flipping the 3 axes; the first is `x`), contiguous."""
-    return [np.ascontiguousarray(flip_volumes(x, flips)) for flips in TTA_VIEWS]
-
-
-def tta_probabilities(predict_fn, x, batch_size=64):
-    """Probabilities averaged over the 8 flips of each volume (test-time augmentation).
-
-    Args:
-        predict_fn: volumes `(B, S, S, S, 1)` -> probabilities `(B, k)`: any format's predictor
-            (`keras_lnn.predict.load_predictor`, a Keras model's `predict`, ...).
-        x: volumes `(N, S, S, S, 1)`.
-        batch_size: volumes per call of `predict_fn` (8 flipped copies of one batch at a time).
-
-    Returns:
-        float64 `(N, k)`: the mean of the 8 views' probabilities, summed in `TTA_VIEWS`' order.
-
-    Example:
-
-    >>> tta_probabilities(lambda v: v.mean(axis=(1, 2, 3)), np.ones((3, 2, 2, 2, 1)), batch_size=2).shape
-    (3, 1)
-    """
-    chunks = []
-    for start in range(0, len(x), batch_size):
-        views = tta_views(x[start: start + batch_size])
-        chunks.append(sum(np.asarray(predict_fn(view), dtype="float64") for view in views) / len(views))
-    return np.concatenate(chunks) if chunks else np.zeros((0, 1))

@@ -97,18 +97,21 @@ def wants_padding(model):
     return keras.backend.backend() in ("jax", "tensorflow") and not has_batch_norm
 
 
-def training_inputs(model, train, protocol, seed=0, first_epoch=0, options=None):
+def training_inputs(model, train, protocol, seed=0, first_epoch=0, options=None, class_weights=None):
     """The `model.fit` keyword arguments that feed the training split from `first_epoch` on (see `EpochBatches`).
 
     Args:
         options: the `TrainingOptions` (augmentation, class weights); None: the paper's.
+        class_weights: the options' class weights where the caller computed them for this training split
+            (`TrainingOptions.class_weights`); None: computed here.
     """
-    from keras_lnn.training_options import TrainingOptions
+    from keras_lnn.settings import TrainingOptions
 
     options = options or TrainingOptions()
     x, y = train
     pad = wants_padding(model)
-    class_weights = options.class_weights(y, _n_classes(model))
+    if class_weights is None:
+        class_weights = options.class_weights(y, _n_classes(model))
     batches = EpochBatches(x, y, protocol.batch_size, seed, protocol.max_epochs, first_epoch, pad,
                            augment=options.augment, class_weights=class_weights)
     feed = _fixed_shape_dataset(batches) if pad and keras.backend.backend() == "tensorflow" else batches

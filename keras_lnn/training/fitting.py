@@ -10,7 +10,7 @@ import numpy as np
 from keras_lnn.training.batches import EpochSeeds, training_inputs
 from keras_lnn.training.progress import StoppingProgbar
 from keras_lnn.training.protocol import PaperEarlyStopping
-from keras_lnn.training.resume import EpochBackup, _truncate_history, read_history, resume_epoch
+from keras_lnn.training.resume import EpochBackup, read_history, resume_epoch, truncate_history
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -37,7 +37,8 @@ class FitResult:
     nan_loss: bool
 
 
-def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=(), seed=0, keep_backup=False, options=None):
+def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=(), seed=0, keep_backup=False, options=None,
+        first_epoch=None, class_weights=None):
     """Trains `model` on `dataset` under `protocol`, resumable from `work_dir`.
 
     `work_dir` receives `history.csv` (one row per epoch, `epoch` from 0) and a
@@ -47,14 +48,16 @@ def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=(), seed=
     With `verbose`, each of Keras's epoch lines is followed by the early-stopping state
     (`StoppingProgbar`). `options` (`TrainingOptions`: augmentation, class weights) shape the
     training batches only: the validation loss the stopping rule reads is Keras's, unweighted.
+    `first_epoch`: the epoch it resumes from, where the caller has read it (`resume_epoch(work_dir)`);
+    `class_weights`: the options' class weights, where the caller computed them (see `training_inputs`).
 
     Returns:
         A `FitResult`; the model holds the stopping epoch's weights.
     """
     work_dir = Path(work_dir)
     history_path, backup_dir = work_dir / "history.csv", work_dir / "backup"
-    done = resume_epoch(work_dir)
-    _truncate_history(history_path, done)
+    done = resume_epoch(work_dir) if first_epoch is None else first_epoch
+    truncate_history(history_path, done)
     previous = [row["val_loss"] for row in read_history(history_path)]
     stopping = PaperEarlyStopping(protocol.patience, protocol.min_delta, previous=previous)
     # Callback order matters on epoch end: the history row is written before the
@@ -70,7 +73,8 @@ def fit(model, dataset, protocol, work_dir, verbose=2, extra_callbacks=(), seed=
         *([StoppingProgbar(stopping)] if verbose else []),
     ]
     model.fit(
-        **training_inputs(model, dataset.train, protocol, seed, first_epoch=done, options=options),
+        **training_inputs(model, dataset.train, protocol, seed, first_epoch=done, options=options,
+                          class_weights=class_weights),
         # A resumed run whose rule had already fired trains no further epoch.
         epochs=done if stopping.should_stop else protocol.max_epochs,
         validation_data=dataset.val,

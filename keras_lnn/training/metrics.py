@@ -1,27 +1,5 @@
-"""A trained model's predicted probabilities, and `compute_metrics` (kept by name: `keras_lnn.evaluation` defines the metrics)."""
+"""A trained model's predicted probabilities (the metrics of them are `keras_lnn.evaluation`'s)."""
 import numpy as np
-
-
-def compute_metrics(labels, probabilities):
-    """Accuracy, ROC AUC and cross-entropy of predicted probabilities: `keras_lnn.evaluation.basic_metrics`.
-
-    Binary (probabilities `(N, 1)`): accuracy at threshold 0.5 (a positive is
-    `p > 0.5`, as MedMNIST's evaluator counts it), ROC AUC and binary cross-entropy.
-    Multi-class (`(N, C)`): argmax accuracy, MedMNIST's macro one-vs-rest AUC over all
-    classes, and categorical cross-entropy. AUC is None where a class it needs is absent.
-    The full split record (intervals, thresholds, calibration) is `keras_lnn.evaluation.split_records`.
-
-    Returns:
-        {"acc": float, "auc": float or None, "loss": float}
-
-    Example:
-
-    >>> compute_metrics([0, 1, 1], [[0.2], [0.4], [0.9]])["auc"]
-    1.0
-    """
-    from keras_lnn.evaluation import basic_metrics  # the one definition; imported here, where it is used
-
-    return basic_metrics(labels, probabilities)
 
 
 def predict_probabilities(model, x, batch_size):
@@ -33,7 +11,7 @@ def predict_probabilities(model, x, batch_size):
     of a recurrent model per split, and again for each other number of batches. The
     probabilities are those of the same per-batch computation.
 
-    (`keras_lnn.predict.predict` is the other side of the package: a saved model folder run on a
+    (`keras_lnn.deploy.predict.predict` is the other side of the package: a saved model folder run on a
     file of volumes in any exported format.)
     """
     steps = getattr(model, "steps_per_execution", 1)

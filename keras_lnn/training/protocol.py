@@ -1,30 +1,10 @@
-"""The paper's training protocol: its settings, its early-stopping rule, and the compiled loss and optimizer."""
-import dataclasses
+"""The paper's training protocol in Keras: its early-stopping rule, and the compiled loss and optimizer.
+
+The protocol's settings (`Protocol`) are `keras_lnn.settings`'s, which import no Keras.
+"""
 import math
 
 import keras
-
-
-@dataclasses.dataclass(frozen=True)
-class Protocol:
-    """The training protocol; the defaults are the paper's.
-
-    Args:
-        max_epochs: upper bound on epochs (paper: 500).
-        batch_size: mini-batch size (paper: 64).
-        learning_rate: Adam's constant learning rate (paper: 5e-4).
-        patience: early-stopping counter limit (paper: 10).
-        min_delta: tolerance above the best validation loss that does not count (paper: 0.001).
-    """
-
-    max_epochs: int = 500
-    batch_size: int = 64
-    learning_rate: float = 5e-4
-    patience: int = 10
-    min_delta: float = 0.001
-
-    def as_dict(self):
-        return dataclasses.asdict(self)
 
 
 class PaperEarlyStopping(keras.callbacks.Callback):

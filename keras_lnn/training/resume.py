@@ -6,6 +6,8 @@ from pathlib import Path
 
 import keras
 
+from keras_lnn.io import atomic_write_json, atomic_write_text, read_json, read_json_artifact, unreadable
+
 
 def read_history(path):
     """history.csv as a list of dicts with float values (and int `epoch`)."""
@@ -17,7 +19,7 @@ def read_history(path):
     return [{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()} for row in rows]
 
 
-def _truncate_history(path, epochs):
+def truncate_history(path, epochs):
     """Keeps the first `epochs` rows: a run killed between logging and backing up an epoch repeats it."""
     path = Path(path)
     if not path.exists():
@@ -27,16 +29,25 @@ def _truncate_history(path, epochs):
     if epochs == 0:
         path.unlink()
     elif len(lines) > epochs + 1:
-        from keras_lnn.io import atomic_write_text
-
         atomic_write_text(path, "".join(lines[: epochs + 1]))
 
 
-def resume_epoch(work_dir):
-    """The epoch `fit` on `work_dir` would start from: the finished epochs its backup holds (0 if none)."""
-    from keras_lnn.artifacts import backup_epoch
+def resume_epoch(model_dir):
+    """The epoch `fit` on `model_dir` would start from: the finished epochs its `backup/` holds (0 if none).
 
-    return backup_epoch(work_dir)
+    Raises:
+        RunError: the backup's `training_metadata.json` is unreadable or names a missing weights file.
+    """
+    path = Path(model_dir) / "backup" / "training_metadata.json"
+    if not path.exists():
+        return 0
+    saved = read_json_artifact(path, model_dir, keys=("epoch",))
+    weights = path.parent / str(saved.get("weights", "latest.weights.h5"))
+    if not isinstance(saved["epoch"], int) or saved["epoch"] < 0:
+        raise unreadable(path, model_dir, f"epoch {saved['epoch']!r} is not a count of epochs")
+    if saved["epoch"] and not weights.is_file():
+        raise unreadable(path, model_dir, f"its weights file {weights.name} is missing")
+    return saved["epoch"]
 
 
 class EpochBackup(keras.callbacks.Callback):
@@ -63,8 +74,6 @@ class EpochBackup(keras.callbacks.Callback):
         self.keep = keep
 
     def on_train_begin(self, logs=None):
-        from keras_lnn.io import read_json
-
         metadata = self.backup_dir / self.METADATA
         if not metadata.exists():
             return
@@ -75,8 +84,6 @@ class EpochBackup(keras.callbacks.Callback):
         self.model._initial_epoch = saved["epoch"]  # what BackupAndRestore sets: fit starts there
 
     def on_epoch_end(self, epoch, logs=None):
-        from keras_lnn.io import atomic_write_json
-
         self.backup_dir.mkdir(parents=True, exist_ok=True)
         weights = f"epoch-{epoch + 1}.weights.h5"
         self.model.save_weights(self.backup_dir / weights, overwrite=True)

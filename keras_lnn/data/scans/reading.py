@@ -2,7 +2,9 @@
 
 Every refusal is a `DataError` of one line naming the scan (and, from a labels table, its row).
 """
+import contextlib
 import hashlib
+import locale
 import re
 from pathlib import Path
 
@@ -50,10 +52,8 @@ def read_scan(path, where=None):
     if not path.exists():
         raise DataError(f"{where}: no such file or folder; expected {EXPECTED}")
     try:
-        if path.is_dir():
-            image = sitk.ReadImage(dicom_series_files(path, where))
-        else:
-            image = sitk.ReadImage(str(path))
+        with process_locale_kept():
+            image = sitk.ReadImage(dicom_series_files(path, where) if path.is_dir() else str(path))
     except RuntimeError as error:
         raise DataError(f"{where}: not a readable image ({_reason(error)}); expected {EXPECTED}") from None
     _check_volume(image, where)
@@ -66,13 +66,26 @@ def dicom_series_files(folder, where=None):
 
     where = where or str(folder)
     sitk.ProcessObject.SetGlobalWarningDisplay(False)  # GDCM's multi-line warnings: the refusals below say it in one
-    series = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
+    with process_locale_kept():
+        series = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
     if not series:
         raise DataError(f"{where}: a folder with no DICOM series; expected {EXPECTED}")
     if len(series) > 1:
         raise DataError(f"{where}: a folder holding {len(series)} DICOM series ({', '.join(series)}); "
                         "expected one: put each series in a folder of its own")
-    return list(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series[0]))
+    with process_locale_kept():
+        return list(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series[0]))
+
+
+@contextlib.contextmanager
+def process_locale_kept():
+    """Restores the process's locale after ITK's readers, which set it to "C" and leave it so: Python's
+    text files opened without an encoding would then read and write ASCII for the rest of the process."""
+    saved = locale.setlocale(locale.LC_ALL, None)
+    try:
+        yield
+    finally:
+        locale.setlocale(locale.LC_ALL, saved)
 
 
 def _check_volume(image, where):

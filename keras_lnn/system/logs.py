@@ -19,9 +19,9 @@ Example:
 import os
 
 os.environ["KERAS_LNN_LOG"] = "0"
-import keras_lnn  # quiet from here on, in this process and its children
+from keras_lnn.models import create_model  # quiet from here on, in this process and its children
 
-keras_lnn.create_model("CNNExp1N4")
+create_model("CNNExp1N4")
 ```
 """
 import contextlib

@@ -3,7 +3,7 @@
 TensorFlow's Linux wheels turn their oneDNN kernels on by default only on CPUs
 with neural-network instructions (AVX-512 VNNI or BF16, AVX-VNNI, AMX; on ARM a
 Neoverse V1). On other CPUs (an AVX2-only AMD Zen 2, an Intel Skylake) they stay
-off and keras-lnn's 3D convolutions train 4-5x slower (issue 22: CNNExp1N1 7.2-7.8 s
+off and keras-lnn's 3D convolutions train 4-5x slower (docs/performance.md: CNNExp1N1 7.2-7.8 s
 per epoch against 1.55-1.76 s). TensorFlow reads `TF_ENABLE_ONEDNN_OPTS` once, when
 it loads, so `import keras_lnn` sets it to `1` (`enable_onednn`) unless:
 
@@ -18,7 +18,7 @@ Example:
 
 ```python
 import keras_lnn  # first: TF_ENABLE_ONEDNN_OPTS=1 unless you set it
-from keras_lnn import machine
+from keras_lnn.system import machine
 
 machine.onednn_status()  # {"enabled": True, "source": "keras_lnn", ...}
 ```

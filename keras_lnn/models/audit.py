@@ -2,7 +2,7 @@
 
 Example:
 
->>> from keras_lnn.audit import audit_models
+>>> from keras_lnn.models.audit import audit_models
 >>> row = audit_models(["LSTMExp5N2"])[0]
 >>> row["paper_params"], row["trainable_params"], row["delta"]
 (71797, 71637, -160)
@@ -12,7 +12,7 @@ from keras_lnn import models
 TABLE1_SIZE = 28  # Table 1 counts are for 28^3 volumes; the dense layers grow with the input size.
 
 
-def _reason(architecture, delta, non_trainable, input_size):
+def count_reason(architecture, delta, non_trainable, input_size):
     """Why a model's Keras count may differ from the paper's, or None when it is a plain match."""
     if architecture.paper_params is None:
         return "not in the paper (an extension of keras_lnn)"
@@ -73,7 +73,7 @@ def audit_models(names=None, input_size=TABLE1_SIZE):
                 "trainable_params": trainable,
                 "non_trainable_params": non_trainable,
                 "delta": delta,
-                "reason": _reason(architecture, delta, non_trainable, input_size),
+                "reason": count_reason(architecture, delta, non_trainable, input_size),
                 "matches": delta is None or delta == expected_delta(architecture),
             }
         )

@@ -6,7 +6,7 @@ DICOM folder, or a CSV of them) prepared by the recipe of the data the model was
 
 Example:
 
->>> from keras_lnn.predict import predict
+>>> from keras_lnn.deploy.predict import predict
 >>> result = predict("saved_models/exp1_adrenal/LiqExp1N2", "scans.npy", fmt="onnx")
 >>> result.rows[0]
 {'index': 0, 'probability': 0.83, 'predicted': 1}
@@ -19,8 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_lnn.deploy.export import ARTIFACTS, INPUT_NAME, OUTPUT_NAME
+from keras_lnn.deploy.tta import tta_probabilities
 from keras_lnn.errors import DataError, KerasLnnError
-from keras_lnn.export import ARTIFACTS, INPUT_NAME, OUTPUT_NAME
+from keras_lnn.evaluation import basic_metrics
 
 FORMATS = ("keras", *ARTIFACTS)
 BATCH_SIZE = 64
@@ -36,7 +38,7 @@ class Prediction:
             the suffix `_tta` (probabilities averaged over the volume's 8 flips), and label
             where the input has labels.
         columns: the rows' keys, in order.
-        metrics: ACC, AUC and loss where the input has labels (`training.compute_metrics`), else None.
+        metrics: ACC, AUC and loss where the input has labels (`keras_lnn.evaluation.basic_metrics`), else None.
         metrics_tta: the same of the test-time augmented probabilities (None without them).
     """
 
@@ -183,7 +185,7 @@ def predict(model_dir, input_path, split="test", fmt="keras", tta=False):
         split: the `.npz` split to classify (its labels give ACC and AUC).
         fmt: which of the model's files runs it (see `load_predictor`).
         tta: also the probabilities averaged over the 8 flips of each volume
-            (`training.tta_probabilities`, the same function `lnn-keras run --tta` evaluates with).
+            (`keras_lnn.deploy.tta.tta_probabilities`, the same function `lnn-keras run --tta` evaluates with).
 
     Returns:
         A `Prediction`.
@@ -193,8 +195,6 @@ def predict(model_dir, input_path, split="test", fmt="keras", tta=False):
     check_shape(volumes, size, input_path, model_dir)
     outputs = {"": _batched(run, volumes)}
     if tta:
-        from keras_lnn.training.augment import tta_probabilities
-
         outputs["_tta"] = tta_probabilities(run, volumes, BATCH_SIZE) if len(volumes) else outputs[""]
     n_classes = outputs[""].shape[1]
     names = ["probability"] if n_classes == 1 else [f"probability_{k}" for k in range(n_classes)]
@@ -212,9 +212,7 @@ def predict(model_dir, input_path, split="test", fmt="keras", tta=False):
         rows.append(row)
     metrics = {}
     if labels is not None and len(labels):
-        from keras_lnn.training import compute_metrics
-
-        metrics = {suffix: compute_metrics(labels, probabilities.astype("float32"))
+        metrics = {suffix: basic_metrics(labels, probabilities.astype("float32"))
                    for suffix, probabilities in outputs.items()}
     return Prediction(rows, columns, metrics.get(""), metrics.get("_tta"))
 

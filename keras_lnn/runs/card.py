@@ -4,13 +4,13 @@ Written from metrics.json (version 2) alone, by `lnn-keras run` and `lnn-keras e
 
 Example:
 
->>> from keras_lnn.artifacts import read_metrics
+>>> from keras_lnn.runs.artifacts import read_metrics
 >>> text = model_card(read_metrics("saved_models/exp1_adrenal/CNNExp1N4"))
 >>> text.splitlines()[0]
 '# CNNExp1N4 on AdrenalMNIST3D (28³, seed 0): model card'
 """
-from keras_lnn.evaluation.upgrade import DEFAULT_TRAINING_OPTIONS
 from keras_lnn.io import atomic_write_text
+from keras_lnn.settings import Protocol, TrainingOptions
 
 FILE = "MODEL_CARD.md"
 INTENDED_USE = (
@@ -71,15 +71,14 @@ def _architecture_lines(metrics):
 
 
 def _training_lines(metrics):
-    from keras_lnn.training import Protocol
-
-    protocol, options = metrics.get("protocol") or {}, metrics.get("training_options") or DEFAULT_TRAINING_OPTIONS
-    paper = protocol == Protocol().as_dict() and options == DEFAULT_TRAINING_OPTIONS
+    paper_options = TrainingOptions().as_dict()
+    protocol, options = metrics.get("protocol") or {}, metrics.get("training_options") or paper_options
+    paper = protocol == Protocol().as_dict() and options == paper_options
     return [
         f"- Protocol: {', '.join(f'{k} {v}' for k, v in protocol.items())}" + (" (the paper's)" if paper else ""),
         f"- Training options: augment {options.get('augment') or 'none'}, class weights "
         f"{options.get('class_weight') or 'none'}, test-time augmentation {'yes' if options.get('tta') else 'no'}"
-        + (" (the paper's protocol)" if options == DEFAULT_TRAINING_OPTIONS else ""),
+        + (" (the paper's protocol)" if options == paper_options else ""),
         f"- Epochs: {metrics['epochs']} ({'stopped early' if metrics.get('stopped_early') else 'no early stop'}), "
         f"lowest validation loss at epoch {metrics.get('best_val_epoch')}; weights evaluated: "
         f"{metrics.get('evaluated_weights', '-')}",

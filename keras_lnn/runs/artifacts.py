@@ -10,32 +10,10 @@ Example:
 >>> check_model_dir(Path("saved_models/exp1_adrenal/CNNExp1N4"))   # raises RunError if one is unreadable
 """
 import csv
-import json
 from pathlib import Path
 
-from keras_lnn.errors import RunError
-
-
-def unreadable(path, model_dir, reason):
-    """The error for a damaged artifact `path` of `model_dir`."""
-    return RunError(
-        f"{path} is unreadable ({reason}): delete {model_dir} to train this model afresh, "
-        "or run again with --overwrite"
-    )
-
-
-def read_json_artifact(path, model_dir, expected=dict, keys=()):
-    """`path`'s JSON, which must be an `expected` holding `keys`; else `unreadable`."""
-    try:
-        value = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as error:
-        raise unreadable(path, model_dir, f"{type(error).__name__}: {error}") from None
-    if not isinstance(value, expected):
-        raise unreadable(path, model_dir, f"expected a JSON {expected.__name__}, found {type(value).__name__}")
-    missing = [key for key in keys if key not in value]
-    if missing:
-        raise unreadable(path, model_dir, f"no {', '.join(missing)}")
-    return value
+from keras_lnn.io import read_json_artifact, unreadable
+from keras_lnn.training.resume import resume_epoch
 
 
 def read_settings(model_dir):
@@ -52,20 +30,6 @@ def read_sessions(model_dir):
     if not all(isinstance(s, dict) and isinstance(s.get("first_epoch"), int) for s in sessions):
         raise unreadable(path, model_dir, "a session without an integer first_epoch")
     return sessions
-
-
-def backup_epoch(model_dir):
-    """Finished epochs in `backup/` (0 without one), from its `training_metadata.json`."""
-    path = Path(model_dir) / "backup" / "training_metadata.json"
-    if not path.exists():
-        return 0
-    saved = read_json_artifact(path, model_dir, keys=("epoch",))
-    weights = path.parent / str(saved.get("weights", "latest.weights.h5"))
-    if not isinstance(saved["epoch"], int) or saved["epoch"] < 0:
-        raise unreadable(path, model_dir, f"epoch {saved['epoch']!r} is not a count of epochs")
-    if saved["epoch"] and not weights.is_file():
-        raise unreadable(path, model_dir, f"its weights file {weights.name} is missing")
-    return saved["epoch"]
 
 
 def check_history(model_dir, epochs):
@@ -90,13 +54,18 @@ def check_model_dir(model_dir):
     """Reads every artifact a rerun of `model_dir` reads; raises `RunError` naming the first unreadable one.
 
     Call it while holding the model's lock: `history.csv` and `backup/` change during training.
+
+    Returns:
+        The epoch a rerun resumes from (`keras_lnn.training.resume_epoch`); None for a finished model.
     """
     model_dir = Path(model_dir)
     if (model_dir / "settings.json").exists():
         read_settings(model_dir)
     if (model_dir / "metrics.json").exists():
         read_metrics(model_dir)
-        return  # finished: nothing else is read again
+        return None  # finished: nothing else is read again
     if (model_dir / "sessions.json").exists():
         read_sessions(model_dir)
-    check_history(model_dir, backup_epoch(model_dir))
+    first_epoch = resume_epoch(model_dir)
+    check_history(model_dir, first_epoch)
+    return first_epoch

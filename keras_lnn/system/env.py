@@ -3,7 +3,7 @@
 Example:
 
 ```python
-from keras_lnn.system_report import system_report
+from keras_lnn.system.env import system_report
 
 report = system_report()  # imports Keras and the backend in use (to list its devices), no other backend
 report["onednn"]["enabled"], report["backends"]["jax"]["importable"]
@@ -13,8 +13,8 @@ import importlib.util
 import platform
 import sys
 
-from keras_lnn import provenance
-from keras_lnn.provenance import package_version
+from keras_lnn.system import provenance
+from keras_lnn.system.provenance import package_version
 
 # The backends Keras 3 can run on: their import name and distribution.
 BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
@@ -74,7 +74,8 @@ def system_report(data_dir=None):
     """
     import keras
 
-    from keras_lnn import __version__, machine
+    from keras_lnn import __version__
+    from keras_lnn.system import machine
     from keras_lnn.data import dataset_table, resolve_data_dir
 
     backend = keras.backend.backend()

@@ -1,8 +1,8 @@
 """The files a finished model's evaluation leaves beside metrics.json: MedMNIST's result files and the model card."""
 from pathlib import Path
 
-from keras_lnn.evaluation.card import write_model_card
-from keras_lnn.evaluation.medmnist_files import run_label, write_result_files
+from keras_lnn.runs.card import write_model_card
+from keras_lnn.runs.medmnist_files import run_label, write_result_files
 
 
 def medmnist_flag(metrics):

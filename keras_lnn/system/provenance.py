@@ -1,6 +1,6 @@
 """What produced a result: package versions, backend, device and machine, recorded in every metrics file.
 
-The machine part (`keras_lnn.machine.machine_facts`): the CPU model and its vector
+The machine part (`keras_lnn.system.machine.machine_facts`): the CPU model and its vector
 features, whether TensorFlow's oneDNN kernels were on and why, and the threads of
 the backends loaded in the process.
 """
@@ -35,7 +35,7 @@ def source_commit():
     >>> source_commit() is None or len(source_commit()) >= 7
     True
     """
-    package_dir = pathlib.Path(__file__).resolve().parent
+    package_dir = pathlib.Path(__file__).resolve().parents[1]  # keras_lnn/, above keras_lnn/system/
     try:
         described = subprocess.run(
             ["git", "-C", str(package_dir), "describe", "--always", "--dirty", "--abbrev=12"],
@@ -75,7 +75,8 @@ def environment():
     """Versions and machine facts, as a JSON-ready dict."""
     import keras
 
-    from keras_lnn import __version__, machine, training
+    from keras_lnn import __version__, training
+    from keras_lnn.system import machine
 
     backend = keras.backend.backend()
     return {

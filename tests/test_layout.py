@@ -1,0 +1,138 @@
+"""The package's layout: settings that import no backend."""
+import dataclasses
+
+import pytest
+
+from keras_lnn.errors import KerasLnnError
+from keras_lnn.settings import AUGMENTATIONS, OptionsError, Protocol, RunConfig, TrainingOptions
+from tests.conftest import modules_imported_by
+
+BACKENDS = ("keras", "tensorflow", "jax", "torch")
+
+
+def test_the_settings_import_no_backend():
+    assert modules_imported_by("import keras_lnn.settings", BACKENDS) == "[]"
+    statement = "from keras_lnn.settings import Protocol, RunConfig, TrainingOptions; RunConfig('exp1', 'adrenal')"
+    assert modules_imported_by(statement, BACKENDS) == "[]"
+
+
+def test_a_default_run_config_is_the_papers():
+    config = RunConfig("exp1", "adrenal")
+    assert config.protocol == Protocol() and config.training_options.is_paper
+    assert config.protocol.as_dict() == {"max_epochs": 500, "batch_size": 64, "learning_rate": 5e-4, "patience": 10,
+                                         "min_delta": 0.001}
+    assert TrainingOptions().as_dict() == {"augment": [], "class_weight": None, "tta": False}
+    assert TrainingOptions(augment=("intensity", "flip")).augment == ("flip", "intensity")  # AUGMENTATIONS' order
+    assert list(AUGMENTATIONS) == ["flip", "rot90", "intensity"]
+    with pytest.raises(OptionsError, match="unknown augmentation 'mirror'") as caught:
+        TrainingOptions(augment=("mirror",))
+    assert isinstance(caught.value, KerasLnnError)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.protocol.max_epochs = 3
+
+
+def test_the_records_default_to_the_settings():
+    from keras_lnn.evaluation import upgraded_record
+    from keras_lnn.report.settings import PAPER_TRAINING_OPTIONS
+
+    assert upgraded_record({"model": "CNNExp1N4"})["training_options"] == TrainingOptions().as_dict()
+    assert PAPER_TRAINING_OPTIONS == TrainingOptions().as_dict()
+
+
+# The package's layers, lowest first: a module imports only from its own package or from a lower layer.
+LAYERS = (
+    ("keras_lnn", "keras_lnn.errors", "keras_lnn.settings", "keras_lnn.io", "keras_lnn.locks", "keras_lnn.paper"),
+    ("keras_lnn.data",),
+    ("keras_lnn.layers",),
+    ("keras_lnn.models",),
+    ("keras_lnn.training",),
+    ("keras_lnn.evaluation",),
+    ("keras_lnn.deploy",),
+    ("keras_lnn.system",),
+    ("keras_lnn.runs",),
+    ("keras_lnn.explain",),
+    ("keras_lnn.report",),
+    ("keras_lnn.cli",),
+)
+# What `import keras_lnn` runs before any backend loads (these import nothing else of the package), and
+# the layers it registers with Keras once Keras loads (so that `keras.saving.load_model` reads `.keras` files).
+ROOT_IMPORTS = {"keras_lnn.system.machine", "keras_lnn.system.logs"}
+ROOT_HOOK = "keras_lnn.layers"
+
+
+def package_imports():
+    """`{module: {keras_lnn modules it imports}}` for every module of the package, deferred imports included."""
+    import ast
+    from pathlib import Path
+
+    import keras_lnn
+
+    root = Path(keras_lnn.__file__).parent
+    files = {".".join(("keras_lnn", *p.relative_to(root).with_suffix("").parts)).removesuffix(".__init__"): p
+             for p in root.rglob("*.py")}
+
+    def module_of(name):
+        while name not in files:
+            name = name.rpartition(".")[0]
+        return name
+
+    graph = {}
+    for name, path in files.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    base = ".".join([*package.split(".")[: len(package.split(".")) - node.level + 1], *base.split(".")]).strip(".")
+                imported |= {f"{base}.{a.name}" if f"{base}.{a.name}" in files else base for a in node.names}
+        graph[name] = {module_of(m) for m in imported if m.split(".")[0] == "keras_lnn"} - {name}
+    return graph
+
+
+def layer_of(module):
+    """The index of `module`'s layer in `LAYERS` (None: in none)."""
+    return next((i for i, layer in enumerate(LAYERS) for top in layer
+                 if module == top or (top != "keras_lnn" and module.startswith(top + "."))), None)
+
+
+def test_imports_run_down_the_layers():
+    graph = package_imports()
+    # Every module is in a layer, and the top level holds at most six modules.
+    assert [m for m in graph if layer_of(m) is None] == []
+    assert len([m for m in graph if layer_of(m) == 0]) <= 6
+    upward = sorted(f"{a} -> {b}" for a, imported in graph.items() for b in imported
+                    if layer_of(b) > layer_of(a) and not (a == "keras_lnn" and b in ROOT_IMPORTS | {ROOT_HOOK}))
+    assert upward == []
+    assert graph["keras_lnn"] == ROOT_IMPORTS | {ROOT_HOOK, "keras_lnn.errors"}
+    assert all(graph[m] == set() for m in ROOT_IMPORTS)
+
+
+def test_no_import_circle_anywhere():
+    graph = package_imports()
+    circles, index, low, stack, on_stack = [], {}, {}, [], set()
+
+    def visit(module):  # Tarjan's strongly connected components
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for other in graph[module]:
+            if other not in index:
+                visit(other)
+                low[module] = min(low[module], low[other])
+            elif other in on_stack:
+                low[module] = min(low[module], index[other])
+        if low[module] == index[module]:
+            component = set()
+            while module not in component:
+                component.add(stack.pop())
+            on_stack.difference_update(component)
+            if len(component) > 1:
+                circles.append(sorted(component))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    assert circles == []
