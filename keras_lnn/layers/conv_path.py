@@ -49,7 +49,7 @@ class ConvPoolPath:
     ...                             keras.layers.MaxPooling2D(2), keras.layers.Flatten()])
     >>> path = ConvPoolPath.of(encoder)  # None on TensorFlow
     >>> x = keras.ops.zeros((4, 28, 28, 1))
-    >>> (path(x) if path else encoder(x)).shape
+    >>> tuple((path(x) if path else encoder(x)).shape)
     (4, 864)
     """
 
