@@ -125,13 +125,13 @@ def compare(name, build):
 
 
 def encoder_cases():
-    """name -> the slice encoder's layer specs (`keras_lnn.models.blocks.ENCODERS`), and two more forms."""
+    """name -> layer specs: the slice encoders (`keras_lnn.models.blocks.ENCODERS`) and one ending in a convolution."""
     from keras_lnn.models.blocks import ENCODERS, Conv, Pool
 
     return {**ENCODERS, "conv_without_pool": (Conv(4, 3), Pool(), Conv(5, 3))}
 
 
-def compare_encoder(steps, linear_first=False):
+def compare_encoder(steps):
     """`SliceWise` (the backend's `ConvPoolPath` on JAX and PyTorch) against Keras's own layers, same weights."""
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
