@@ -1,4 +1,5 @@
-"""The fast LTC/CfC against ncps's own computation, on the backend named by $KERAS_BACKEND.
+"""The fast LTC/CfC against ncps's own computation, and the slice encoder's backend path against
+Keras's own layers, on the backend named by $KERAS_BACKEND.
 
 Prints one JSON document: per case, the largest absolute difference between the
 fast and the reference computation (`keras_lnn.layers.reference_computation`, which
@@ -123,6 +124,45 @@ def compare(name, build):
     }
 
 
+def encoder_cases():
+    """name -> layer specs: the slice encoders (`keras_lnn.models.blocks.ENCODERS`) and one ending in a convolution."""
+    from keras_lnn.models.blocks import ENCODERS, Conv, Pool
+
+    return {**ENCODERS, "conv_without_pool": (Conv(4, 3), Pool(), Conv(5, 3))}
+
+
+def compare_encoder(steps):
+    """`SliceWise` (the backend's `ConvPoolPath` on JAX and PyTorch) against Keras's own layers, same weights."""
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    sequential = keras.Sequential([step.layer(1) for step in steps] + [keras.layers.Flatten()])
+    slicewise = layers.SliceWise(sequential)
+    x = rng.uniform(0, 1, size=(BATCH, 3, 28, 28, 1)).astype("float32")
+    output_shape = slicewise(keras.KerasTensor(x.shape)).shape
+    for weight in slicewise.weights:  # biases off zero, so that ReLU's and the pooling's choices are exercised
+        weight.assign(rng.normal(scale=0.3, size=weight.shape).astype("float32"))
+    weights = list(slicewise.trainable_weights)
+    probe = rng.normal(size=output_shape).astype("float32")
+
+    def keras_layers(inputs):
+        folded = sequential(keras.ops.reshape(inputs, (-1, *inputs.shape[2:])))
+        return keras.ops.reshape(folded, (-1, inputs.shape[1], *folded.shape[1:]))
+
+    fast_outputs, fast_grads = _loss_and_gradients(slicewise, weights, x, probe)
+    outputs, grads = _loss_and_gradients(keras_layers, weights, x, probe)
+
+    def numpy(value):
+        return np.asarray(keras.ops.convert_to_numpy(value), dtype="float64")
+
+    return {
+        "fast_path": layers.ConvPoolPath.of(sequential) is not None,
+        "output": float(np.max(np.abs(numpy(fast_outputs) - numpy(outputs)))),
+        "output_scale": float(np.max(np.abs(numpy(outputs)))),
+        "gradient": max(float(np.max(np.abs(numpy(a) - numpy(b)))) for a, b in zip(fast_grads, grads)),
+        "gradient_scale": max(float(np.max(np.abs(numpy(g)))) for g in grads),
+    }
+
+
 def check_fixtures(folder):
     """Loads the `.keras` files saved by the first (ncps-subclass) layers; max |prediction - saved|."""
     import keras_lnn  # noqa: F401  (registers the package's layers)
@@ -151,8 +191,15 @@ def main():
         except Exception as error:  # reported per case, so one failure does not hide the others
             results[name] = {"error": f"{type(error).__name__}: {error}"[:500]}
         keras.backend.clear_session()
+    encoders = {}
+    for name, steps in encoder_cases().items():
+        try:
+            encoders[name] = compare_encoder(steps)
+        except Exception as error:
+            encoders[name] = {"error": f"{type(error).__name__}: {error}"[:500]}
+        keras.backend.clear_session()
     fixtures = check_fixtures(Path(__file__).parent / "fixtures" / "layers")
-    return {"backend": keras.backend.backend(), "cases": results, "fixtures": fixtures}
+    return {"backend": keras.backend.backend(), "cases": results, "encoders": encoders, "fixtures": fixtures}
 
 
 if __name__ == "__main__":

@@ -156,6 +156,13 @@ def _assert_equivalent(report):
         assert case["output"] <= 1e-5, (report["backend"], name, case)
         assert case["gradient"] <= 1e-5 * max(1.0, case["gradient_scale"]), (report["backend"], name, case)
         assert case["gradient_scale"] > 0  # the probe reaches every layer
+    assert set(report["encoders"]) == set(layer_equivalence.encoder_cases())
+    for name, case in report["encoders"].items():
+        assert "error" not in case, f"{report['backend']} encoder {name}: {case.get('error')}"
+        assert case["fast_path"] == (report["backend"] != "tensorflow"), (report["backend"], name)
+        assert case["output"] <= 1e-5 * max(1.0, case["output_scale"]), (report["backend"], name, case)
+        assert case["gradient"] <= 1e-5 * max(1.0, case["gradient_scale"]), (report["backend"], name, case)
+        assert case["gradient_scale"] > 0
     assert set(report["fixtures"]) == {"LiqExp1N2", "LiqExp1N5", "LiqExp6N5", "CfcExp6N1"}
     for name, difference in report["fixtures"].items():
         assert isinstance(difference, float), f"{report['backend']} {name}: {difference}"

@@ -8,6 +8,15 @@ from keras_lnn.layers.ltc_pieces import MixedMemory, Synapses
 from keras_lnn.layers.reference import fast_path_applies
 
 
+def _jax_on_accelerator():
+    """Whether the layer computes on JAX with a GPU or other accelerator as its default device."""
+    if keras.backend.backend() != "jax":
+        return False
+    import jax
+
+    return jax.default_backend() != "cpu"
+
+
 class SynapseCurrents:
     """One call's wired synapses of one kind (sensory or inner), ready to apply to many inputs.
 
@@ -19,13 +28,14 @@ class SynapseCurrents:
     - wide inputs (`Synapses.by_repeat`): the wired synapses only, each input
       tiled over its synapses, summed by one product into the neurons that
       receive synapses of this kind (12 of AutoNCP(21, 1)'s 21 get sensory ones);
-    - a few neurons on TensorFlow and PyTorch: the wired synapses only, with
+    - a few neurons on TensorFlow, PyTorch and JAX on a CPU: the wired synapses only, with
       `sigma` and `mu` folded into the product that picks each synapse's `v_i`
       (few operations per ODE unfold: each costs a dispatch on the CPU);
-    - a few neurons on JAX: the dense `(pre, post)` matrices with `w * mask` and
-      `w * mask * erev` folded once per call, so each unfold is elementwise work
+    - a few neurons on JAX on a GPU: the dense `(pre, post)` matrices with `w * mask`
+      and `w * mask * erev` folded once per call, so each unfold is elementwise work
       and two sums that XLA fuses into one GPU kernel (products of small
-      matrices are separate kernels, a dozen per slice).
+      matrices are separate kernels, a dozen per slice). On a CPU the small
+      products measure faster on JAX too (about 1.7x for the head's epoch).
 
     Args:
         synapses: the `Synapses` layout.
@@ -34,7 +44,7 @@ class SynapseCurrents:
 
     def __init__(self, synapses, sigma, mu, w, erev):
         self.synapses = synapses
-        self.dense = not synapses.by_repeat and keras.backend.backend() == "jax"
+        self.dense = not synapses.by_repeat and _jax_on_accelerator()
         if self.dense:
             mask = ops.convert_to_tensor(synapses.mask)
             self.sigma, self.mu = sigma, mu

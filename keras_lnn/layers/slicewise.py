@@ -3,6 +3,7 @@ import keras
 from keras import ops
 
 from keras_lnn.layers.common import PACKAGE
+from keras_lnn.layers.conv_path import ConvPoolPath
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -13,6 +14,9 @@ class SliceWise(keras.layers.Wrapper):
     axis into the batch axis so the wrapped layer runs once on `batch * slices`
     images instead of once per slice (Keras 3's TimeDistributed unrolls a Python
     loop over the slices, which is many times slower to run and to compile).
+    On JAX and PyTorch, a Sequential of convolutions, 2x2 max poolings and a
+    final Flatten is computed by `ConvPoolPath` (the same function with the same
+    weights, in the form the backend runs fastest); any other layer by itself.
 
     Args:
         layer: the layer (or `keras.Sequential`) to apply to each slice. It
@@ -38,5 +42,6 @@ class SliceWise(keras.layers.Wrapper):
     def call(self, inputs, training=None):
         slices = inputs.shape[1]
         folded = ops.reshape(inputs, (-1, *inputs.shape[2:]))
-        outputs = self.layer(folded, training=training)
+        path = ConvPoolPath.of(self.layer)
+        outputs = path(folded) if path else self.layer(folded, training=training)
         return ops.reshape(outputs, (-1, slices, *outputs.shape[1:]))

@@ -22,9 +22,9 @@ BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 # Measured seconds per training epoch on CPUs without a GPU (AdrenalMNIST3D train split, batch 64, CNNExp1N1
 # and LiqExp1N2): the ground for telling a JAX user on a CPU that TensorFlow trains faster.
 CPU_SPEED_FACTS = (
-    # docs/performance.md, "AVX2-only CPU, measured": median steady epoch (s) per model, side by side.
-    {"machine": "AMD EPYC Zen 2 (AVX2, no AVX-512)", "source": "docs/performance.md, 2026-12-02",
-     "jax_s": {"CNNExp1N1": 13.85, "LiqExp1N2": 16.45}, "tensorflow_onednn_s": {"CNNExp1N1": 2.12, "LiqExp1N2": 3.07}},
+    # docs/performance.md, "Every backend on the 2-core CPU", run B: median steady epoch (s) per model, one run.
+    {"machine": "AMD EPYC Zen 4 (AVX-512, 2 cores)", "source": "docs/performance.md, 2026-12-07",
+     "jax_s": {"CNNExp1N1": 6.21, "LiqExp1N2": 7.13}, "tensorflow_onednn_s": {"CNNExp1N1": 1.34, "LiqExp1N2": 2.02}},
 )
 
 
