@@ -23,6 +23,7 @@ import dataclasses
 import math
 
 from keras_lnn.evaluation import stats
+from keras_lnn.models import group_models
 from keras_lnn.report.families import best_on_validation, family, family_bests
 from keras_lnn.report.markdown import table, thousands
 from keras_lnn.report.statistics import paired_delong_tests
@@ -81,7 +82,6 @@ class Comparison:
         welch: `WelchResult` on the per-seed test AUC (None: fewer than 2 seeds each).
         delong: `[(seed, DeLongResult)]`. welch_p, delong_p: their Holm-adjusted p-values.
     """
-
     claim: str
     statement: str
     first: object
@@ -191,8 +191,6 @@ def survival_sentence(found, as_run_given):
 def claims_lines(dataset_name, block):
     """Claims (a), (b) and (a') on one setting's groups (diagnostics among them): a table, one sentence per
     claim, and whether claim (a) survives baselines that recur across slices. No lines without an LTC run."""
-    from keras_lnn.models import group_models  # the models import Keras: `lnn-keras` starts without it
-
     diagnostic = set(group_models("diagnostic"))
     as_run = [r for r in block if r.model in diagnostic]
     found = comparisons([r for r in block if r.model not in diagnostic], as_run)

@@ -18,8 +18,9 @@ import dataclasses
 import json
 from pathlib import Path
 
-from keras_lnn.evaluation import stats
 from keras_lnn.errors import KerasLnnError
+from keras_lnn.evaluation import stats
+from keras_lnn.models import list_models
 from keras_lnn.report.settings import PAPER_SETTING, Setting, run_settings
 
 
@@ -165,7 +166,6 @@ class ModelResults:
         settings: the runs' `Setting`: backend, protocol, data MD5, training options (by default that of a
             run that recorded none of them).
     """
-
     dataset: str
     size: int
     experiment: str
@@ -214,8 +214,6 @@ class ModelResults:
 
 def model_order():
     """A sort key for model names: the paper's order (`list_models`), names this version does not know last."""
-    from keras_lnn.models import list_models
-
     order = {name: index for index, name in enumerate(list_models())}
     return lambda name: (order.get(name, len(order)), name)  # unknown (newer) models last
 

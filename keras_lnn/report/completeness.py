@@ -1,5 +1,6 @@
 """The completeness section: which models finished for every seed, which failed, which are missing."""
 from keras_lnn.errors import KerasLnnError
+from keras_lnn.models import experiment_models
 from keras_lnn.report.collect import by_dataset
 from keras_lnn.report.markdown import join, table
 from keras_lnn.report.settings import differing_fields, duplicates_lines, model_label
@@ -13,8 +14,6 @@ def completeness_section(results, unfinished=()):
     counts as missing too. `unfinished` (from `find_unfinished`) marks the missing runs that are
     part-trained and resume.
     """
-    from keras_lnn.models import experiment_models
-
     trained = {(u["dataset"], u["size"], u["model"], u["seed"]): u["epochs"] for u in unfinished}
 
     def seeds_text(dataset, size, model, seeds):

@@ -6,6 +6,7 @@ studies' summaries (`keras_lnn.report.earlier`), which verdicts hold in both.
 from pathlib import Path
 
 from keras_lnn.evaluation import stats
+from keras_lnn.models import group_models
 from keras_lnn.report.claims import CLAIMS, SUPPORTED, claims_lines, comparisons
 from keras_lnn.report.collect import by_dataset
 from keras_lnn.report.earlier import earlier_verdicts, read_summaries
@@ -27,8 +28,6 @@ INTRO = (
 
 def _verdicts(results):
     """`{(dataset, size): {claim: verdict}}` of this study, for datasets of one setting."""
-    from keras_lnn.models import group_models
-
     diagnostic, verdicts = set(group_models("diagnostic")), {}
     for key, group in by_dataset(results).items():
         blocks = setting_blocks(group)

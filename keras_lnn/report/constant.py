@@ -4,7 +4,11 @@ On these imbalanced splits an ACC near it is no evidence of learning, so every
 Table 2 of the report shows it as a last row. The majority is the test split's own
 (ties to the lower class): on a user's dataset it may be class 1.
 """
+import numpy as np
+
+from keras_lnn.data import dataset_path, load_dataset
 from keras_lnn.errors import KerasLnnError
+from keras_lnn.report.collect import read_test_labels
 
 # The paper's own statement ("always negative": class 0 is the majority there), used only when neither
 # metrics.json, predictions.csv nor the data file gives the value.
@@ -17,8 +21,6 @@ def _load_test_labels(dataset, size, data_dir, data_md5s):
     The file must be the one the runs were trained on (same MD5): a default data
     folder may hold the official file while the runs used a custom one.
     """
-    from keras_lnn.data import dataset_path, load_dataset
-
     path = dataset_path(dataset, size, data_dir)
     if not path.is_file():
         return None, f"data file not found at {path}"
@@ -30,8 +32,6 @@ def _load_test_labels(dataset, size, data_dir, data_md5s):
 
 def _majority(labels):
     """`(class, share)` of the most frequent label, ties to the lower class."""
-    import numpy as np
-
     counts = np.bincount(np.asarray(labels, dtype=np.int64).ravel())
     return int(counts.argmax()), float(counts.max() / counts.sum())
 
@@ -70,7 +70,6 @@ def constant_predictor(results, data_dir=None):
         labels, source = None, str(error)
     if labels is not None and len(labels):
         return (*_majority(labels), source)
-    from keras_lnn.report.collect import read_test_labels
 
     for m in runs:
         predicted = read_test_labels(m)

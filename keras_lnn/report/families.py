@@ -6,6 +6,7 @@ test split is not looked at to choose it, so the tests of `keras_lnn.report.stat
 on the test scores are not biased by the choice.
 """
 from keras_lnn.evaluation import stats
+from keras_lnn.models import UnknownModelError, get_architecture
 from keras_lnn.report.evaluation import has_tta
 from keras_lnn.report.figures import reliability_figure
 from keras_lnn.report.markdown import table
@@ -26,8 +27,6 @@ def family(model):
     >>> family("CfcExp6N1"), family("ResNet-18 + 3D"), family("LSTMExp5N2AcrossBatch")
     ('LTC', None, None)
     """
-    from keras_lnn.models import UnknownModelError, get_architecture  # Keras: `lnn-keras` starts without it
-
     try:
         return get_architecture(model).family
     except UnknownModelError:

@@ -3,18 +3,17 @@ import json
 import time
 
 from keras_lnn import __version__
+from keras_lnn.data.info import resolve_dataset
 from keras_lnn.errors import KerasLnnError
+from keras_lnn.models import experiment_models, group_experiments
 from keras_lnn.report.collect import model_order, recorded_version
 from keras_lnn.report.markdown import custom_file, dataset_title, join
-from keras_lnn.report.settings import protocol_changes
+from keras_lnn.report.settings import protocol_changes, run_settings, settings_text
 
 
 def _reproduce_commands(all_metrics):
     """`lnn-keras run` commands that recreate the runs: per (backend, dataset, size, protocol, output folder), one
     per experiment, or one `run paper` when every paper experiment is there."""
-    from keras_lnn.data.info import resolve_dataset
-    from keras_lnn.models import experiment_models, group_experiments
-
     groups = {}
     for m in all_metrics:
         key = (m.get("backend"), m["dataset"], m["size"], json.dumps(m.get("protocol") or {}, sort_keys=True),
@@ -124,8 +123,6 @@ def _resumed_line(all_metrics):
 
 def _training_options_line(all_metrics):
     """Which training options the runs used, where any is not the paper's (a run without the key used the paper's)."""
-    from keras_lnn.report.settings import run_settings, settings_text
-
     def options(metrics):
         return settings_text(run_settings(metrics), ["training options"])
 

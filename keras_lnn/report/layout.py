@@ -10,6 +10,7 @@ This section answers two questions per dataset:
   second is what the layout predicts.
 """
 from keras_lnn.evaluation import stats
+from keras_lnn.models import get_architecture, group_models
 from keras_lnn.paper import table2_results
 from keras_lnn.report.markdown import table
 
@@ -29,8 +30,6 @@ def _where(value, interval):
 
 def layout_pairs(results):
     """`[(as intended, as run)]`: each diagnostic group beside the group of the paper model it reproduces."""
-    from keras_lnn.models import get_architecture, group_models
-
     by_model = {r.model: r for r in results}
     pairs = []
     for r in results:

@@ -1,3 +1,6 @@
+from keras_lnn.data.info import resolve_dataset
+from keras_lnn.errors import DataError
+
 """Markdown pieces every section uses: pipe tables, joined values, numbers, dataset titles."""
 
 
@@ -32,9 +35,6 @@ def join(values):
 
 def dataset_title(dataset, size):
     """"vessel (VesselMNIST3D, 28^3)": short name, medmnist class and volume size ("myscans (custom, 28^3)")."""
-    from keras_lnn.errors import DataError
-    from keras_lnn.data.info import resolve_dataset
-
     try:
         return f"{dataset} ({resolve_dataset(dataset).python_class}, {size}^3)"
     except DataError:  # a custom file (`--dataset PATH.npz`), named after its stem

@@ -3,8 +3,13 @@
 The profiles are `keras_lnn.explain.slice_profiles` of each family's best model (data); this
 module picks the models, draws the figure and writes the markdown.
 """
+from keras_lnn import load_model
+from keras_lnn.data import load_dataset, run_dataset_source
 from keras_lnn.errors import KerasLnnError
+from keras_lnn.explain import figures as drawing
+from keras_lnn.explain import slice_profiles
 from keras_lnn.explain.contributions import NotDecomposableError
+from keras_lnn.runs import run_name
 
 
 def _best_first(results, family):
@@ -33,12 +38,6 @@ def slice_profile_section(dataset, size, results, data_dir, figures, family):
         figures: `{relative path: PNG bytes}` of the report; the figure is added.
         family: model name -> family name or None (the report's `family`).
     """
-    from keras_lnn.data import load_dataset
-    from keras_lnn import load_model
-    from keras_lnn.data import run_dataset_source
-    from keras_lnn.explain import figures as drawing, slice_profiles
-    from keras_lnn.runs import run_name
-
     panels, skipped, data = [], [], None
     for name, ranked in _best_first(results, family).items():
         for r in ranked:

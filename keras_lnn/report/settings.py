@@ -16,6 +16,7 @@ settings_text(setting, ["backend"])  # 'backend jax'
 import dataclasses
 import json
 
+from keras_lnn.evaluation import stats
 from keras_lnn.settings import Protocol, TrainingOptions
 
 # The paper's training options: what a run made before training options were recorded used.
@@ -38,7 +39,6 @@ class Setting:
         data: the data file's MD5 ("None" where the run did not record it).
         training_options: `((option, value), ...)` of every training option, by name (lists as tuples).
     """
-
     backend: str
     protocol: tuple
     data: str
@@ -153,8 +153,6 @@ def differs_note(results):
 
 def duplicates_lines(results):
     """Seeds run more than once under one setting: every run, and the one the report uses (listed first)."""
-    from keras_lnn.evaluation import stats
-
     lines = []
     for r in results:
         for seed, runs in r.duplicates.items():

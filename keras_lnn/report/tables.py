@@ -4,24 +4,24 @@ A dataset's Table 2 section also holds MedMNIST v2's benchmarks, its paper check
 figures, its family bests (`keras_lnn.report.families`) and their comparisons
 (`keras_lnn.report.statistics`).
 """
-from keras_lnn.evaluation import stats
 from keras_lnn.errors import KerasLnnError
-from keras_lnn.paper import table2_results
+from keras_lnn.evaluation import stats
+from keras_lnn.models import audit, get_architecture
+from keras_lnn.paper import MEDMNIST_BENCHMARK_SOURCE, medmnist_benchmarks_3d, table1_parameters, table2_results
 from keras_lnn.report.constant import constant_name, constant_predictor
 from keras_lnn.report.evaluation import detail_cells, detail_headers, detail_legend
 from keras_lnn.report.families import family, family_bests_section
 from keras_lnn.report.figures import scores_figure, val_loss_figure
 from keras_lnn.report.markdown import custom_file, dataset_title, join, table, thousands
+from keras_lnn.report.options import options_section
+from keras_lnn.report.profiles import slice_profile_section
 from keras_lnn.report.settings import differing_fields, differs_note, model_label
 from keras_lnn.report.statistics import seed_noise_section
-from keras_lnn.report.options import options_section
+from keras_lnn.runs import run_name
+
 
 def table1_section(results):
     """Table 1: the Keras counts recorded in metrics.json beside the paper's, with the documented deltas."""
-    from keras_lnn.models import audit
-    from keras_lnn.models import get_architecture
-    from keras_lnn.paper import table1_parameters
-
     table1 = table1_parameters()
     rows, seen_keys = [], set()
     for r in results:
@@ -57,8 +57,6 @@ def table1_section(results):
 
 def dataset_section(dataset, size, results, data_dir, figures):
     """Table 2 reproduction for one dataset, its figures, the family bests and the seed-noise comparisons."""
-    from keras_lnn.runs import run_name
-
     paper = table2_results()
     n_classes = results[0].n_classes
     lines = [f"## Table 2: {dataset_title(dataset, size)}", ""]
@@ -106,7 +104,6 @@ def dataset_section(dataset, size, results, data_dir, figures):
         lines += [f"### Figures: {experiment}", "",
                   f"![Test and validation ACC and AUC per model, {title}](figures/{stem}_scores.png)", "",
                   f"![Validation loss per epoch, one line per seed, {title}](figures/{stem}_val_loss.png)", ""]
-    from keras_lnn.report.profiles import slice_profile_section  # which slices each family's best model reads
 
     lines += slice_profile_section(dataset, size, results, data_dir, figures, family)
     lines += family_bests_section(dataset, size, results, figures, dataset_title(dataset, size))
@@ -115,8 +112,6 @@ def dataset_section(dataset, size, results, data_dir, figures):
 
 def benchmark_section(dataset, size, custom=None):
     """MedMNIST v2's 3D benchmarks on this dataset's official 28^3 test split (none for custom data or other sizes)."""
-    from keras_lnn.paper import MEDMNIST_BENCHMARK_SOURCE, medmnist_benchmarks_3d
-
     entries = medmnist_benchmarks_3d().get(dataset)
     if not entries or size != 28 or custom:
         return []
