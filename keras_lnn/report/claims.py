@@ -137,16 +137,13 @@ def comparisons(block, as_run=()):
     return found
 
 
-def _params(r):
-    return next((m["params"].get("trainable") for m in r.runs if m.get("params")), None)
-
 
 def _claim_row(c):
     welch = c.welch
     delong_beyond = sum(p < stats.ALPHA for p in c.delong_p)
     count, of = c.ahead()
-    return [f"({c.claim})", f"{c.first.model} ({thousands(_params(c.first))})",
-            f"{c.second.model} ({thousands(_params(c.second))})",
+    return [f"({c.claim})", f"{c.first.model} ({thousands(c.first.trainable_params)})",
+            f"{c.second.model} ({thousands(c.second.trainable_params)})",
             stats.format_mean_std(c.first.scores("test", "auc")), stats.format_mean_std(c.second.scores("test", "auc")),
             stats.format_number(welch.difference, signed=True) if welch else "-",
             stats.format_p_value(welch.p_value) if welch else "-",
@@ -162,9 +159,9 @@ def claim_sentence(c, dataset_name):
         "no test over seeds"
     delong = (f"DeLong beyond test-set noise (Holm) in {sum(p < stats.ALPHA for p in c.delong_p)} of {len(c.delong)} "
               "seeds" if c.delong else "no predictions for DeLong")
-    return (f"**({c.claim}) {c.statement}** on {dataset_name}: LTC best {c.first.model} ({thousands(_params(c.first))} "
+    return (f"**({c.claim}) {c.statement}** on {dataset_name}: LTC best {c.first.model} ({thousands(c.first.trainable_params)} "
             f"parameters, test AUC {stats.format_mean_std(c.first.scores('test', 'auc'))}) against {c.second.model} "
-            f"({thousands(_params(c.second))} parameters, {stats.format_mean_std(c.second.scores('test', 'auc'))}): "
+            f"({thousands(c.second.trainable_params)} parameters, {stats.format_mean_std(c.second.scores('test', 'auc'))}): "
             f"{welch}; {delong}; {count} of {of} LTC models have a higher mean test AUC than {c.second.model}. "
             f"Verdict: **{c.verdict}**.")
 

@@ -211,6 +211,11 @@ class ModelResults:
     def mean(self, split="test", key="auc"):
         return stats.mean(self.scores(split, key))
 
+    @property
+    def trainable_params(self):
+        """The trainable parameter count recorded by the group's runs (None where none recorded one)."""
+        return next((m["params"].get("trainable") for m in self.runs if m.get("params")), None)
+
 
 def model_order():
     """A sort key for model names: the paper's order (`list_models`), names this version does not know last."""

@@ -18,21 +18,18 @@ from keras_lnn.report.markdown import table, thousands
 SUPPORTED, NOT_SUPPORTED = "supported", "not supported"
 
 
-def _params(r):
-    return next((m["params"].get("trainable") for m in r.runs if m.get("params")), None)
-
 
 def parameters_lines(paper):
     """Claim (c): parameters per family (min, median, max over its models; its best's) and the verdict."""
     bests, medians, rows = family_bests(paper), {}, []
     for name in FAMILIES:
-        counts = [c for c in (_params(r) for r in paper if family(r.model) == name) if c is not None]
+        counts = [c for c in (r.trainable_params for r in paper if family(r.model) == name) if c is not None]
         if not counts:
             continue
         medians[name] = statistics.median(counts)
         best = bests.get(name)
         rows.append([name, len(counts), thousands(min(counts)), thousands(round(medians[name])),
-                     thousands(max(counts)), f"{best.model} ({thousands(_params(best))})" if best else "-"])
+                     thousands(max(counts)), f"{best.model} ({thousands(best.trainable_params)})" if best else "-"])
     if "LTC" not in medians or len(medians) < 2:
         return []
     others = [name for name in medians if name != "LTC"]

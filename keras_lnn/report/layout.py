@@ -13,13 +13,14 @@ from keras_lnn.evaluation import stats
 from keras_lnn.models import get_architecture, group_models
 from keras_lnn.paper import table2_results
 from keras_lnn.report.markdown import table
+from keras_lnn.report.tables import score_interval
 
 
 def _interval(scores):
     """The clipped 95% prediction interval for one run, or None with fewer than 2 seeds or no spread."""
     if len(scores) < 2 or not stats.std(scores):
         return None
-    return tuple(min(max(bound, 0.0), 1.0) for bound in stats.prediction_interval(scores))
+    return score_interval(scores)
 
 
 def _where(value, interval):

@@ -120,6 +120,14 @@ def benchmark_section(dataset, size, custom=None):
             table(["method", "ACC", "AUC"], rows), ""]
 
 
+def score_interval(scores):
+    """The 95% prediction interval for one run of these per-seed scores, clipped to 0-1 (scores lie there).
+
+    Needs at least 2 scores (`stats.prediction_interval`).
+    """
+    return tuple(min(max(bound, 0.0), 1.0) for bound in stats.prediction_interval(scores))
+
+
 def paper_check_section(dataset, results, paper):
     """Whether each of the paper's single test scores lies where one run of ours would fall."""
     rows, inside, tested = [], {"ACC": 0, "AUC": 0}, {"ACC": 0, "AUC": 0}
@@ -137,7 +145,7 @@ def paper_check_section(dataset, results, paper):
                 rows.append(row + ["-", f"not enough seeds (n={len(ours)})" if len(ours) < 2 else
                                    "no verdict (no spread over seeds)"])
                 continue
-            low, high = (min(max(bound, 0.0), 1.0) for bound in stats.prediction_interval(ours))  # scores are in [0, 1]
+            low, high = score_interval(ours)
             consistent = low <= theirs <= high
             tested[metric] += 1
             inside[metric] += consistent
