@@ -7,12 +7,13 @@ variables, so gradients reach them as through the layers. Nothing is saved: the
 model's config and `.keras` files are those of the Keras layers.
 
 - PyTorch: `torch.nn.functional` in channels-first order, transposed once on the
-  way in and once on the way out. Keras's own layers transpose the batch to
-  channels-first and back around every convolution and pooling.
-- JAX: each convolution as one matrix product (the kernel as a matrix times the
-  stacked shifted views of the image, channels first) and each pooling as a
-  reshape and a max. XLA:CPU's convolutions and `reduce_window` pooling are
-  several times slower on these small kernels.
+  way in and once on the way out, in chunks of `TORCH_CHUNK` images that stay in
+  cache. Keras's own layers transpose the whole batch to channels-first and back
+  around every convolution and pooling.
+- JAX: each convolution as one matrix product with a banded kernel matrix, on
+  rows of channels-last images, with the pooling folded into the product's
+  layout (`keras_lnn.layers.banded`, which says why). XLA:CPU's convolutions and
+  `reduce_window` pooling are several times slower on these small kernels.
 - TensorFlow: Keras's own layers (oneDNN's kernels are the fastest there).
 
 The sums run in another order, so results agree within float rounding.
@@ -78,8 +79,11 @@ class ConvPoolPath:
 
     def __call__(self, images):
         """The Sequential's outputs for `images` `(n, height, width, channels)`."""
-        compute = _torch_channels_first if self.backend == "torch" else _matrix_channels_first
-        return compute(self.layers, images, self.flatten)
+        if self.backend == "torch":
+            return _torch_channels_first(self.layers, images, self.flatten)
+        from keras_lnn.layers import banded
+
+        return banded.encode(_jax_steps(self.layers), images, self.flatten)
 
 
 def _conv_weights(layer):
@@ -88,46 +92,45 @@ def _conv_weights(layer):
     return kernel, bias
 
 
-def _torch_channels_first(layers, images, flatten):
-    """PyTorch's own convolution and pooling on a channels-first copy of the batch."""
-    import torch.nn.functional as F
+# Images per pass on PyTorch: a batch's 1,792 slices at once stream every intermediate (25 MB after
+# the first convolution) through memory; in chunks of 256 they stay in cache, and the encoder's forward
+# and backward pass took 0.55-0.65 of the time on a 2-core CPU (docs/performance.md).
+TORCH_CHUNK = 256
 
-    h = ops.convert_to_tensor(images).permute(0, 3, 1, 2).contiguous()
-    for layer in layers:
-        if isinstance(layer, keras.layers.Conv2D):
-            kernel, bias = _conv_weights(layer)
-            h = F.conv2d(h, kernel.permute(3, 2, 0, 1), bias)
-            h = F.relu(h) if layer.activation is _RELU else h
-        elif isinstance(layer, keras.layers.MaxPooling2D):
-            h = F.max_pool2d(h, 2)
-    h = h.permute(0, 2, 3, 1)
+
+def _torch_channels_first(layers, images, flatten):
+    """PyTorch's own convolution and pooling on channels-first copies of the batch, a chunk at a time."""
+    import torch
+
+    h = ops.convert_to_tensor(images).permute(0, 3, 1, 2)
+    chunks = [_torch_layers(layers, chunk.contiguous()) for chunk in h.split(TORCH_CHUNK)]
+    h = (torch.cat(chunks) if len(chunks) > 1 else chunks[0]).permute(0, 2, 3, 1)
     return h.reshape(h.shape[0], -1) if flatten else h.contiguous()
 
 
-def _matrix_channels_first(layers, images, flatten):
-    """Convolutions as matrix products and poolings as reshape-and-max, on `(channels, n, height, width)`."""
-    h = ops.transpose(images, (3, 0, 1, 2))
+def _torch_layers(layers, h):
+    """The layers on channels-first `h`; each ReLU waits until the poolings after its convolution:
+    `max(relu(z)) = relu(max(z))`, with the same gradient, on a quarter of the values."""
+    import torch.nn.functional as F
+
+    relu = False
     for layer in layers:
         if isinstance(layer, keras.layers.Conv2D):
-            h = _matrix_conv(layer, h)
+            h = F.relu(h) if relu else h
+            kernel, bias = _conv_weights(layer)
+            h = F.conv2d(h, kernel.permute(3, 2, 0, 1), bias)
+            relu = layer.activation is _RELU
         elif isinstance(layer, keras.layers.MaxPooling2D):
-            channels, n, height, width = h.shape
-            h = h[:, :, : height // 2 * 2, : width // 2 * 2]
-            h = ops.max(ops.reshape(h, (channels, n, height // 2, 2, width // 2, 2)), axis=(3, 5))
-    h = ops.transpose(h, (1, 2, 3, 0))
-    return ops.reshape(h, (-1, h.shape[1] * h.shape[2] * h.shape[3])) if flatten else h
+            h = F.max_pool2d(h, 2)
+    return F.relu(h) if relu else h
 
 
-def _matrix_conv(layer, h):
-    """A valid, unit-stride convolution of `h` `(channels, n, height, width)`: the kernel as a
-    `(filters, k * k * channels)` matrix times the `k * k` shifted views stacked in the kernel's order."""
-    kernel, bias = _conv_weights(layer)
-    rows, cols, channels, filters = kernel.shape
-    _, n, height, width = h.shape
-    out_h, out_w = height - rows + 1, width - cols + 1
-    views = [h[:, :, i:i + out_h, j:j + out_w] for i in range(rows) for j in range(cols)]
-    stacked = ops.reshape(ops.stack(views, axis=0), (rows * cols * channels, -1))
-    out = ops.matmul(ops.transpose(ops.reshape(kernel, (rows * cols * channels, filters))), stacked)
-    out = out if bias is None else out + ops.expand_dims(bias, -1)
-    out = ops.relu(out) if layer.activation is _RELU else out
-    return ops.reshape(out, (filters, -1, out_h, out_w))
+def _jax_steps(layers):
+    """The layers as `keras_lnn.layers.banded.encode` takes them."""
+    steps = []
+    for layer in layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            steps.append(("conv", *_conv_weights(layer), layer.activation is _RELU))
+        elif isinstance(layer, keras.layers.MaxPooling2D):
+            steps.append(("pool",))
+    return steps

@@ -66,7 +66,16 @@ class SynapseCurrents:
             activation = ops.sigmoid(self.sigma * (ops.expand_dims(values, -1) - self.mu))
             return ops.concatenate([ops.sum(activation * self.numerator_weights, axis=-2),
                                     ops.sum(activation * self.denominator_weights, axis=-2)], axis=-1)
-        if self.synapses.by_repeat:
+        if self.synapses.by_repeat and keras.backend.backend() == "jax":
+            # The same elementwise work in `(..., fanout, pre)` blocks, flattened after the sigmoid:
+            # XLA:CPU's fused loop over the tiled `(..., slots)` shape divides every slot's index by
+            # `pre` to find its input (24 of a 150 ms batch of LiqExp1N2); over blocks it reads the
+            # inputs in order.
+            blocks = (self.synapses.fanout, -1)
+            activation = ops.sigmoid(ops.expand_dims(values, -2) * ops.reshape(self.sigma, blocks)
+                                     + ops.reshape(self.offset, blocks))
+            activation = ops.reshape(activation, (*activation.shape[:-2], -1))
+        elif self.synapses.by_repeat:
             activation = ops.sigmoid(self.synapses.tile(values) * self.sigma + self.offset)
         else:
             activation = ops.sigmoid(ops.matmul(values, self.scaled_selector) + self.offset)
