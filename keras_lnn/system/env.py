@@ -22,9 +22,9 @@ BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 # Measured seconds per training epoch on CPUs without a GPU (AdrenalMNIST3D train split, batch 64, CNNExp1N1
 # and LiqExp1N2): the ground for telling a JAX user on a CPU that TensorFlow trains faster.
 CPU_SPEED_FACTS = (
-    # docs/performance.md, "Every backend on the 2-core CPU", the quiet run: median steady epoch (s), 2 repeats.
+    # docs/performance.md, "Every backend on the 2-core CPU", side by side: median of 3 repeats' median steady epochs (s).
     {"machine": "AMD EPYC Zen 4 (AVX-512, 2 cores)", "source": "docs/performance.md, 2026-12-07",
-     "jax_s": {"CNNExp1N1": 4.74, "LiqExp1N2": 5.38}, "tensorflow_onednn_s": {"CNNExp1N1": 0.949, "LiqExp1N2": 1.253}},
+     "jax_s": {"CNNExp1N1": 1.79, "LiqExp1N2": 2.67}, "tensorflow_onednn_s": {"CNNExp1N1": 0.85, "LiqExp1N2": 1.38}},
 )
 
 
