@@ -91,3 +91,17 @@ def test_first_max_routes_the_gradient_to_the_first_maximum_as_xla_does():
     np.testing.assert_array_equal(ours, xla(image))
     # One gradient per window, all of it on one element: ties are not split.
     assert sorted(np.asarray(ours).ravel().tolist()) == [0.0] * 15 + [1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+def test_the_banded_path_is_for_jax_on_a_cpu(monkeypatch):
+    import keras
+
+    from keras_lnn.layers import ConvPoolPath, conv_path
+
+    encoder = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(6, 5, activation="relu"),
+                                keras.layers.MaxPooling2D(2), keras.layers.Flatten()])
+    monkeypatch.setattr(conv_path, "jax_on_accelerator", lambda: False)
+    assert ConvPoolPath.of(encoder, backend="jax") is not None
+    monkeypatch.setattr(conv_path, "jax_on_accelerator", lambda: True)  # a GPU: Keras's layers (cuDNN)
+    assert ConvPoolPath.of(encoder, backend="jax") is None
+    assert ConvPoolPath.of(encoder, backend="torch") is not None

@@ -1,4 +1,5 @@
-"""What the recurrent layers share: float weights on JAX, mixed memory's cell, the loop over slices, Keras's RNN result.
+"""What the layers share: float weights on JAX, mixed memory's cell, the loop over slices, Keras's RNN result,
+whether JAX computes on an accelerator.
 
 Everything here uses `keras.ops` only, so the layers run unchanged on the
 TensorFlow, JAX and PyTorch backends. `FlatMixedMemory` stays in this module: saved
@@ -11,6 +12,15 @@ from keras import ops
 from keras_lnn.errors import KerasLnnError
 
 PACKAGE = "keras_lnn"
+
+
+def jax_on_accelerator():
+    """Whether the layers compute on JAX with a GPU or other accelerator as its default device."""
+    if keras.backend.backend() != "jax":
+        return False
+    import jax
+
+    return jax.default_backend() != "cpu"
 
 
 def cast_to_declared_dtypes(layer):

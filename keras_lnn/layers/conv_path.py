@@ -14,12 +14,15 @@ model's config and `.keras` files are those of the Keras layers.
   rows of channels-last images, with the pooling folded into the product's
   layout (`keras_lnn.layers.banded`, which says why). XLA:CPU's convolutions and
   `reduce_window` pooling are several times slower on these small kernels.
-- TensorFlow: Keras's own layers (oneDNN's kernels are the fastest there).
+- TensorFlow, and JAX on a GPU: Keras's own layers (oneDNN's and cuDNN's
+  kernels). On a GPU, PyTorch runs the whole batch at once.
 
 The sums run in another order, so results agree within float rounding.
 """
 import keras
 from keras import ops
+
+from keras_lnn.layers.common import jax_on_accelerator
 
 _RELU = keras.activations.get("relu")
 _LINEAR = keras.activations.get("linear")
@@ -65,6 +68,8 @@ class ConvPoolPath:
         layers = getattr(sequential, "layers", None)
         if backend not in BACKENDS or not isinstance(sequential, keras.Sequential) or not layers:
             return None
+        if backend == "jax" and jax_on_accelerator():
+            return None
         *body, last = layers
         body = body if isinstance(last, keras.layers.Flatten) else layers
         if not all(_conv_supported(layer) or _pool_supported(layer) for layer in body):
@@ -99,11 +104,12 @@ TORCH_CHUNK = 256
 
 
 def _torch_channels_first(layers, images, flatten):
-    """PyTorch's own convolution and pooling on channels-first copies of the batch, a chunk at a time."""
+    """PyTorch's own convolution and pooling on channels-first copies of the batch, a chunk at a time on a CPU."""
     import torch
 
     h = ops.convert_to_tensor(images).permute(0, 3, 1, 2)
-    chunks = [_torch_layers(layers, chunk.contiguous()) for chunk in h.split(TORCH_CHUNK)]
+    pieces = h.split(TORCH_CHUNK) if h.device.type == "cpu" else [h]
+    chunks = [_torch_layers(layers, chunk.contiguous()) for chunk in pieces]
     h = (torch.cat(chunks) if len(chunks) > 1 else chunks[0]).permute(0, 2, 3, 1)
     return h.reshape(h.shape[0], -1) if flatten else h.contiguous()
 

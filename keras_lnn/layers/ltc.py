@@ -3,18 +3,9 @@ import keras
 import ncps.keras
 from keras import ops
 
-from keras_lnn.layers.common import PACKAGE, FloatWeightsMixin, over_slices, rnn_result
+from keras_lnn.layers.common import PACKAGE, FloatWeightsMixin, jax_on_accelerator, over_slices, rnn_result
 from keras_lnn.layers.ltc_pieces import MixedMemory, Synapses
 from keras_lnn.layers.reference import fast_path_applies
-
-
-def _jax_on_accelerator():
-    """Whether the layer computes on JAX with a GPU or other accelerator as its default device."""
-    if keras.backend.backend() != "jax":
-        return False
-    import jax
-
-    return jax.default_backend() != "cpu"
 
 
 class SynapseCurrents:
@@ -44,7 +35,7 @@ class SynapseCurrents:
 
     def __init__(self, synapses, sigma, mu, w, erev):
         self.synapses = synapses
-        self.dense = not synapses.by_repeat and _jax_on_accelerator()
+        self.dense = not synapses.by_repeat and jax_on_accelerator()
         if self.dense:
             mask = ops.convert_to_tensor(synapses.mask)
             self.sigma, self.mu = sigma, mu

@@ -14,9 +14,9 @@ class SliceWise(keras.layers.Wrapper):
     axis into the batch axis so the wrapped layer runs once on `batch * slices`
     images instead of once per slice (Keras 3's TimeDistributed unrolls a Python
     loop over the slices, which is many times slower to run and to compile).
-    On JAX and PyTorch, a Sequential of convolutions, 2x2 max poolings and a
-    final Flatten is computed by `ConvPoolPath` (the same function with the same
-    weights, in the form the backend runs fastest); any other layer by itself.
+    On PyTorch, and on JAX on a CPU, a Sequential of convolutions, 2x2 max poolings
+    and a final Flatten is computed by `ConvPoolPath` (the same function with the
+    same weights, in the form the backend runs fastest); any other layer by itself.
 
     Args:
         layer: the layer (or `keras.Sequential`) to apply to each slice. It
