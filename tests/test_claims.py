@@ -14,6 +14,7 @@ from scipy import stats as scipy_stats
 
 from keras_lnn import report
 from keras_lnn.cli import main
+from keras_lnn.report import cost
 from keras_lnn.report.claims import claim_verdict, comparisons
 from keras_lnn.report.collect import find_metrics_files, group_results, load_metrics
 from keras_lnn.report.earlier import Summary, earlier_verdicts, read_summaries
@@ -135,3 +136,18 @@ def test_earlier_study_verdicts_and_errors(study, tmp_path):
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "summary.csv: an earlier study's summary needs the columns" in result.output
     assert not (tmp_path / "report").exists()  # no partial report
+
+
+def test_training_time_leaves_out_a_pause_of_the_machine(tmp_path):
+    # A run of 5 epochs of about 2 s, one of which lasted 600 s: the machine was paused (SIGSTOP) mid-epoch.
+    model_dir = write_run(tmp_path / "OUT", "LiqExp2N2", 0, 0.9, n_seeds=1, epochs=5, train_seconds=608.0)
+    rows = ["epoch,loss,val_loss,epoch_seconds"] + [f"{e},0.5,0.5,{s}" for e, s in enumerate([2.5, 1.9, 600.0, 2.0, 2.1])]
+    (model_dir / "history.csv").write_text("\n".join(rows) + "\n")
+    m = load_metrics(model_dir / "metrics.json")
+    assert cost.epoch_seconds(m) == 2.1  # the median epoch, not 608 / 5
+    assert cost.training_seconds(m) == pytest.approx(10.5)
+    section = "\n".join(cost.training_cost_section(group_results([m])))
+    assert "| vessel | LiqExp2N2 | 1 | 5 | 5-5 | 2.10 | 0.2 |" in section
+    # Without history.csv the recorded seconds are all there is.
+    (model_dir / "history.csv").unlink()
+    assert cost.epoch_seconds(m) == pytest.approx(608.0 / 5) and cost.training_seconds(m) == pytest.approx(608.0)

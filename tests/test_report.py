@@ -16,7 +16,8 @@ PARAMS = {"CNNExp2N4": 13739, "LiqExp2N2": 37265, "LSTMExp5N2": 71637, "CNNExp1N
 
 
 def write_run(out, model, seed, test_auc, *, experiment="exp2", dataset="vessel", n_seeds=2, test_acc=0.88,
-              status="finished", n_classes=2, data_md5="0" * 32, epochs=2, folder_suffix="", **extra):
+              status="finished", n_classes=2, data_md5="0" * 32, epochs=2, folder_suffix="", epoch_seconds=0.5,
+              **extra):
     """Writes OUT/<run folder>/<model>/metrics.json and history.csv as `lnn-keras run` would
     (`folder_suffix`: the training options' part of the folder name, "_aug-flip" say)."""
     folder = f"{experiment}_{dataset}{folder_suffix}" + (f"_seed{seed}" if n_seeds > 1 else "")
@@ -29,7 +30,7 @@ def write_run(out, model, seed, test_auc, *, experiment="exp2", dataset="vessel"
         "error": "loss became NaN" if status == "failed" else None, "epochs": epochs, "stopped_early": False,
         "val": scores and {**scores, "acc": test_acc - 0.01}, "test": scores, "best_val_epoch": epochs - 1,
         "params": {"trainable": PARAMS.get(model, 1000), "non_trainable": 0, "paper": None},
-        "train_seconds": 1.0,
+        "train_seconds": epochs * epoch_seconds,
         "protocol": {"max_epochs": epochs, "batch_size": 64, "learning_rate": 0.0005, "patience": 10,
                      "min_delta": 0.001},
         "data": {"file": f"{dataset}mnist3d.npz", "md5": data_md5, "n_samples": {"train": 24, "val": 8, "test": 10}},
@@ -40,7 +41,7 @@ def write_run(out, model, seed, test_auc, *, experiment="exp2", dataset="vessel"
     }
     (model_dir / "metrics.json").write_text(json.dumps(metrics))
     rows = ["epoch,loss,val_loss,accuracy,val_accuracy,auc,val_auc,epoch_seconds"]
-    rows += [f"{e},{0.7 - 0.1 * e},{0.72 - 0.05 * e - 0.01 * seed},0.8,0.8,0.6,0.6,0.5" for e in range(epochs)]
+    rows += [f"{e},{0.7 - 0.1 * e},{0.72 - 0.05 * e - 0.01 * seed},0.8,0.8,0.6,0.6,{epoch_seconds}" for e in range(epochs)]
     (model_dir / "history.csv").write_text("\n".join(rows) + "\n")
     return model_dir
 
@@ -373,8 +374,8 @@ def test_training_cost_table(vessel_runs):
 def test_training_cost_splits_seconds_per_epoch_by_device(tmp_path):
     # A GPU epoch and a CPU epoch differ 50-fold: one mean over both machines would describe neither.
     out = tmp_path / "OUT"
-    write_run(out, "CNNExp2N4", 0, 0.7, train_seconds=2.0)  # cpu
-    write_run(out, "CNNExp2N4", 1, 0.7, train_seconds=0.04, versions={"device": "gpu:H200"})
+    write_run(out, "CNNExp2N4", 0, 0.7, train_seconds=2.0, epoch_seconds=1.0)  # cpu
+    write_run(out, "CNNExp2N4", 1, 0.7, train_seconds=0.04, epoch_seconds=0.02, versions={"device": "gpu:H200"})
     md = report.write_report(out, tmp_path / "r")["markdown"].read_text()
     assert "| vessel | CNNExp2N4 | 2 | 2 | 2-2 | 1.00 cpu; 0.02 gpu:H200 | 0.0 |" in md
 

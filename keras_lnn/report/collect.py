@@ -122,6 +122,16 @@ def read_val_losses(model_dir):
         return []  # a curve is a nice-to-have; the metrics file carries the results
 
 
+def read_epoch_seconds(metrics):
+    """The seconds of each epoch (history.csv's `epoch_seconds`) beside a metrics file; empty when absent."""
+    path = Path(metrics["_path"]).parent / "history.csv"
+    try:
+        with open(path, newline="") as handle:
+            return [float(row["epoch_seconds"]) for row in csv.DictReader(handle)]
+    except (OSError, KeyError, ValueError, TypeError):
+        return []
+
+
 def read_test_predictions(metrics, column="probability"):
     """`(labels, probabilities)` of the test split from the predictions.csv beside a metrics file, or None.
 

@@ -6,12 +6,15 @@
 - (d) "LTC models take longer to train": epochs until the early stop and seconds per epoch, per
   family, on one machine (runs are grouped by device and CPU model, never pooled across machines),
   and the family bests' training seconds compared over seeds (Welch, Holm over the comparisons).
-  Seconds are wall time: they carry whatever else the machine ran meanwhile.
+  A run's seconds per epoch is the median of its epochs (history.csv), and its training time that
+  median times its epochs: a pause of the machine mid-run (a study stopped while a benchmark runs)
+  would otherwise count as training. They are still wall time, with the machine's other load in them.
 """
 import statistics
 
 from keras_lnn.evaluation import stats
 from keras_lnn.report.collect import recorded_version
+from keras_lnn.report.cost import epoch_seconds, training_seconds
 from keras_lnn.report.families import FAMILIES, family, family_bests
 from keras_lnn.report.markdown import table, thousands
 
@@ -48,10 +51,6 @@ def _machine(m):
     return f"{recorded_version(m, 'device') or 'unknown device'}, {cpu.get('model') or 'unknown CPU'}"
 
 
-def _per_epoch(m):
-    return (m.get("train_seconds") or 0.0) / m["epochs"] if m.get("epochs") else None
-
-
 def cost_lines(paper):
     """Claim (d): per machine and family, epochs to stop and seconds per epoch; the bests' training time tested."""
     runs = [(family(r.model), m) for r in paper for m in r.finished if family(r.model)]
@@ -63,22 +62,23 @@ def cost_lines(paper):
             mine = [m for f, m in runs if f == name and _machine(m) == machine]
             if not mine:
                 continue
-            epochs, per_epoch = [m["epochs"] for m in mine], [p for p in map(_per_epoch, mine) if p]
+            epochs, per_epoch = [m["epochs"] for m in mine], [p for p in map(epoch_seconds, mine) if p]
             rows.append([machine, name, len(mine), f"{statistics.median(epochs):.0f} ({min(epochs)}-{max(epochs)})",
                          f"{statistics.median(per_epoch):.2f} ({min(per_epoch):.2f}-{max(per_epoch):.2f})" if per_epoch
-                         else "-", f"{sum(m.get('train_seconds') or 0.0 for m in mine) / 3600:.1f}"])
+                         else "-", f"{sum(training_seconds(m) or 0.0 for m in mine) / 3600:.1f}"])
     if not rows:
         return []
     bests = family_bests(paper)
-    lines = ["**(d) LTC models take longer to train.** Per machine and family: the runs, epochs until the early stop "
-             "and seconds per epoch (median, range over runs), and the hours they took.", "",
+    lines = ["**(d) LTC models take longer to train.** Per machine and family: the runs, epochs until the early stop, "
+             "seconds per epoch (each run's median epoch; their median and range over the runs) and the hours of "
+             "training (each run's epochs times its median epoch, so that pauses of the machine do not count).", "",
              table(["machine", "family", "runs", "epochs", "s / epoch", "hours"], rows, "llrrrr"), ""]
     machines = {_machine(m) for r in bests.values() for m in r.finished}
     if "LTC" not in bests or len(bests) < 2 or len(machines) != 1:
         return lines + (["The family bests' runs were made on several machines: their training times are not "
                          "compared.", ""] if len(machines) > 1 else [])
-    tests = [(name, stats.welch_t_test([m.get("train_seconds") for m in bests["LTC"].finished],
-                                       [m.get("train_seconds") for m in best.finished]))
+    tests = [(name, stats.welch_t_test([training_seconds(m) for m in bests["LTC"].finished],
+                                       [training_seconds(m) for m in best.finished]))
              for name, best in bests.items() if name != "LTC"
              if len(best.finished) >= 2 and len(bests["LTC"].finished) >= 2]
     adjusted = stats.holm_adjust([w.p_value for _, w in tests])
@@ -91,7 +91,7 @@ def cost_lines(paper):
                          f"{stats.format_p_value(p)}): **{verdict}**")
     if sentences:
         lines += [f"The LTC best ({bests['LTC'].model}) trains for "
-                  f"{stats.format_mean_std([(m.get('train_seconds') or 0) / 60 for m in bests['LTC'].finished], 1)} "
+                  f"{stats.format_mean_std([(training_seconds(m) or 0) / 60 for m in bests['LTC'].finished], 1)} "
                   f"minutes per run; " + "; ".join(sentences) + f" ({stats.TEST_NAME} on the per-seed training "
-                  f"seconds, Holm over the {len(tests)} comparison{'s' * (len(tests) != 1)}).", ""]
+                  f"seconds (epochs times the median epoch), Holm over the {len(tests)} comparison{'s' * (len(tests) != 1)}).", ""]
     return lines
