@@ -1,4 +1,4 @@
-"""scripts/profile_step.py profiles one epoch on tiny synthetic data and prints its operations as JSON."""
+"""scripts/profile_step.py and scripts/encoder_forms.py: one epoch profiled, and the JAX encoder forms timed, as JSON."""
 import json
 import os
 import subprocess
@@ -34,3 +34,18 @@ def test_profile_lists_the_encoders_operations(make_medmnist, tmp_path, backend,
 def test_tensorflow_is_refused_with_one_line():
     done = _profile("tensorflow", "CNNExp1N1")
     assert done.returncode != 0 and "profiles JAX and PyTorch" in done.stderr and "Traceback" not in done.stderr
+
+
+ENCODER_FORMS = Path(__file__).parents[1] / "scripts" / "encoder_forms.py"
+
+
+@pytest.mark.slow
+def test_encoder_forms_agree_and_print_their_times():
+    env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, str(ENCODER_FORMS), "--images", "8", "--repeats", "2"],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]  # it exits non-zero where a form disagrees with XLA's layers
+    record = json.loads(done.stdout)
+    assert set(record["ms_per_batch"]) == {"banded", "im2col", "xla"} and record["images"] == 8
+    for spread in record["ms_per_batch"].values():
+        assert 0 < spread["min"] <= spread["median"] <= spread["max"]
