@@ -1,10 +1,12 @@
 """The slice encoder on JAX: each convolution one matrix product with a banded kernel matrix.
 
-XLA:CPU spends the encoder's time moving data, not multiplying: its own
-`conv_general_dilated` and `reduce_window`, and im2col's 25 shifted copies of
-every slice, ran at 1-2 GB/s, while its matrix products ran at about 85 GFLOP/s
-(profiled op by op with `jax.profiler`, docs/performance.md). So this form
-spends FLOPs to save copies:
+On XLA:CPU the encoder's time went into moving data, not multiplying: in a
+profile of the training step (`scripts/profile_step.py`), im2col's 25 shifted
+copies of every slice and the gradient of its pooling took 5 of the 8 seconds of
+kernels per epoch, the products 0.2 s; XLA's own `conv_general_dilated` and
+`reduce_window` took 4x this form's time on one batch
+(`scripts/encoder_forms.py`), while a plain matrix product runs at 90-170 GFLOP/s
+on two cores (docs/performance.md). So this form spends FLOPs to save copies:
 
 - **Rows, channels last.** A batch of images is `(n, height, width * channels)`:
   a free reshape of Keras's `(n, height, width, channels)`, and the order of
