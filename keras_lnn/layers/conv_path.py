@@ -13,7 +13,7 @@ model's config and `.keras` files are those of the Keras layers.
 - JAX: each convolution as one matrix product with a banded kernel matrix, on
   rows of channels-last images, with the pooling folded into the product's
   layout (`keras_lnn.layers.banded`, which says why). XLA:CPU's convolutions and
-  `reduce_window` pooling are several times slower on these small kernels.
+  `reduce_window` pooling took 4x as long on these small kernels (`scripts/encoder_forms.py`).
 - TensorFlow, and JAX on a GPU: Keras's own layers (oneDNN's and cuDNN's
   kernels). On a GPU, PyTorch runs the whole batch at once.
 
@@ -98,8 +98,9 @@ def _conv_weights(layer):
 
 
 # Images per pass on PyTorch: a batch's 1,792 slices at once stream every intermediate (25 MB after
-# the first convolution) through memory; in chunks of 256 they stay in cache, and the encoder's forward
-# and backward pass took 0.55-0.65 of the time on a 2-core CPU (docs/performance.md).
+# the first convolution) through memory; in chunks of 128-256 they stay in cache. The E2 encoder's
+# forward and backward pass on one batch, 2-core AMD EPYC, 2026-12-07 (min-median of 5): 63-87 ms in
+# such chunks, 120-151 ms at once; CNNExp1N1's epoch went from 1.51 to 1.09 s (docs/performance.md).
 TORCH_CHUNK = 256
 
 
