@@ -119,25 +119,18 @@ def set_threads(setting):
         raise SystemExit(f"--threads is for TensorFlow and PyTorch; on {backend} use --xla-flags")
 
 
-def time_model(name, data, batch_size, epochs, implementation="fast", layer_only=False):
-    """Builds, compiles and trains `name` for `epochs` epochs; returns the timing record."""
-    import contextlib
+def training_setup(name, data, batch_size, epochs, layer_only=False):
+    """`name` built, compiled and batched the way `lnn-keras run` trains it: (model, `fit` inputs).
 
+    With `layer_only`, the model's head alone on random encoder-sized features (`head_model`).
+    Seeded (0), so two processes build the same weights. scripts/profile_step.py trains the same way.
+    """
     import keras
     import numpy as np
 
-    from keras_lnn import layers, models, training
-    from keras_lnn.system import machine, provenance
+    from keras_lnn import models, training
     from keras_lnn.settings import Protocol
 
-    class Timer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            seconds.append(time.perf_counter() - self.start)
-
-    seconds = []
     keras.utils.set_random_seed(0)
     n_classes = data.info.n_classes
     x, y = data.train
@@ -148,7 +141,28 @@ def time_model(name, data, batch_size, epochs, implementation="fast", layer_only
         model = models.create_model(name, input_size=data.size, n_classes=n_classes)
     protocol = Protocol(max_epochs=epochs, batch_size=batch_size)
     training.compile_model(model, protocol, n_classes, train_size=len(y))
-    inputs = training.training_inputs(model, (x, y), protocol, seed=0)
+    return model, training.training_inputs(model, (x, y), protocol, seed=0)
+
+
+def time_model(name, data, batch_size, epochs, implementation="fast", layer_only=False):
+    """Builds, compiles and trains `name` for `epochs` epochs; returns the timing record."""
+    import contextlib
+
+    import keras
+    import numpy as np
+
+    from keras_lnn import layers, training
+    from keras_lnn.system import machine, provenance
+
+    class Timer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            seconds.append(time.perf_counter() - self.start)
+
+    seconds = []
+    model, inputs = training_setup(name, data, batch_size, epochs, layer_only)
     # The reference computation is chosen when the training step is traced, inside `fit`.
     with layers.reference_computation() if implementation == "ncps" else contextlib.nullcontext():
         history = model.fit(**inputs, epochs=epochs, callbacks=[Timer()], verbose=0)
@@ -165,7 +179,7 @@ def time_model(name, data, batch_size, epochs, implementation="fast", layer_only
         "steady_epoch_s": round(statistics.median(seconds[1:]), 3) if len(seconds) > 1 else None,
         "steady_epochs_s": [round(s, 3) for s in seconds[1:]],
         "epochs": epochs,
-        "samples": int(len(y)),
+        "samples": int(len(data.train[1])),
         "deterministic_ops": training.deterministic_ops(),
         "final_loss": history.history["loss"][-1],
         "weights_md5": digest.hexdigest(),

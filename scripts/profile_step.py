@@ -39,20 +39,15 @@ def parse_args(argv=None):
 
 
 def train_inputs(args):
-    import keras
+    """The model and its `fit` inputs, set up as scripts/benchmark.py times them (`training_setup`)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from benchmark import training_setup
 
-    from keras_lnn import models, training
     from keras_lnn.data import load_dataset
     from keras_lnn.runs import VOLUME_DTYPE
-    from keras_lnn.settings import Protocol
 
     data = load_dataset(args.dataset, data_dir=args.data_dir, verify=not args.no_verify, dtype=VOLUME_DTYPE)
-    x, y = data.train
-    keras.utils.set_random_seed(0)
-    model = models.create_model(args.model, input_size=data.size, n_classes=data.info.n_classes)
-    protocol = Protocol(max_epochs=3, batch_size=args.batch_size)
-    training.compile_model(model, protocol, data.info.n_classes, train_size=len(y))
-    return model, training.training_inputs(model, (x, y), protocol, seed=0)
+    return training_setup(args.model, data, args.batch_size, epochs=3)
 
 
 def timed_epoch(model, inputs):
