@@ -150,4 +150,5 @@ def test_training_time_leaves_out_a_pause_of_the_machine(tmp_path):
     assert "| vessel | LiqExp2N2 | 1 | 5 | 5-5 | 2.10 | 0.2 |" in section
     # Without history.csv the recorded seconds are all there is.
     (model_dir / "history.csv").unlink()
+    m = load_metrics(model_dir / "metrics.json")
     assert cost.epoch_seconds(m) == pytest.approx(608.0 / 5) and cost.training_seconds(m) == pytest.approx(608.0)

@@ -92,7 +92,7 @@ REQUIRED_KEYS = ("model", "experiment", "dataset", "seed", "status")
 
 
 def load_metrics(path):
-    """One metrics file as a dict, with `_path` (its `Path`) added.
+    """One metrics file as a dict, with `_path` (its `Path`) and `_epoch_seconds` (`read_epoch_seconds`) added.
 
     Raises:
         ReportError: naming the file, when it is not valid JSON or lacks a required key.
@@ -109,6 +109,7 @@ def load_metrics(path):
         raise ReportError(f"{path} is not a metrics file of `lnn-keras run`: it lacks {', '.join(missing)}")
     metrics.setdefault("size", 28)
     metrics["_path"] = path
+    metrics["_epoch_seconds"] = read_epoch_seconds(metrics)  # read once: the cost sections ask several times
     return metrics
 
 

@@ -6,14 +6,18 @@ A run's time is its epochs times its median epoch (history.csv): a pause of the 
 import statistics
 
 from keras_lnn.evaluation import stats
-from keras_lnn.report.collect import read_epoch_seconds, recorded_version
+from keras_lnn.report.collect import recorded_version
 from keras_lnn.report.markdown import table
 from keras_lnn.report.settings import differing_fields, model_label
 
 
 def epoch_seconds(m):
-    """A run's median epoch in seconds; where history.csv has none, its training seconds over its epochs."""
-    seconds = read_epoch_seconds(m)
+    """A run's median epoch in seconds; where history.csv has none, its training seconds over its epochs.
+
+    Args:
+        m: a run's metrics, as `collect.load_metrics` reads them (with history.csv's `_epoch_seconds`).
+    """
+    seconds = m.get("_epoch_seconds")
     if seconds:
         return statistics.median(seconds)
     return (m.get("train_seconds") or 0.0) / m["epochs"] if m.get("epochs") else None
