@@ -14,9 +14,12 @@ Importing keras_lnn before TensorFlow turns TensorFlow's oneDNN kernels on
 (`TF_ENABLE_ONEDNN_OPTS=1`, unless you set it: see `keras_lnn.system.machine`).
 """
 import os as _os
+import zipfile as _zipfile
+from pathlib import Path as _Path
 
 import wrapt
 
+from keras_lnn.errors import KerasLnnError as _KerasLnnError
 from keras_lnn.system.machine import enable_onednn as _enable_onednn
 
 __version__ = "0.1.0"
@@ -48,21 +51,16 @@ def load_model(path, compile=True):
     Raises:
         KerasLnnError: no such file, or one Keras cannot load (named).
     """
-    import zipfile
-    from pathlib import Path
-
     import keras
 
-    from keras_lnn.errors import KerasLnnError
-
-    path = Path(path)
+    path = _Path(path)
     path = path / "model.keras" if path.is_dir() else path
     if not path.is_file():
-        raise KerasLnnError(f"{path} not found: pass a model folder of `lnn-keras run` (it holds model.keras)")
+        raise _KerasLnnError(f"{path} not found: pass a model folder of `lnn-keras run` (it holds model.keras)")
     try:
         return keras.saving.load_model(path, compile=compile)
-    except (OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile) as error:
-        raise KerasLnnError(f"cannot load {path}: {type(error).__name__}: {error}") from None
+    except (OSError, ValueError, TypeError, KeyError, _zipfile.BadZipFile) as error:
+        raise _KerasLnnError(f"cannot load {path}: {type(error).__name__}: {error}") from None
 
 
 __all__ = ["load_model"]

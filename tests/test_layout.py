@@ -1,5 +1,7 @@
-"""The package's layout: settings that import no backend."""
+"""The package's layout: settings that import no backend, imports that run down the layers, no circle, no needless deferred import."""
+import ast
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -60,36 +62,47 @@ ROOT_IMPORTS = {"keras_lnn.system.machine", "keras_lnn.system.logs"}
 ROOT_HOOK = "keras_lnn.layers"
 
 
-def package_imports():
-    """`{module: {keras_lnn modules it imports}}` for every module of the package, deferred imports included."""
-    import ast
-    from pathlib import Path
-
+def package_files():
+    """`{module name: path}` for every module of the package."""
     import keras_lnn
 
     root = Path(keras_lnn.__file__).parent
-    files = {".".join(("keras_lnn", *p.relative_to(root).with_suffix("").parts)).removesuffix(".__init__"): p
-             for p in root.rglob("*.py")}
+    return {".".join(("keras_lnn", *p.relative_to(root).with_suffix("").parts)).removesuffix(".__init__"): p
+            for p in root.rglob("*.py")}
 
-    def module_of(name):
-        while name not in files:
-            name = name.rpartition(".")[0]
-        return name
 
-    graph = {}
-    for name, path in files.items():
-        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        imported = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                imported |= {alias.name for alias in node.names}
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    base = ".".join([*package.split(".")[: len(package.split(".")) - node.level + 1], *base.split(".")]).strip(".")
-                imported |= {f"{base}.{a.name}" if f"{base}.{a.name}" in files else base for a in node.names}
-        graph[name] = {module_of(m) for m in imported if m.split(".")[0] == "keras_lnn"} - {name}
-    return graph
+def module_of(name, files):
+    """The package module that `name` (a module, or a name inside one) lives in."""
+    while name not in files:
+        name = name.rpartition(".")[0]
+    return name
+
+
+def import_statements(name, path, files):
+    """`[(imported module or name, line, inside a function)]` for each import of the module `name`."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    deferred = {id(node) for function in ast.walk(tree) if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+                for node in ast.walk(function)}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno, id(node) in deferred) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join([*package.split(".")[: len(package.split(".")) - node.level + 1], *base.split(".")]).strip(".")
+            found += [(f"{base}.{a.name}" if f"{base}.{a.name}" in files else base, node.lineno, id(node) in deferred)
+                      for a in node.names]
+    return found
+
+
+def package_imports():
+    """`{module: {keras_lnn modules it imports}}` for every module of the package, deferred imports included."""
+    files = package_files()
+    return {name: {module_of(m, files) for m, _, _ in import_statements(name, path, files)
+                   if m.split(".")[0] == "keras_lnn"} - {name}
+            for name, path in files.items()}
 
 
 def layer_of(module):
@@ -136,3 +149,37 @@ def test_no_import_circle_anywhere():
         if module not in index:
             visit(module)
     assert circles == []
+
+
+# What a module may import inside a function rather than at its top: a library that costs start-up time (a
+# backend loads in seconds) or may be absent (the optional extras), so that `lnn-keras --help`, `report` and
+# an error in the arguments come before it loads. Everything else is imported at the top, where a reader
+# looks for it. No import needs deferring to break a circle: there is none (above). A deferred statement
+# passes when one of its names is heavy (`from keras_lnn import load_model, training`).
+DEFERRABLE = {"keras", "tensorflow", "jax", "torch", "ncps", "numpy", "scipy", "sklearn", "matplotlib", "networkx", "PIL",
+              "SimpleITK", "nibabel", "pydicom", "tf2onnx", "onnx", "onnxruntime", "ai_edge_litert", "medmnist"}
+
+
+def test_deferred_imports_keep_a_heavy_library_off_the_start_up_path():
+    files = package_files()
+    statements = {name: import_statements(name, path, files) for name, path in files.items()}
+
+    def loads_heavy(module, seen=frozenset()):
+        """Whether importing `module` (its packages' `__init__` first) loads a library of DEFERRABLE."""
+        if module.split(".")[0] != "keras_lnn":
+            return module.split(".")[0] in DEFERRABLE
+        parts = module_of(module, files).split(".")
+        chain = [".".join(parts[:i]) for i in range(2, len(parts) + 1)]
+        return any(m not in seen and any(loads_heavy(imported, seen | {m})
+                                         for imported, _, deferred in statements[m] if not deferred)
+                   for m in chain if m in files)
+
+    needless = {}  # (file, line) -> what its deferred statement imports, where none of it is heavy
+    for name, found in statements.items():
+        for imported, line, deferred in found:
+            if deferred:
+                needless.setdefault((str(files[name].relative_to(files["keras_lnn"].parents[1])), line), []).append(
+                    None if loads_heavy(imported) else imported)
+    needless = sorted(f"{path}:{line} imports {', '.join(dict.fromkeys(names))}" for (path, line), names in needless.items()
+                      if None not in names)
+    assert not needless, "imported inside a function for no start-up cost:\n" + "\n".join(needless)

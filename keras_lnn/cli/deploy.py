@@ -3,6 +3,7 @@ import click
 
 from keras_lnn.cli.group import main
 from keras_lnn.cli.options import echo_rows
+from keras_lnn.io import atomic_write_csv
 
 
 @main.command("export")
@@ -36,7 +37,6 @@ def export_command(run_dirs, formats, overwrite):
                    "(*_tta columns beside the plain ones; 8 times the compute).")
 def predict(model_dir, input_path, split, fmt, output, tta):
     """Classify volumes with a trained model: one row per volume (probabilities, predicted label)."""
-    from keras_lnn.io import atomic_write_csv
     from keras_lnn.deploy.predict import predict as predict_volumes
 
     result = predict_volumes(model_dir, input_path, split=split, fmt=fmt, tta=tta)

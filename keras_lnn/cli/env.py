@@ -5,6 +5,7 @@ import click
 
 from keras_lnn.cli.group import main
 from keras_lnn.cli.options import data_dir_option, format_option
+from keras_lnn.system.env import report_rows, system_report
 
 
 @main.command()
@@ -12,8 +13,6 @@ from keras_lnn.cli.options import data_dir_option, format_option
 @format_option
 def env(data_dir, fmt):
     """Versions, backends, devices, CPU, oneDNN, threads and MedMNIST files: paste it into a bug report."""
-    from keras_lnn.system.env import report_rows, system_report
-
     report = system_report(data_dir)
     if fmt == "json":
         click.echo(json.dumps(report, indent=2))

@@ -2,6 +2,9 @@
 import json
 
 import click
+from click.shell_completion import CompletionItem
+
+from keras_lnn.errors import DataError, KerasLnnError
 
 
 def data_dir_option(func):
@@ -26,7 +29,6 @@ class DatasetType(click.ParamType):
 
     def convert(self, value, param, ctx):
         from keras_lnn.data import is_dataset_file
-        from keras_lnn.errors import DataError
         from keras_lnn.data.info import DATASET_NAMES, resolve_dataset
 
         if self.files and is_dataset_file(value):
@@ -41,8 +43,6 @@ class DatasetType(click.ParamType):
             )
 
     def shell_complete(self, ctx, param, incomplete):
-        from click.shell_completion import CompletionItem
-
         from keras_lnn.data.info import DATASET_NAMES
 
         return [CompletionItem(name) for name in DATASET_NAMES if name.startswith(incomplete.lower())]
@@ -176,7 +176,6 @@ def class_weight_callback(ctx, param, value):
 
 def tensorboard_callback(ctx, param, value):
     """`--tensorboard DIR`: refused at once where TensorFlow is missing or DIR is not writable."""
-    from keras_lnn.errors import KerasLnnError
     from keras_lnn.training.progress import check_tensorboard_dir
 
     if value is None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_lnn import load_model
 from keras_lnn.deploy.export import ARTIFACTS, INPUT_NAME, OUTPUT_NAME
 from keras_lnn.deploy.tta import tta_probabilities
 from keras_lnn.errors import DataError, KerasLnnError
@@ -133,9 +134,7 @@ def load_predictor(model_dir, fmt="keras"):
 
 
 def _keras(artifact):
-    import keras_lnn
-
-    model = keras_lnn.load_model(artifact, compile=False)
+    model = load_model(artifact, compile=False)
     return (lambda volumes: np.asarray(model.predict(volumes, batch_size=BATCH_SIZE, verbose=0))), model.input_shape[1]
 
 

@@ -6,6 +6,7 @@ import numpy as np
 
 import keras_lnn
 from keras_lnn.errors import KerasLnnError
+from keras_lnn.io import atomic_write_bytes
 from keras_lnn.explain.contributions import (
     neuron_states, recurrent_layers, slice_contributions, synapse_strengths, wired_cell,
 )
@@ -121,7 +122,6 @@ def explain_model(model_dir, split="test", indices=None, worst=None, output=None
     """
     from keras_lnn.data import load_dataset
     from keras_lnn.explain import figures
-    from keras_lnn.io import atomic_write_bytes
 
     model_dir = Path(model_dir)
     model = keras_lnn.load_model(model_dir, compile=False)

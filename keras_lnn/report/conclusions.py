@@ -7,7 +7,7 @@ from pathlib import Path
 
 from keras_lnn.evaluation import stats
 from keras_lnn.models import group_models
-from keras_lnn.report.claims import CLAIMS, SUPPORTED, claims_lines, comparisons
+from keras_lnn.report.claims import CLAIMS, claims_lines, comparisons
 from keras_lnn.report.collect import by_dataset
 from keras_lnn.report.earlier import earlier_verdicts, read_summaries
 from keras_lnn.report.families import block_heading, family, setting_blocks

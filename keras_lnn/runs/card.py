@@ -9,6 +9,9 @@ Example:
 >>> text.splitlines()[0]
 '# CNNExp1N4 on AdrenalMNIST3D (28³, seed 0): model card'
 """
+from pathlib import Path
+
+from keras_lnn.errors import KerasLnnError
 from keras_lnn.io import atomic_write_text
 from keras_lnn.settings import Protocol, TrainingOptions
 
@@ -54,7 +57,6 @@ def _dataset_lines(metrics):
 
 
 def _architecture_lines(metrics):
-    from keras_lnn.errors import KerasLnnError
     from keras_lnn.models.registry import get_architecture
 
     params = metrics["params"]
@@ -153,8 +155,6 @@ def model_card(metrics):
 
 def write_model_card(model_dir, metrics):
     """Writes `<model_dir>/MODEL_CARD.md` atomically; returns its path."""
-    from pathlib import Path
-
     path = Path(model_dir) / FILE
     atomic_write_text(path, model_card(metrics))
     return path

@@ -19,6 +19,7 @@ from keras_lnn.io import atomic_write_json
 from keras_lnn.locks import model_lock
 from keras_lnn.runs.record import metrics_record
 from keras_lnn.runs.settings import model_settings
+from keras_lnn.system import provenance
 
 SESSIONS_FILE = "sessions.json"  # while a model trains; then part of metrics.json
 
@@ -77,7 +78,6 @@ def run_model(run, echo=print):
     import keras
 
     from keras_lnn import training
-    from keras_lnn.system import provenance
 
     plan, data, config, model_dir, settings = run.plan, run.data, run.config, run.folder, run.settings
     protocol, options = config.protocol, config.training_options

@@ -1,13 +1,13 @@
 """The files a finished model's evaluation leaves beside metrics.json: MedMNIST's result files and the model card."""
 from pathlib import Path
 
+from keras_lnn.errors import DataError
 from keras_lnn.runs.card import write_model_card
 from keras_lnn.runs.medmnist_files import run_label, write_result_files
 
 
 def medmnist_flag(metrics):
     """The medmnist flag of the model's dataset (`adrenalmnist3d`), or None for a user's own file."""
-    from keras_lnn.errors import DataError
     from keras_lnn.data.info import resolve_dataset
 
     if (metrics.get("data") or {}).get("custom"):

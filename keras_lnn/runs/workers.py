@@ -1,5 +1,9 @@
 """Models trained at once in worker processes (`RunConfig.jobs`), each worker loading the data once."""
+import concurrent.futures
 import dataclasses
+import functools
+import multiprocessing
+import time
 
 from keras_lnn.locks import ModelBusy
 from keras_lnn.runs.config import load_run_data
@@ -27,8 +31,6 @@ def _train_in_worker(plan, name, config, source=None):
 
 def elapsed(started):
     """Time since `started` (a `time.monotonic()`) as H:MM:SS."""
-    import time
-
     seconds = int(time.monotonic() - started)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
@@ -40,11 +42,6 @@ def train_in_pool(tasks, config, echo, started=None, source=None):
         started: the experiment's start (`time.monotonic()`): each line then says the time elapsed since.
         source: the `DatasetSource` the config's dataset resolved to (the workers load it as it is).
     """
-    import concurrent.futures
-    import functools
-    import multiprocessing
-    import time
-
     started = time.monotonic() if started is None else started
 
     from keras_lnn.training import configure_backend

@@ -13,7 +13,8 @@ import importlib.util
 import platform
 import sys
 
-from keras_lnn.system import provenance
+from keras_lnn import __version__
+from keras_lnn.system import machine, provenance
 from keras_lnn.system.provenance import package_version
 
 # The backends Keras 3 can run on: their import name and distribution.
@@ -74,8 +75,6 @@ def system_report(data_dir=None):
     """
     import keras
 
-    from keras_lnn import __version__
-    from keras_lnn.system import machine
     from keras_lnn.data import dataset_table, resolve_data_dir
 
     backend = keras.backend.backend()

@@ -11,6 +11,8 @@ import platform
 import subprocess
 import sys
 
+from keras_lnn.system import machine
+
 _BACKEND_PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 
 
@@ -76,7 +78,6 @@ def environment():
     import keras
 
     from keras_lnn import __version__, training
-    from keras_lnn.system import machine
 
     backend = keras.backend.backend()
     return {
