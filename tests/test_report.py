@@ -114,6 +114,9 @@ def test_paper_values_against_the_seeds_prediction_interval(vessel_runs, tmp_pat
     assert "| CNNExp2N4 | AUC | 0.796 | 0.710 ± 0.014 (n=2) | +0.086 | 0.490 to 0.930 | inside |" in md
     assert "| CNNExp2N4 | ACC | 0.878 | 0.880 ± 0.000 (n=2) | -0.002 | - | no verdict (no spread over seeds) |" in md
     assert "Inside: 0 of 0 ACC values, 1 of 1 AUC values." in md
+    # t(1) · sqrt(1 + 1/2) = 12.706 · 1.225: the reach of every interval tested here.
+    assert ('The interval reaches ± 15.56 standard deviations with 2 seeds, so an "inside" with 2 seeds says '
+            "little. Inside:") in md
     assert "| LiqExp2N2 | AUC" not in md[md.index(section):]  # not in the paper's Table 2
 
     out = tmp_path / "OUT"
@@ -121,6 +124,7 @@ def test_paper_values_against_the_seeds_prediction_interval(vessel_runs, tmp_pat
         write_run(out, "LSTMExp5N2", seed, auc, experiment="exp5", dataset="adrenal", n_seeds=3, test_acc=0.77 + seed / 100)
     md = report.write_report(out, tmp_path / "r")["markdown"].read_text()
     assert "| LSTMExp5N2 † | AUC | 0.829 | 0.910 ± 0.010 (n=3) | -0.081 | 0.860 to 0.960 | outside |" in md
+    assert "The interval reaches ± 4.97 standard deviations with 3 seeds. Inside:" in md  # t(2) · sqrt(4/3)
     assert "† LSTM/RNN baseline" in md
     assert report.write_report(out, tmp_path / "r")["html"].read_text().count("†") >= 2
 

@@ -126,6 +126,23 @@ class WelchResult:
         return "exceeds seed noise" if outcome else "within seed noise"
 
 
+def prediction_multiplier(n, level=0.95):
+    """How many sample standard deviations the prediction interval of `n` scores reaches each side of their mean.
+
+    `t(n-1) · sqrt(1 + 1/n)` (see `prediction_interval`).
+
+    Example:
+
+    >>> round(prediction_multiplier(3), 2), round(prediction_multiplier(2), 1)
+    (4.97, 15.6)
+    """
+    from scipy import stats as scipy_stats
+
+    if n < 2:
+        raise ValueError(f"a prediction interval needs at least 2 values, got {n}")
+    return float(scipy_stats.t.ppf((1 + level) / 2, n - 1)) * math.sqrt(1 + 1 / n)
+
+
 def prediction_interval(values, level=0.95):
     """The interval that one more run falls in with probability `level`, if runs vary normally.
 
@@ -150,13 +167,8 @@ def prediction_interval(values, level=0.95):
     >>> round(low, 3), round(high, 3)
     (0.76, 0.86)
     """
-    from scipy import stats as scipy_stats
-
     values = _clean(values)
-    if len(values) < 2:
-        raise ValueError(f"a prediction interval needs at least 2 values, got {len(values)}")
-    n = len(values)
-    half = float(scipy_stats.t.ppf((1 + level) / 2, n - 1)) * std(values) * math.sqrt(1 + 1 / n)
+    half = prediction_multiplier(len(values), level) * std(values)
     return mean(values) - half, mean(values) + half
 
 

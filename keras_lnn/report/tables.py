@@ -130,7 +130,7 @@ def score_interval(scores):
 
 def paper_check_section(dataset, results, paper):
     """Whether each of the paper's single test scores lies where one run of ours would fall."""
-    rows, inside, tested = [], {"ACC": 0, "AUC": 0}, {"ACC": 0, "AUC": 0}
+    rows, inside, tested, seed_counts = [], {"ACC": 0, "AUC": 0}, {"ACC": 0, "AUC": 0}, set()
     fields = differing_fields(results)
     for r in results:
         reference = paper.get(r.model, {}).get(dataset)
@@ -148,6 +148,7 @@ def paper_check_section(dataset, results, paper):
             low, high = score_interval(ours)
             consistent = low <= theirs <= high
             tested[metric] += 1
+            seed_counts.add(len(ours))
             inside[metric] += consistent
             rows.append(row + [f"{low:.3f} to {high:.3f}", "inside" if consistent else "outside"])
     if not rows:
@@ -158,9 +159,18 @@ def paper_check_section(dataset, results, paper):
         "The paper trained each model once. Its test score is consistent with this reproduction when it lies "
         "inside the 95% prediction interval for one run, mean ± t(n-1) · std · sqrt(1 + 1/n) over the seeds "
         "here (clipped to 0-1); outside it, the gap is more than seed noise (framework, implementation or data "
-        "handling). With 2 seeds the interval is wide (t(1) = 12.7), so an \"inside\" there says little. "
-        f"Inside: {counts}.", "",
+        f"handling). {_interval_reach(seed_counts)}Inside: {counts}.", "",
         table(["model", "metric", "paper", "here", "paper - here", "95% interval for one run", "paper's value"],
                rows, "llrrrrl"),
         "", "† LSTM/RNN baseline: the paper's recurred across the batch, these across slices (see Notes).", "",
     ]
+
+
+def _interval_reach(seed_counts):
+    """The sentence saying how far the intervals reach for the seed counts tested (`stats.prediction_multiplier`)."""
+    if not seed_counts:
+        return ""
+    reach = ", ".join(f"± {stats.prediction_multiplier(n):.2f} standard deviations with {n} seeds"
+                      for n in sorted(seed_counts))
+    caveat = ", so an \"inside\" with 2 seeds says little" if 2 in seed_counts else ""
+    return f"The interval reaches {reach}{caveat}. "
