@@ -6,8 +6,10 @@ models are `keras_lnn.models` (`create_model`, `list_models`, ...), the data
 as soon as Keras is imported, before or after this package, so
 `keras.saving.load_model` reads every `.keras` file the package writes:
 
->>> import keras_lnn, keras
->>> model = keras.saving.load_model("saved_models/exp1_adrenal/LiqExp1N2/model.keras")
+```python
+import keras_lnn, keras
+model = keras.saving.load_model("saved_models/exp1_adrenal/LiqExp1N2/model.keras")
+```
 
 `KERAS_LNN_LOG=0` keeps the backends' start-up log lines off stderr (see `keras_lnn.system.logs`).
 Importing keras_lnn before TensorFlow turns TensorFlow's oneDNN kernels on

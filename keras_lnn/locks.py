@@ -20,10 +20,12 @@ Unlike a model's lock, it is waited for: it is held for the few milliseconds of 
 
 Example:
 
->>> with model_lock(Path("saved_models/exp1_adrenal/CNNExp1N4")):
-...     train()          # raises ModelBusy at once if another live process holds the model
->>> with run_folder_lock(Path("saved_models/exp1_adrenal")):
-...     rewrite_summary()  # waits while another process rewrites one
+```python
+with model_lock(Path("saved_models/exp1_adrenal/CNNExp1N4")):
+    train()            # raises ModelBusy at once if another live process holds the model
+with run_folder_lock(Path("saved_models/exp1_adrenal")):
+    rewrite_summary()  # waits while another process rewrites one
+```
 """
 import contextlib
 import json

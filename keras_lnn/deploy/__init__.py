@@ -10,9 +10,11 @@ Nothing here trains; `predict` loads Keras only for the `keras` format.
 
 Example:
 
->>> from keras_lnn.deploy import export_run, load_predictor
->>> export_run("saved_models/exp1_adrenal", formats=("onnx",))
->>> run, size = load_predictor("saved_models/exp1_adrenal/LiqExp1N2", "onnx")
+```python
+from keras_lnn.deploy import export_run, load_predictor
+export_run("saved_models/exp1_adrenal", formats=("onnx",))
+run, size = load_predictor("saved_models/exp1_adrenal/LiqExp1N2", "onnx")
+```
 """
 from keras_lnn.deploy.export import ARTIFACTS, export_model, export_run, write_models_config
 from keras_lnn.deploy.predict import Prediction, load_predictor, read_volumes

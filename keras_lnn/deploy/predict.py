@@ -6,12 +6,14 @@ DICOM folder, or a CSV of them) prepared by the recipe of the data the model was
 
 Example:
 
->>> from keras_lnn.deploy.predict import predict
->>> result = predict("saved_models/exp1_adrenal/LiqExp1N2", "scans.npy", fmt="onnx")
->>> result.rows[0]
-{'index': 0, 'probability': 0.83, 'predicted': 1}
->>> predict("saved_models/exp1_adrenal/LiqExp1N2", "scans.npy", fmt="litert", tta=True).rows[0]
-{'index': 0, 'probability': 0.83, 'predicted': 1, 'probability_tta': 0.81, 'predicted_tta': 1}
+```python
+from keras_lnn.deploy.predict import predict
+
+result = predict("saved_models/exp1_adrenal/LiqExp1N2", "scans.npy", fmt="onnx")
+result.rows[0]   # {'index': 0, 'probability': 0.83, 'predicted': 1}
+predict("saved_models/exp1_adrenal/LiqExp1N2", "scans.npy", fmt="litert", tta=True).rows[0]
+# {'index': 0, 'probability': 0.83, 'predicted': 1, 'probability_tta': 0.81, 'predicted_tta': 1}
+```
 """
 import dataclasses
 import json

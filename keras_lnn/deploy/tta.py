@@ -5,7 +5,11 @@ predict --tta` a SavedModel, ONNX or LiteRT file), so no Keras is needed where n
 
 Example:
 
->>> probabilities = tta_probabilities(lambda v: model.predict(v, verbose=0), x_test, batch_size=64)
+>>> x = np.arange(8, dtype="float32").reshape(1, 2, 2, 2, 1)  # one 2x2x2 volume
+>>> len(TTA_VIEWS), tta_probabilities(lambda v: v[:, 0, 0, 0, :], x, batch_size=64)  # the mean of its 8 corners
+(8, array([[3.5]]))
+
+With a model: `tta_probabilities(lambda v: model.predict(v, verbose=0), x_test, batch_size=64)`.
 """
 import itertools
 

@@ -18,8 +18,12 @@ The modules follow the parts of an evaluation:
 Example:
 
 >>> from keras_lnn.evaluation import split_records
->>> records = split_records(val=(val_labels, val_probabilities), test=(test_labels, test_probabilities))
->>> records["test"]["auc"], records["test"]["auc_ci95"]
+>>> import numpy as np
+>>> labels = np.array([0, 0, 1, 1, 0, 1, 0, 1, 0, 0])
+>>> probabilities = np.array([0.1, 0.4, 0.35, 0.8, 0.2, 0.7, 0.3, 0.9, 0.6, 0.05])
+>>> records = split_records(val=(labels, probabilities), test=(labels, probabilities))
+>>> round(records["test"]["auc"], 3), records["test"]["acc"], round(records["test"]["at_val_threshold"]["threshold"], 2)
+(0.917, 0.8, 0.65)
 """
 from keras_lnn.evaluation.calibration import brier_score, calibration, expected_calibration_error, reliability
 from keras_lnn.evaluation.classification import (

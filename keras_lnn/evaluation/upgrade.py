@@ -7,10 +7,12 @@ with Keras's approximate 200-threshold AUC under the name `auc`; version 2 keeps
 
 Example:
 
->>> from keras_lnn.evaluation import read_predictions
->>> updated = evaluated_metrics(old_metrics, read_predictions(model_dir / "predictions.csv"))
->>> updated["metrics_version"], "best_val" in updated
-(2, False)
+```python
+from keras_lnn.runs.predictions import read_predictions
+
+updated = evaluated_metrics(old_metrics, read_predictions(model_dir / "predictions.csv"))
+updated["metrics_version"], "best_val" in updated  # (2, False)
+```
 """
 from keras_lnn.evaluation.classification import n_classes_of
 from keras_lnn.evaluation.record import METRICS_VERSION, evaluation_info, majority_record, split_records

@@ -62,7 +62,7 @@ class CfC(FloatWeightsMixin, ncps.keras.CfC):
 
     >>> from ncps.wirings import AutoNCP
     >>> layer = CfC(AutoNCP(21, 1), return_sequences=True)
-    >>> layer(keras.ops.zeros((2, 28, 400))).shape
+    >>> tuple(layer(keras.ops.zeros((2, 28, 400))).shape)
     (2, 28, 1)
     """
 

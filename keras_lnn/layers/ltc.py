@@ -160,7 +160,7 @@ class LTC(FloatWeightsMixin, ncps.keras.LTC):
 
     >>> from ncps.wirings import AutoNCP
     >>> layer = LTC(AutoNCP(21, 1), return_sequences=True)
-    >>> layer(keras.ops.zeros((2, 28, 400))).shape
+    >>> tuple(layer(keras.ops.zeros((2, 28, 400))).shape)
     (2, 28, 1)
     """
 

@@ -59,11 +59,13 @@ def reference_computation(*owners):
 
     Example:
 
-    >>> with reference_computation():
-    ...     reference_outputs = layer(sequences)
-    >>> model.predict(x)                      # traced with the fast computation
-    >>> with reference_computation(model):    # traced anew: ncps's loop
-    ...     reference_predictions = model.predict(x)
+    ```python
+    with reference_computation():
+        reference_outputs = layer(sequences)
+    model.predict(x)                      # traced with the fast computation
+    with reference_computation(model):    # traced anew: ncps's loop
+        reference_predictions = model.predict(x)
+    ```
     """
     gc.collect()  # layers of models no longer referenced are no obstacle
     passed = {id(layer) for owner in owners for layer in owner._flatten_layers(include_self=True)}

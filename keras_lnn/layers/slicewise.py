@@ -27,7 +27,7 @@ class SliceWise(keras.layers.Wrapper):
 
     >>> encoder = keras.Sequential([keras.layers.Conv2D(6, 5), keras.layers.Flatten()])
     >>> x = keras.ops.zeros((2, 28, 28, 28, 1))  # (batch, slices, height, width, channels)
-    >>> SliceWise(encoder)(x).shape
+    >>> tuple(SliceWise(encoder)(x).shape)
     (2, 28, 3456)
     """
 

@@ -36,11 +36,14 @@ The modules follow a run's parts:
 
 Example:
 
->>> from keras_lnn.runs import run_experiment
->>> from keras_lnn.settings import RunConfig
->>> results = run_experiment("exp1", "adrenal", models=["CNNExp1N4"], data_dir="../shared/medmnist")
->>> config = RunConfig("exp1", "adrenal", models=("CNNExp1N4",), seeds=(0, 1), data_dir="../shared/medmnist")
->>> results = run_experiment(config)
+```python
+from keras_lnn.runs import run_experiment
+from keras_lnn.settings import RunConfig
+
+results = run_experiment("exp1", "adrenal", models=["CNNExp1N4"], data_dir="../shared/medmnist")
+config = RunConfig("exp1", "adrenal", models=("CNNExp1N4",), seeds=(0, 1), data_dir="../shared/medmnist")
+results = run_experiment(config)
+```
 """
 from keras_lnn.runs.config import VOLUME_DTYPE, load_run_data
 from keras_lnn.runs.evaluate import EvaluateOutcome, evaluate_model, evaluate_runs

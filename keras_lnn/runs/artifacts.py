@@ -7,7 +7,9 @@ names it and says how to start the model afresh.
 
 Example:
 
->>> check_model_dir(Path("saved_models/exp1_adrenal/CNNExp1N4"))   # raises RunError if one is unreadable
+```python
+check_model_dir(Path("saved_models/exp1_adrenal/CNNExp1N4"))   # raises RunError if one is unreadable
+```
 """
 import csv
 from pathlib import Path

@@ -4,10 +4,12 @@ Written from metrics.json (version 2) alone, by `lnn-keras run` and `lnn-keras e
 
 Example:
 
->>> from keras_lnn.runs.artifacts import read_metrics
->>> text = model_card(read_metrics("saved_models/exp1_adrenal/CNNExp1N4"))
->>> text.splitlines()[0]
-'# CNNExp1N4 on AdrenalMNIST3D (28³, seed 0): model card'
+```python
+from keras_lnn.runs.artifacts import read_metrics
+
+text = model_card(read_metrics("saved_models/exp1_adrenal/CNNExp1N4"))
+text.splitlines()[0]   # '# CNNExp1N4 on AdrenalMNIST3D (28³, seed 0): model card'
+```
 """
 from pathlib import Path
 

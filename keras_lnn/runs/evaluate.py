@@ -8,8 +8,10 @@ because it rewrites run folders (their summary.csv).
 
 Example:
 
->>> outcome = evaluate_runs(["saved_models"])   # every metrics.json below saved_models
->>> outcome.ok, len(outcome.evaluated)
+```python
+outcome = evaluate_runs(["saved_models"])   # every metrics.json below saved_models
+outcome.ok, len(outcome.evaluated)
+```
 """
 import dataclasses
 from pathlib import Path

@@ -10,8 +10,9 @@ Example:
 >>> rows = prediction_rows("test", [0, 1], [[0.2], [0.7]])
 >>> rows[1]
 {'split': 'test', 'index': 1, 'label': 1, 'probability': 0.7}
->>> predictions = read_predictions("saved_models/exp1_adrenal/CNNExp1N4/predictions.csv")
->>> labels, probabilities = predictions.splits["test"]
+
+and, from a model's folder, `read_predictions("saved_models/exp1_adrenal/CNNExp1N4/predictions.csv").splits["test"]`:
+its test labels and probabilities.
 """
 import csv
 import dataclasses

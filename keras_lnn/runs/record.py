@@ -5,8 +5,10 @@
 
 Example:
 
->>> metrics = metrics_record(settings, result, model, data, protocol, environment, sessions, predictions)
->>> metrics["metrics_version"], metrics["test"]["auc_ci95"]
+```python
+metrics = metrics_record(settings, result, model, data, protocol, environment, sessions, predictions)
+metrics["metrics_version"], metrics["test"]["auc_ci95"]
+```
 """
 import time
 

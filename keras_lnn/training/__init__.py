@@ -15,12 +15,15 @@ The settings training reads (`Protocol`, `TrainingOptions`) are `keras_lnn.setti
 
 Example:
 
->>> from keras_lnn.settings import Protocol
->>> from keras_lnn.evaluation import basic_metrics
->>> from keras_lnn.training import compile_model, fit, predict_probabilities
->>> protocol = Protocol(max_epochs=2)
->>> result = fit(compile_model(model, protocol), dataset, protocol, work_dir="out/CNNExp1N4")
->>> basic_metrics(dataset.test[1], predict_probabilities(model, dataset.test[0], protocol.batch_size))["auc"]
+```python
+from keras_lnn.settings import Protocol
+from keras_lnn.evaluation import basic_metrics
+from keras_lnn.training import compile_model, fit, predict_probabilities
+
+protocol = Protocol(max_epochs=2)
+result = fit(compile_model(model, protocol), dataset, protocol, work_dir="out/CNNExp1N4")
+basic_metrics(dataset.test[1], predict_probabilities(model, dataset.test[0], protocol.batch_size))["auc"]
+```
 """
 from keras_lnn.training.augment import augment_batch
 from keras_lnn.training.backend import configure_backend, deterministic_ops

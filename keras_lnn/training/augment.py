@@ -6,7 +6,10 @@ The 8 flips of test-time augmentation are `keras_lnn.deploy.tta`'s.
 
 Example:
 
->>> batch = augment_batch(x[:64], ("flip", "rot90"), seed=0, epoch=3, batch=1)  # the same on every call
+>>> x = np.random.default_rng(0).uniform(0, 1, (4, 28, 28, 28, 1)).astype("float32")
+>>> batch = augment_batch(x, ("flip", "rot90"), seed=0, epoch=3, batch=1)
+>>> batch.shape, np.array_equal(batch, augment_batch(x, ("flip", "rot90"), seed=0, epoch=3, batch=1))  # the same on every call
+((4, 28, 28, 28, 1), True)
 """
 import numpy as np
 

@@ -42,8 +42,12 @@ class EpochBatches(keras.utils.PyDataset):
 
     Example:
 
+    >>> x, y = np.zeros((100, 28, 28, 28, 1), "float32"), np.zeros((100, 1), "float32")
     >>> batches = EpochBatches(x, y, batch_size=64, seed=0, epochs=2)
-    >>> model.fit(batches, steps_per_epoch=batches.batches_per_epoch, epochs=2)
+    >>> batches.batches_per_epoch, len(batches), [len(batch[1]) for batch in (batches[0], batches[1])]
+    (2, 4, [64, 36])
+
+    Then `model.fit(batches, steps_per_epoch=batches.batches_per_epoch, epochs=2)`.
     """
 
     def __init__(self, x, y, batch_size, seed=0, epochs=1, first_epoch=0, pad=False, augment=(), class_weights=None):

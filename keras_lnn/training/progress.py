@@ -23,7 +23,9 @@ class StoppingProgbar(keras.callbacks.ProgbarLogger):
 
     Example:
 
-    >>> model.fit(x, y, epochs=5, verbose=2, callbacks=[stopping, StoppingProgbar(stopping)])
+    ```python
+    model.fit(x, y, epochs=5, verbose=2, callbacks=[stopping, StoppingProgbar(stopping)])
+    ```
     """
 
     def __init__(self, stopping):
