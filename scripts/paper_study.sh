@@ -9,7 +9,7 @@
 #     scripts/paper_study.sh [OUTPUT] [EXPERIMENT]    # defaults: studies/paper, paper
 #
 # Environment: KERAS_LNN_DATA_DIR (default ../shared/medmnist); STUDY_JOBS, worker processes
-# (default 2, each with one TensorFlow thread: docs/performance.md, "A grid on a CPU");
+# (default 2; `--jobs` gives each its share of the cores: docs/performance.md, "A grid on a CPU");
 # LNN_KERAS, the command (default lnn-keras).
 set -euo pipefail
 out=${1:-studies/paper}
@@ -17,9 +17,6 @@ experiment=${2:-paper}
 data=${KERAS_LNN_DATA_DIR:-../shared/medmnist}
 jobs=${STUDY_JOBS:-2}
 read -r -a lnn <<< "${LNN_KERAS:-lnn-keras}"
-if [ "$jobs" -gt 1 ]; then
-  export TF_NUM_INTRAOP_THREADS=${TF_NUM_INTRAOP_THREADS:-1} TF_NUM_INTEROP_THREADS=${TF_NUM_INTEROP_THREADS:-1}
-fi
 for ds in adrenal vessel; do
   "${lnn[@]}" run "$experiment" --dataset "$ds" --seeds 0,1,2 --jobs "$jobs" --data-dir "$data" --output "$out" --quiet
 done

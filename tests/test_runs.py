@@ -370,8 +370,12 @@ def test_jobs_2_gives_the_same_metrics_as_jobs_1(finished_run, tmp_path):
     outputs = {1: {p.parent.name: _headline(json.loads(p.read_text())["test"]) for p in run_dir.glob("*/metrics.json")}}
     result = _invoke(_run_args(data_dir, tmp_path / "jobs2", MODELS, 2, "--jobs", "2"))
     assert result.exit_code == 0, result.output
-    outputs[2] = {p.parent.name: _headline(json.loads(p.read_text())["test"])
-                  for p in (tmp_path / "jobs2" / "exp1_adrenal").glob("*/metrics.json")}
+    records = [json.loads(p.read_text()) for p in (tmp_path / "jobs2" / "exp1_adrenal").glob("*/metrics.json")]
+    outputs[2] = {m["model"]: _headline(m["test"]) for m in records}
+    # TensorFlow on a CPU: each worker takes its share of the usable cores, and says so (machine.worker_threads).
+    share = {"intra_op": max(1, len(os.sched_getaffinity(0)) // 2), "inter_op": 1}
+    assert [m["versions"]["threads"]["tensorflow"] for m in records] == [share, share]
+    assert f"2 workers, each with TensorFlow threads {share['intra_op']}:1" in result.output
     assert set(outputs[1]) == set(outputs[2]) == {"CNNExp1N4", "LiqExp1N2"}
     for name, scores in outputs[1].items():
         # To TensorFlow's last-bit CPU noise (docs/performance.md): a different seed or split would move these far more.

@@ -8,6 +8,7 @@ import time
 from keras_lnn.locks import ModelBusy
 from keras_lnn.runs.config import load_run_data
 from keras_lnn.runs.model_run import ModelRun, run_model_locked
+from keras_lnn.system import machine
 
 _WORKER_DATA = {}
 
@@ -29,6 +30,28 @@ def _train_in_worker(plan, name, config, source=None):
         return busy
 
 
+def _start_worker(deterministic, threads):
+    """A worker's backend settings, before its first computation: its share of the CPU (`threads`), then the rest."""
+    from keras_lnn.training import configure_backend
+
+    if threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads[0])
+        tf.config.threading.set_inter_op_parallelism_threads(threads[1])
+    configure_backend(deterministic=deterministic)
+
+
+def _tensorflow_on_cpu():
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return not tf.config.list_physical_devices("GPU")
+
+
 def elapsed(started):
     """Time since `started` (a `time.monotonic()`) as H:MM:SS."""
     seconds = int(time.monotonic() - started)
@@ -43,12 +66,14 @@ def train_in_pool(tasks, config, echo, started=None, source=None):
         source: the `DatasetSource` the config's dataset resolved to (the workers load it as it is).
     """
     started = time.monotonic() if started is None else started
-
-    from keras_lnn.training import configure_backend
-
+    # TensorFlow on a CPU: the cores divided among the workers (`machine.worker_threads`), unless the user set them.
+    threads = machine.worker_threads(config.jobs) if _tensorflow_on_cpu() else None
+    if threads:
+        echo(f"{config.jobs} workers, each with TensorFlow threads {threads[0]}:{threads[1]} (intra-op:inter-op; "
+             "TF_NUM_INTRAOP_THREADS and TF_NUM_INTEROP_THREADS set your own)")
     results = {}
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited backend state
-    initializer = functools.partial(configure_backend, deterministic=config.deterministic)
+    initializer = functools.partial(_start_worker, config.deterministic, threads)
     with concurrent.futures.ProcessPoolExecutor(config.jobs, mp_context=context, initializer=initializer) as pool:
         futures = {pool.submit(_train_in_worker, plan, name, config, source): (plan, name) for plan, name in tasks}
         for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
