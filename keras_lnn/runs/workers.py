@@ -61,6 +61,8 @@ def elapsed(started):
 def train_in_pool(tasks, config, echo, started=None, source=None):
     """Trains `tasks` in `config.jobs` fresh worker processes; returns `{(run_dir, name): metrics dict or ModelBusy}`.
 
+    On TensorFlow on a CPU each worker runs with its share of the cores (`machine.worker_threads`).
+
     Args:
         started: the experiment's start (`time.monotonic()`): each line then says the time elapsed since.
         source: the `DatasetSource` the config's dataset resolved to (the workers load it as it is).
