@@ -15,8 +15,8 @@ its spread over repeats (min, median, max) and the machine's facts:
 
     python scripts/grid_throughput.py --models CNNExp1N1,LiqExp1N2 --data-dir ../shared/medmnist --repeats 3
 
-It prints JSON and asserts nothing. `lnn-keras run --jobs N` with TF_NUM_INTRAOP_THREADS=1 is the
-`Nx1` way (scripts/paper_study.sh).
+It prints JSON and asserts nothing. `lnn-keras run --jobs N` on N cores (TensorFlow on a CPU) is the
+`Nx1` way: each worker takes cores // N threads (`keras_lnn.system.machine.worker_threads`).
 """
 import argparse
 import json
