@@ -6,7 +6,11 @@ Per model and repeat, alternating the three ways so that they see the same machi
 
 - `1xC`: one training with TensorFlow's intra-op threads = the cores (`--threads C:1`);
 - `Cx1 pinned`: one training per core (C cores) at once, each `--threads 1:1` under `taskset -c <core>`;
-- `Cx1`: the same without pinning.
+- `Cx1`: the same without pinning;
+- `CxC`: one training per core at once, each with every core's threads (`--threads C:C`, the backends'
+  own default): workers that do not divide the cores among them.
+
+`--ways` picks some of them (default: all four).
 
 Each training is a fresh `scripts/benchmark.py --raw` child (the same compile, batching and padding
 as `lnn-keras run`), timed over its steady epochs. Concurrent trainings train the same model, so they
@@ -38,6 +42,7 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=4, help="per training; the first is not counted")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cores", type=int, default=os.cpu_count(), help="cores to use: 0 .. cores-1")
+    parser.add_argument("--ways", default=None, help="comma-separated, of 1xC, Cx1 pinned, Cx1, CxC (C: --cores)")
     return parser.parse_args(argv)
 
 
@@ -64,6 +69,8 @@ def way(args, model, name):
     """One training (or one per core, at once) the `name` way: (epochs per minute, per-training seconds, a record)."""
     if name.startswith("1x"):
         processes = [child(args, model, f"{args.cores}:1")]
+    elif name == f"{args.cores}x{args.cores}":
+        processes = [child(args, model, f"{args.cores}:{args.cores}") for _ in range(args.cores)]
     else:
         processes = [child(args, model, "1:1", core if name.endswith("pinned") else None) for core in range(args.cores)]
     timed = [steady_seconds(p) for p in processes]
@@ -79,7 +86,10 @@ def main(argv=None):
     args = parse_args(argv)
     if not shutil.which("taskset"):
         raise SystemExit("taskset (util-linux) is needed to pin a training to a core")
-    ways = (f"1x{args.cores}", f"{args.cores}x1 pinned", f"{args.cores}x1")
+    every = (f"1x{args.cores}", f"{args.cores}x1 pinned", f"{args.cores}x1", f"{args.cores}x{args.cores}")
+    ways = every if args.ways is None else tuple(w.strip().replace("C", str(args.cores)) for w in args.ways.split(","))
+    if set(ways) - set(every):
+        raise SystemExit(f"--ways: unknown {sorted(set(ways) - set(every))}; the ways are {', '.join(every)}")
     measured, records = {}, {}
     for _ in range(args.repeats):
         for model in args.models.split(","):
@@ -96,14 +106,14 @@ def main(argv=None):
             "per_repeat": [{"epochs_per_minute": round(rate, 2), "steady_epoch_s": seconds} for rate, seconds in runs],
         })
     for model in args.models.split(","):
-        base = statistics.median(rate for rate, _ in measured[(model, ways[0])])
+        base = statistics.median(rate for rate, _ in measured[(model, ways[0])])  # the first way given
         for result in results:
             if result["model"] == model:
-                result["vs_1_process"] = round(result["epochs_per_minute"]["median"] / base, 2)
+                result["vs_first_way"] = round(result["epochs_per_minute"]["median"] / base, 2)
     first = next(iter(records.values()))
     print(json.dumps({
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "command": " ".join(sys.argv),
-        "dataset": args.dataset, "epochs": args.epochs, "backend": first.get("backend"),
+        "dataset": args.dataset, "epochs": args.epochs, "backend": first.get("backend"), "first_way": ways[0],
         "cpu": first.get("cpu"), "onednn": first.get("onednn"), "results": results,
     }, indent=2))
 

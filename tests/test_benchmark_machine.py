@@ -54,3 +54,22 @@ def test_a_bad_thread_setting_is_one_line(tmp_path):
     done = subprocess.run([sys.executable, str(SCRIPT), "--models", "CNNExp1N4", "--threads", "2"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode != 0 and "--threads: '2' is not INTRA:INTER" in done.stderr
+
+
+def test_grid_throughput_refuses_an_unknown_way():
+    script = SCRIPT.parent / "grid_throughput.py"
+    done = subprocess.run([sys.executable, str(script), "--cores", "2", "--ways", "Cx1,3x7"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode != 0 and "--ways: unknown ['3x7']; the ways are 1x2, 2x1 pinned, 2x1, 2x2" in done.stderr
+
+
+@pytest.mark.slow  # a fresh PyTorch interpreter
+def test_a_pytorch_worker_takes_its_share_of_the_cores():
+    # What `--jobs` gives each worker on a CPU (`machine.worker_threads`), set as the worker starts.
+    code = ("from keras_lnn.runs.workers import _start_worker; _start_worker(True, (1, 1)); import torch; "
+            "print(torch.get_num_threads(), torch.get_num_interop_threads())")
+    env = {**os.environ, "KERAS_BACKEND": "torch", "KERAS_LNN_LOG": "0"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["1", "1"]
+    assert machine.worker_threads(2, "torch", environ={}, cores=2) == (1, 1)

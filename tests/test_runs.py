@@ -375,7 +375,7 @@ def test_jobs_2_gives_the_same_metrics_as_jobs_1(finished_run, tmp_path):
     # TensorFlow on a CPU: each worker takes its share of the usable cores, and says so (machine.worker_threads).
     share = {"intra_op": max(1, len(os.sched_getaffinity(0)) // 2), "inter_op": 1}
     assert [m["versions"]["threads"]["tensorflow"] for m in records] == [share, share]
-    assert f"2 workers, each with TensorFlow threads {share['intra_op']}:1" in result.output
+    assert f"2 workers, each with {share['intra_op']}:1 CPU threads" in result.output
     assert set(outputs[1]) == set(outputs[2]) == {"CNNExp1N4", "LiqExp1N2"}
     for name, scores in outputs[1].items():
         # To TensorFlow's last-bit CPU noise (docs/performance.md): a different seed or split would move these far more.

@@ -32,24 +32,37 @@ def _train_in_worker(plan, name, config, source=None):
 
 def _start_worker(deterministic, threads):
     """A worker's backend settings, before its first computation: its share of the CPU (`threads`), then the rest."""
+    import keras
+
     from keras_lnn.training import configure_backend
 
-    if threads:
+    if threads and keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
         tf.config.threading.set_intra_op_parallelism_threads(threads[0])
         tf.config.threading.set_inter_op_parallelism_threads(threads[1])
+    elif threads and keras.backend.backend() == "torch":
+        import torch
+
+        torch.set_num_threads(threads[0])
+        torch.set_num_interop_threads(threads[1])
     configure_backend(deterministic=deterministic)
 
 
-def _tensorflow_on_cpu():
+def _cpu_threads_backend():
+    """The backend in use where it trains on the CPU and its threads can be set (TensorFlow, PyTorch); else None."""
     import keras
 
-    if keras.backend.backend() != "tensorflow":
-        return False
-    import tensorflow as tf
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
 
-    return not tf.config.list_physical_devices("GPU")
+        return None if tf.config.list_physical_devices("GPU") else backend
+    if backend == "torch":
+        import torch
+
+        return None if torch.cuda.is_available() else backend
+    return None
 
 
 def elapsed(started):
@@ -61,18 +74,19 @@ def elapsed(started):
 def train_in_pool(tasks, config, echo, started=None, source=None):
     """Trains `tasks` in `config.jobs` fresh worker processes; returns `{(run_dir, name): metrics dict or ModelBusy}`.
 
-    On TensorFlow on a CPU each worker runs with its share of the cores (`machine.worker_threads`).
+    On TensorFlow or PyTorch on a CPU each worker runs with its share of the cores (`machine.worker_threads`).
 
     Args:
         started: the experiment's start (`time.monotonic()`): each line then says the time elapsed since.
         source: the `DatasetSource` the config's dataset resolved to (the workers load it as it is).
     """
     started = time.monotonic() if started is None else started
-    # TensorFlow on a CPU: the cores divided among the workers (`machine.worker_threads`), unless the user set them.
-    threads = machine.worker_threads(config.jobs) if _tensorflow_on_cpu() else None
+    # On a CPU: the cores divided among the workers (`machine.worker_threads`), unless the user set the threads.
+    backend = _cpu_threads_backend()
+    threads = machine.worker_threads(config.jobs, backend) if backend else None
     if threads:
-        echo(f"{config.jobs} workers, each with TensorFlow threads {threads[0]}:{threads[1]} (intra-op:inter-op; "
-             "TF_NUM_INTRAOP_THREADS and TF_NUM_INTEROP_THREADS set your own)")
+        echo(f"{config.jobs} workers, each with {threads[0]}:{threads[1]} CPU threads (intra-op:inter-op; "
+             f"{' or '.join(machine.THREAD_VARIABLES[backend])} set your own)")
     results = {}
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited backend state
     initializer = functools.partial(_start_worker, config.deterministic, threads)

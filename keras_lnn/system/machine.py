@@ -250,34 +250,42 @@ def thread_counts():
     return counts
 
 
-def worker_threads(jobs, environ=None, cores=None):
-    """TensorFlow's `(intra_op, inter_op)` threads for each of `jobs` worker processes training on a CPU.
+# The variables by which a user sets a backend's CPU threads: where one is set, `worker_threads` leaves them be.
+THREAD_VARIABLES = {"tensorflow": ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"),
+                    "torch": ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+def worker_threads(jobs, backend, environ=None, cores=None):
+    """The `(intra_op, inter_op)` CPU threads for each of `jobs` worker processes training on a CPU.
 
     The usable cores divided among the workers, and one inter-op thread each. Left alone, every
     worker would take every core and the workers would crowd each other out; divided, two
-    single-threaded workers on a 2-core CPU train 25-35% more epochs per minute than one process
-    with both cores, because a small model's kernels do not keep two threads busy
-    (docs/performance.md, "A grid on a CPU"). With one thread, TensorFlow's CPU kernels are also
-    deterministic to the last bit.
+    single-threaded workers on a 2-core CPU train 25-35% more epochs per minute than one
+    TensorFlow process with both cores, because a small model's kernels do not keep two threads
+    busy (docs/performance.md, "A grid on a CPU"). With one thread, TensorFlow's CPU kernels are
+    also deterministic to the last bit. For TensorFlow (`tf.config.threading`) and PyTorch
+    (`torch.set_num_threads`); XLA's CPU client (JAX) sizes its pool itself.
 
     Args:
         jobs: worker processes training at once.
-        environ: the environment (default `os.environ`): where `TF_NUM_INTRAOP_THREADS` or
-            `TF_NUM_INTEROP_THREADS` is set, the user's setting stands and this returns None.
+        backend: the Keras backend.
+        environ: the environment (default `os.environ`): where a variable of `THREAD_VARIABLES` for
+            the backend is set, the user's setting stands and this returns None.
         cores: the usable cores (default: this process's CPU affinity).
 
     Returns:
-        `(intra_op, inter_op)`, or None (one worker, or the user's own setting).
+        `(intra_op, inter_op)`, or None (one worker, JAX, or the user's own setting).
 
     Example:
 
-    >>> worker_threads(2, environ={}, cores=2), worker_threads(3, environ={}, cores=16)
+    >>> worker_threads(2, "tensorflow", environ={}, cores=2), worker_threads(3, "torch", environ={}, cores=16)
     ((1, 1), (5, 1))
-    >>> worker_threads(2, environ={"TF_NUM_INTRAOP_THREADS": "2"}, cores=2) is None
+    >>> worker_threads(2, "torch", environ={"OMP_NUM_THREADS": "2"}, cores=2) is None
     True
     """
     environ = os.environ if environ is None else environ
-    if jobs < 2 or any(name in environ for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")):
+    variables = THREAD_VARIABLES.get(backend)
+    if jobs < 2 or variables is None or any(name in environ for name in variables):
         return None
     return max(1, (cores or _usable_cores()) // jobs), 1
 
