@@ -17,13 +17,12 @@ The modules follow the parts of an evaluation:
 
 Example:
 
->>> from keras_lnn.evaluation import split_records
->>> import numpy as np
->>> labels = np.array([0, 0, 1, 1, 0, 1, 0, 1, 0, 0])
->>> probabilities = np.array([0.1, 0.4, 0.35, 0.8, 0.2, 0.7, 0.3, 0.9, 0.6, 0.05])
->>> records = split_records(val=(labels, probabilities), test=(labels, probabilities))
->>> round(records["test"]["auc"], 3), records["test"]["acc"], round(records["test"]["at_val_threshold"]["threshold"], 2)
-(0.917, 0.8, 0.65)
+>>> from keras_lnn.evaluation import basic_metrics
+>>> metrics = basic_metrics([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])  # labels, probabilities of class 1
+>>> {name: round(value, 3) for name, value in metrics.items()}
+{'acc': 0.75, 'auc': 0.75, 'loss': 0.472}
+
+A split's whole record, with intervals and calibration: `split_records` (`keras_lnn.evaluation.record`).
 """
 from keras_lnn.evaluation.calibration import brier_score, calibration, expected_calibration_error, reliability
 from keras_lnn.evaluation.classification import (
