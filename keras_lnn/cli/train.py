@@ -31,7 +31,8 @@ from keras_lnn.settings import AUGMENTATIONS, Protocol, RunConfig, TrainingOptio
 @click.option("--overwrite", is_flag=True, help="Replace existing results that came from other settings.")
 @click.option("--quiet", is_flag=True, help="No per-epoch Keras output.")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes training models at once (e.g. several small models on one GPU).")
+              help="Worker processes training models at once: several small models on one GPU, or one per "
+                   "core on a CPU (on TensorFlow and PyTorch each takes its share of the cores' threads).")
 @click.option("--shard", callback=shard_callback, default=None, metavar="K/N",
               help="Train only the K-th of N slices of the model x seed grid (for job arrays).")
 @click.option("--deterministic/--nondeterministic", default=True, show_default=True,
