@@ -226,6 +226,8 @@ class Architecture:
         note: one line of prose (e.g. which paper model an extension pairs with).
         reproduces: for a diagnostic model, the paper model whose defect it reproduces; such a
             model is no baseline and belongs to no family (`diagnostic`).
+        pairs_with: for an extension beyond the paper (exp6), the paper's LTC model it changes one part
+            of (the recurrent cell or its memory; same encoder and wiring), which a report compares it with.
     """
 
     name: str
@@ -235,6 +237,7 @@ class Architecture:
     paper_params: Optional[int] = None
     note: str = ""
     reproduces: Optional[str] = None
+    pairs_with: Optional[str] = None
 
     @property
     def diagnostic(self):

@@ -98,7 +98,7 @@ DIAGNOSTIC_EXPERIMENTS = {
 ARCHITECTURES = (
     *(Architecture(name, experiment, encoder, head, paper_params=_TABLE1[name])
       for experiment, rows in PAPER_EXPERIMENTS.items() for name, encoder, head in rows),
-    *(Architecture(name, experiment, encoder, head, note=f"pairs with {pair}: {prose}")
+    *(Architecture(name, experiment, encoder, head, note=f"pairs with {pair}: {prose}", pairs_with=pair)
       for experiment, rows in EXTENSION_EXPERIMENTS.items() for name, encoder, head, pair, prose in rows),
     *(Architecture(name, experiment, encoder, head, reproduces=paper_model,
                    note=f"diagnostic, not a baseline: {paper_model} recurring across the volumes of its batch, "

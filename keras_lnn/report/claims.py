@@ -24,7 +24,7 @@ import math
 
 from keras_lnn.evaluation import stats
 from keras_lnn.models import group_models
-from keras_lnn.report.families import best_on_validation, family, family_bests
+from keras_lnn.report.families import best_on_validation, family, family_bests, in_paper
 from keras_lnn.report.markdown import table, thousands
 from keras_lnn.report.statistics import paired_delong_tests
 
@@ -114,7 +114,7 @@ def comparisons(block, as_run=()):
 
     `as_run`: the groups of the paper's baselines as its code ran them (diagnostics), for claim (a').
     """
-    paper = [r for r in block if family(r.model)]
+    paper = [r for r in block if in_paper(r.model)]  # the extensions of exp6 are LTC models, but not the paper's
     bests, ltc_groups = family_bests(paper), [r for r in paper if family(r.model) == "LTC"]
     if "LTC" not in bests:
         return []

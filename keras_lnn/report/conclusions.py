@@ -10,7 +10,7 @@ from keras_lnn.models import group_models
 from keras_lnn.report.claims import CLAIMS, claims_lines, comparisons
 from keras_lnn.report.collect import by_dataset
 from keras_lnn.report.earlier import earlier_verdicts, read_summaries
-from keras_lnn.report.families import block_heading, family, setting_blocks
+from keras_lnn.report.families import block_heading, in_paper, setting_blocks
 from keras_lnn.report.family_cost import cost_lines, parameters_lines
 from keras_lnn.report.layout import layout_section
 from keras_lnn.report.markdown import dataset_title, table
@@ -77,7 +77,7 @@ def conclusions_section(results, earlier=()):
     for (dataset, size), group in by_dataset(results).items():
         name, body = dataset_title(dataset, size), []
         for label, block in setting_blocks(group):
-            paper = [r for r in block if family(r.model)]
+            paper = [r for r in block if in_paper(r.model)]
             parts = (claims_lines(name, block) + layout_section(dataset, block) + parameters_lines(paper)
                      + cost_lines(paper))
             body += block_heading(label) + parts if parts else []

@@ -7,6 +7,7 @@ from keras_lnn.report.collect import by_dataset, find_metrics_files, find_unfini
 from keras_lnn.report.completeness import completeness_section
 from keras_lnn.report.conclusions import conclusions_section
 from keras_lnn.report.cost import training_cost_section
+from keras_lnn.report.extensions import extensions_section
 from keras_lnn.report.header import header_section
 from keras_lnn.report.html_page import markdown_to_html
 from keras_lnn.report.tables import dataset_section, table1_section
@@ -34,6 +35,7 @@ def build_markdown(paths, all_metrics, data_dir=None, intro=None, unfinished=(),
     for (dataset, size), group in by_dataset(results).items():
         lines += dataset_section(dataset, size, group, data_dir, figures)
     lines += conclusions_section(results, earlier)
+    lines += extensions_section(results)
     lines += training_cost_section(results)
     lines += ["## Notes", "", LAYOUT_NOTE, ""]
     return "\n".join(lines), figures

@@ -17,7 +17,7 @@ from pathlib import Path
 from keras_lnn.evaluation import stats
 from keras_lnn.report.claims import CLAIMS, claim_verdict
 from keras_lnn.report.collect import ReportError
-from keras_lnn.report.families import family
+from keras_lnn.report.families import family, in_paper
 
 COLUMNS = ("dataset", "model", "n", "test_auc_mean", "test_auc_sd", "val_auc_mean")
 
@@ -84,7 +84,7 @@ def earlier_verdicts(summaries, dataset):
     """
     bests = {}
     for s in summaries:
-        name = family(s.model) if s.dataset == dataset else None
+        name = family(s.model) if s.dataset == dataset and in_paper(s.model) else None  # the paper's claims
         if name and not math.isnan(s.val_auc_mean) and (name not in bests or s.val_auc_mean > bests[name].val_auc_mean):
             bests[name] = s
     if "LTC" not in bests:

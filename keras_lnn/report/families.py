@@ -33,6 +33,20 @@ def family(model):
         return None
 
 
+def in_paper(model):
+    """Whether `model` is one of the paper's 30 models (exp1-5): the only ones its claims are about.
+
+    Example:
+
+    >>> in_paper("LiqExp1N2"), in_paper("CfcExp6N1"), in_paper("LSTMExp5N2AcrossBatch"), in_paper("ResNet-18 + 3D")
+    (True, False, False, False)
+    """
+    try:
+        return get_architecture(model).in_paper
+    except UnknownModelError:
+        return False
+
+
 def best_on_validation(results):
     """The group with the highest mean validation AUC (the first on a tie), or None where none has one.
 
