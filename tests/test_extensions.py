@@ -72,8 +72,9 @@ def test_the_report_has_the_section_after_the_claims(study, tmp_path):
     assert "| 3 of 3 | 2 / 0.50 | 2 / 0.50 | supported |" in section
     md = report.write_report(out, tmp_path / "r")["markdown"].read_text()
     assert md.index("## The paper's conclusions, tested") < md.index("## Beyond the paper") < md.index("## Training cost")
-    # Claim (c) counts the paper's LTC models only: LiqExp2N2.
+    # Claim (c) counts the paper's LTC models only: LiqExp2N2. The family bests above the claims say where they differ.
     assert "| LTC | 1 |" in md
+    assert "Models beyond the paper (exp6: CfC and mixed-memory LTC) count in the LTC family here" in md
 
 
 def test_no_section_without_a_pair(study):

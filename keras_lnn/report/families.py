@@ -115,6 +115,9 @@ def family_bests_section(dataset, size, results, figures, title):
         panels += [(f"{name}: {r.model}" + (f" [{label}]" if label else ""), r) for name, r in bests.items()]
     if not panels:
         return []
+    if any(family(r.model) and not in_paper(r.model) for r in results):
+        lines += ["Models beyond the paper (exp6: CfC and mixed-memory LTC) count in the LTC family here; the paper's "
+                  "claims below take the paper's 30 models only.", ""]
     lines += ["The test split plays no part in the choice. 95% CI (bootstrap): the stratified percentile bootstrap "
               "interval of the run's test AUC (metrics.json `evaluation.bootstrap`); DeLong: the normal interval from "
               "DeLong's variance; \"-\": not recorded.", ""]
