@@ -46,7 +46,8 @@ def test_the_paper_claims_leave_the_extensions_out(study):
 def test_each_extension_is_tested_against_its_pair(study):
     _, results = study
     assert [(a.model, b.model) for a, b in extension_pairs(results)] == [("CfcExp6N2", "LiqExp2N2")]
-    [(a, b, welch, welch_p, delong, verdict)] = compare_pairs(results)
+    [t] = compare_pairs(results)
+    welch, welch_p, delong = t.welch, t.welch_p, t.delong
     # Welch's test, cross-checked against scipy on the per-seed test AUCs.
     expected = scipy_stats.ttest_ind(RUNS["CfcExp6N2"][1], RUNS["LiqExp2N2"][1], equal_var=False)
     assert welch.p_value == pytest.approx(expected.pvalue, rel=1e-9)
@@ -59,7 +60,7 @@ def test_each_extension_is_tested_against_its_pair(study):
         holm[index] = running
     assert [welch_p] + [q for _, q in delong] == pytest.approx(holm)
     assert len(delong) == 3 and all(r.difference > 0 for r, _ in delong)
-    assert verdict == "supported" and welch_p < 0.05 and all(q < 0.05 for _, q in delong)
+    assert t.verdict == "supported" and welch_p < 0.05 and all(q < 0.05 for _, q in delong)
 
 
 def test_the_report_has_the_section_after_the_claims(study, tmp_path):

@@ -8,6 +8,7 @@ AUC, DeLong's test per seed on the same test volumes, Holm over the section's te
 on "the extension classifies better than its pair" (`claim_verdict`). Beside them, what each side
 costs to train: epochs to the early stop and seconds per epoch.
 """
+import dataclasses
 import statistics
 
 from keras_lnn.evaluation import stats
@@ -34,8 +35,27 @@ def extension_pairs(block):
             if r.finished and _pairs_with(r.model) in by_model]
 
 
+@dataclasses.dataclass(frozen=True)
+class PairTest:
+    """One extension against its pair on one dataset and setting.
+
+    Attributes:
+        extension, pair: their groups (`ModelResults`).
+        welch: `WelchResult` on the per-seed test AUC (None: fewer than 2 seeds each); welch_p: its Holm p.
+        delong: `[(DeLongResult, Holm p)]`, one per seed where both wrote predictions.csv.
+        verdict: `claim_verdict` on "the extension classifies better than its pair".
+    """
+
+    extension: object
+    pair: object
+    welch: object
+    welch_p: object
+    delong: list
+    verdict: str
+
+
 def compare_pairs(block):
-    """`[(extension, pair, welch, welch_p, [(DeLongResult, p)], verdict)]`, Holm-corrected over every test of the block."""
+    """`[PairTest]` of one setting's groups, Holm-corrected over every test of the block."""
     found = []
     for a, b in extension_pairs(block):
         x, y = a.scores("test", "auc"), b.scores("test", "auc")
@@ -50,7 +70,7 @@ def compare_pairs(block):
         difference = a.mean("test", "auc") - b.mean("test", "auc")
         verdict = claim_verdict(difference, p, [(r.difference, q) for r, q in delong_p],
                                 min(len(a.finished), len(b.finished)))
-        tested.append((a, b, welch, p, delong_p, verdict))
+        tested.append(PairTest(a, b, welch, p, delong_p, verdict))
     return tested
 
 
@@ -61,13 +81,14 @@ def _cost(group):
     return f"{stats.mean([m['epochs'] for m in group.finished]):.0f} / {seconds}"
 
 
-def _row(a, b, welch, welch_p, delong_p, verdict):
+def _row(t):
+    a, b, welch = t.extension, t.pair, t.welch
     return [f"{a.model} ({thousands(a.trainable_params)})", f"{b.model} ({thousands(b.trainable_params)})",
             stats.format_mean_std(a.scores("test", "auc")), stats.format_mean_std(b.scores("test", "auc")),
             stats.format_number(welch.difference, signed=True) if welch else "-",
-            stats.format_p_value(welch.p_value) if welch else "-", stats.format_p_value(welch_p) if welch else "-",
-            f"{sum(q < stats.ALPHA for _, q in delong_p)} of {len(delong_p)}" if delong_p else "no predictions",
-            _cost(a), _cost(b), verdict]
+            stats.format_p_value(welch.p_value) if welch else "-", stats.format_p_value(t.welch_p) if welch else "-",
+            f"{sum(q < stats.ALPHA for _, q in t.delong)} of {len(t.delong)}" if t.delong else "no predictions",
+            _cost(a), _cost(b), t.verdict]
 
 
 def extensions_section(results):
@@ -79,8 +100,8 @@ def extensions_section(results):
             tested = compare_pairs(block)
             if not tested:
                 continue
-            n_tests = sum(1 for t in tested if t[2]) + sum(len(t[4]) for t in tested)
-            verdicts = [t[5] for t in tested]
+            n_tests = sum(1 for t in tested if t.welch) + sum(len(t.delong) for t in tested)
+            verdicts = [t.verdict for t in tested]
             counts = {kind: sum(v.startswith(kind) for v in verdicts) for kind in ("supported", "not supported")}
             body += block_heading(label) + [
                 f"Holm's correction over the {n_tests} test{'s' * (n_tests != 1)} of this table (Welch per pair, "
@@ -90,7 +111,7 @@ def extensions_section(results):
                 table(["extension (params)", "pairs with (params)", "extension test AUC", "pair test AUC", "difference",
                        "Welch p", "Holm p", "DeLong beyond noise", "extension: epochs / s per epoch",
                        "pair: epochs / s per epoch", "is the extension better?"],
-                      [_row(*t) for t in tested], "llrrrrrrrrl"), ""]
+                      [_row(t) for t in tested], "llrrrrrrrrl"), ""]
         lines += [f"### {dataset_title(dataset, size)}", "", *body] if body else []
     if not lines:
         return []
