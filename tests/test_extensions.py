@@ -47,7 +47,7 @@ def test_each_extension_is_tested_against_its_pair(study):
     _, results = study
     assert [(a.model, b.model) for a, b in extension_pairs(results)] == [("CfcExp6N2", "LiqExp2N2")]
     [t] = compare_pairs(results)
-    welch, welch_p, delong = t.welch, t.welch_p, t.delong
+    welch, welch_p, delong = t.welch, t.welch_p, [(r, q) for (_, r), q in zip(t.delong, t.delong_p)]
     # Welch's test, cross-checked against scipy on the per-seed test AUCs.
     expected = scipy_stats.ttest_ind(RUNS["CfcExp6N2"][1], RUNS["LiqExp2N2"][1], equal_var=False)
     assert welch.p_value == pytest.approx(expected.pvalue, rel=1e-9)

@@ -123,7 +123,11 @@ def comparisons(block, as_run=()):
     as_run_best = best_on_validation(as_run)
     if as_run_best is not None:
         found.append(Comparison(AS_RUN[0], AS_RUN[2], bests["LTC"], as_run_best, ltc_groups))
-    found = [c for c in found if c.second is not None]
+    return run_tests([c for c in found if c.second is not None])
+
+
+def run_tests(found):
+    """Welch's and DeLong's tests of each `Comparison`'s first against its second, Holm-corrected together."""
     for c in found:
         x, y = c.first.scores("test", "auc"), c.second.scores("test", "auc")
         c.welch = stats.welch_t_test(x, y) if len(x) >= 2 and len(y) >= 2 else None

@@ -5,20 +5,18 @@ exp6 model keeps the encoder and wiring of one LTC model of exp1-4 (`Architectur
 changes its recurrent cell, so the pair isolates that change. Per dataset and setting, each pair is
 tested as the paper's claims are (`keras_lnn.report.claims`): Welch's t-test over seeds on the test
 AUC, DeLong's test per seed on the same test volumes, Holm over the section's tests, and the verdict
-on "the extension classifies better than its pair" (`claim_verdict`). Beside them, what each side
+on "the extension classifies better than its pair" (`claims.claim_verdict`). Beside them, what each side
 costs to train: epochs to the early stop and seconds per epoch.
 """
-import dataclasses
 import statistics
 
 from keras_lnn.evaluation import stats
 from keras_lnn.models import UnknownModelError, get_architecture
-from keras_lnn.report.claims import claim_verdict
+from keras_lnn.report.claims import Comparison, run_tests
 from keras_lnn.report.collect import by_dataset
 from keras_lnn.report.cost import epoch_seconds
 from keras_lnn.report.families import block_heading, setting_blocks
 from keras_lnn.report.markdown import dataset_title, table, thousands
-from keras_lnn.report.statistics import paired_delong_tests
 
 
 def _pairs_with(model):
@@ -35,43 +33,11 @@ def extension_pairs(block):
             if r.finished and _pairs_with(r.model) in by_model]
 
 
-@dataclasses.dataclass(frozen=True)
-class PairTest:
-    """One extension against its pair on one dataset and setting.
-
-    Attributes:
-        extension, pair: their groups (`ModelResults`).
-        welch: `WelchResult` on the per-seed test AUC (None: fewer than 2 seeds each); welch_p: its Holm p.
-        delong: `[(DeLongResult, Holm p)]`, one per seed where both wrote predictions.csv.
-        verdict: `claim_verdict` on "the extension classifies better than its pair".
-    """
-
-    extension: object
-    pair: object
-    welch: object
-    welch_p: object
-    delong: list
-    verdict: str
-
-
 def compare_pairs(block):
-    """`[PairTest]` of one setting's groups, Holm-corrected over every test of the block."""
-    found = []
-    for a, b in extension_pairs(block):
-        x, y = a.scores("test", "auc"), b.scores("test", "auc")
-        welch = stats.welch_t_test(x, y) if len(x) >= 2 and len(y) >= 2 else None
-        found.append((a, b, welch, [result for _, result in paired_delong_tests([(a, b)])]))
-    adjusted = iter(stats.holm_adjust([w.p_value for _, _, w, _ in found if w]
-                                      + [r.p_value for *_, delong in found for r in delong]))
-    welch_p = [next(adjusted) if w else None for _, _, w, _ in found]
-    tested = []
-    for (a, b, welch, delong), p in zip(found, welch_p):
-        delong_p = [(r, next(adjusted)) for r in delong]
-        difference = a.mean("test", "auc") - b.mean("test", "auc")
-        verdict = claim_verdict(difference, p, [(r.difference, q) for r, q in delong_p],
-                                min(len(a.finished), len(b.finished)))
-        tested.append(PairTest(a, b, welch, p, delong_p, verdict))
-    return tested
+    """`[Comparison]` (`claims.Comparison`: first the extension, second its pair) of one setting's groups, tested
+    and Holm-corrected together as the claims are (`claims.run_tests`)."""
+    return run_tests([Comparison("exp6", "the extension classifies better than its pair", a, b, [])
+                      for a, b in extension_pairs(block)])
 
 
 def _cost(group):
@@ -82,12 +48,12 @@ def _cost(group):
 
 
 def _row(t):
-    a, b, welch = t.extension, t.pair, t.welch
+    a, b, welch = t.first, t.second, t.welch
     return [f"{a.model} ({thousands(a.trainable_params)})", f"{b.model} ({thousands(b.trainable_params)})",
             stats.format_mean_std(a.scores("test", "auc")), stats.format_mean_std(b.scores("test", "auc")),
             stats.format_number(welch.difference, signed=True) if welch else "-",
             stats.format_p_value(welch.p_value) if welch else "-", stats.format_p_value(t.welch_p) if welch else "-",
-            f"{sum(q < stats.ALPHA for _, q in t.delong)} of {len(t.delong)}" if t.delong else "no predictions",
+            f"{sum(q < stats.ALPHA for q in t.delong_p)} of {len(t.delong)}" if t.delong else "no predictions",
             _cost(a), _cost(b), t.verdict]
 
 
