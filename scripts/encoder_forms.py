@@ -1,7 +1,10 @@
 #!/usr/bin/env python
-"""The E2 slice encoder's forward and backward pass on one JAX batch, in three forms, side by side.
+"""The E2 slice encoder's forward and backward pass on one JAX batch, in four forms, side by side.
 
-- `banded`: keras-lnn's form on JAX on a CPU (`keras_lnn.layers.banded.encode`);
+- `banded`: keras-lnn's form on JAX on a CPU (`keras_lnn.layers.banded.encode`), output columns in
+  blocks;
+- `banded-whole-rows`: the same, each convolution one product over whole rows (the form before the
+  blocks);
 - `im2col`: the k x k shifted views of each image stacked, times the kernel as a matrix, channels
   last, with reshape-and-max pooling;
 - `xla`: XLA's own `conv_general_dilated` and `reduce_window` (what Keras's layers run).
@@ -55,6 +58,7 @@ def encoders():
 
     steps = lambda w: [("conv", w[0], w[1], True), ("pool",), ("conv", w[2], w[3], True), ("pool",)]  # noqa: E731
     return {"banded": lambda w, x: banded.encode(steps(w), x, True),
+            "banded-whole-rows": lambda w, x: banded.encode(steps(w), x, True, split_columns=False),
             "im2col": with_layers(im2col_conv, reshape_pool),
             "xla": with_layers(xla_conv, xla_pool)}
 
@@ -63,12 +67,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=8)
     parser.add_argument("--images", type=int, default=64 * 28, help="images per batch (a batch's slices)")
+    parser.add_argument("--size", type=int, default=28, help="slice height and width (28 or 64)")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
-    x = jnp.asarray(rng.uniform(0, 1, size=(args.images, 28, 28, 1)), dtype=jnp.float32)
+    x = jnp.asarray(rng.uniform(0, 1, size=(args.images, args.size, args.size, 1)), dtype=jnp.float32)
     weights = tuple(jnp.asarray(rng.normal(scale=0.3, size=shape), dtype=jnp.float32)
                     for shape in ((5, 5, 1, 6), (6,), (3, 3, 6, 16), (16,)))
-    target = jnp.asarray(rng.normal(size=(args.images, 400)), dtype=jnp.float32)
+    features = 16 * (((args.size - 4) // 2 - 2) // 2) ** 2  # E2's output per slice
+    target = jnp.asarray(rng.normal(size=(args.images, features)), dtype=jnp.float32)
     steps = {name: jax.jit(jax.value_and_grad(lambda w, x, f=f: jnp.mean((f(w, x) - target) ** 2)))
              for name, f in encoders().items()}
     reference = steps["xla"](weights, x)
@@ -85,7 +91,7 @@ def main(argv=None):
             times[name].append(round((time.perf_counter() - start) * 1000, 1))
     print(json.dumps({"ms_per_batch": {name: {"min": min(t), "median": statistics.median(t), "max": max(t)}
                                        for name, t in times.items()},
-                      "images": args.images, "repeats": args.repeats, "jax": jax.__version__,
+                      "images": args.images, "size": args.size, "repeats": args.repeats, "jax": jax.__version__,
                       "date": time.strftime("%Y-%m-%d %H:%M"), "command": " ".join(sys.argv), **machine_facts()},
                      indent=1))
     return 0

@@ -46,6 +46,7 @@ def _steps(rng, spec):
 
 @pytest.mark.parametrize("spec, size, flatten", [
     ([(6, 5), "pool", (16, 3), "pool"], 28, True),                       # E2
+    ([(6, 5), "pool", (16, 3), "pool"], 40, True),                       # E2, three column blocks
     ([(6, 5), (6, 5), "pool", (16, 3), (16, 3)], 28, True),             # E4b: a convolution without pooling last
     ([(3, 3), "pool", "pool", (4, 2)], 17, False),                      # odd sizes, a pooling after a pooling
 ])
