@@ -69,6 +69,9 @@ def parse_args(argv=None):
                         help="per-model mode: comma-separated TF_ENABLE_ONEDNN_OPTS values to time, e.g. 0,1")
     parser.add_argument("--xla-flags", action="append", default=None,
                         help="per-model mode, JAX: an XLA_FLAGS setting to time (repeat for several; '' for none)")
+    parser.add_argument("--huge-pages", default="auto",
+                        help="per-model mode: comma-separated of auto (as `lnn-keras run` starts: glibc.malloc.hugetlb=1 "
+                             "on JAX, keras_lnn.system.allocator), on and off (glibc's default) to time, e.g. on,off")
     parser.add_argument("--reference", default=None,
                         help="per-model mode: folder of the paper's PyTorch code (with bench_reference.py) to time too")
     parser.add_argument("--in-process", action="store_true",
@@ -208,7 +211,7 @@ def summarize(runs):
 
 
 def variants(args):
-    """Every (implementation, threads, XLA_FLAGS, TF_ENABLE_ONEDNN_OPTS setting) to time, in the order they alternate."""
+    """Every (implementation, threads, XLA_FLAGS, TF_ENABLE_ONEDNN_OPTS, huge pages) to time, in the order they alternate."""
     implementations = args.implementation.split(",")
     unknown = set(implementations) - set(IMPLEMENTATIONS)
     if unknown:
@@ -219,9 +222,12 @@ def variants(args):
             raise SystemExit(f"--threads: {setting!r} is not INTRA:INTER (two positive integers, e.g. 2:1)")
     flags = args.xla_flags or [None]
     onednn = args.onednn.split(",") if args.onednn else [None]
-    if args.in_process and (len(threads) * len(flags) > 1 or onednn != [None]):
-        raise SystemExit("--threads, --xla-flags and --onednn need fresh processes: drop --in-process")
-    return [(i, t, f, o) for i in implementations for t in threads for f in flags for o in onednn]
+    pages = args.huge_pages.split(",")
+    if set(pages) - {"auto", "on", "off"}:
+        raise SystemExit(f"--huge-pages: expected some of auto, on and off, not {args.huge_pages!r}")
+    if args.in_process and (len(threads) * len(flags) > 1 or onednn != [None] or pages != ["auto"]):
+        raise SystemExit("--threads, --xla-flags, --onednn and --huge-pages need fresh processes: drop --in-process")
+    return [(i, t, f, o, h) for i in implementations for t in threads for f in flags for o in onednn for h in pages]
 
 
 def time_models(args, data):
@@ -235,26 +241,29 @@ def time_models(args, data):
     for _ in range(args.repeats):
         for name in args.models.split(","):
             for variant in variants(args):
-                implementation, threads, flags, onednn = variant
+                implementation, threads, flags, onednn, pages = variant
                 if args.in_process or args.raw:
                     record = time_model(name, data, args.batch_size, args.epochs, implementation, args.layer_only)
                 else:
                     record = time_in_child(args, name, *variant)
-                record.update(threads_setting=threads, xla_flags_setting=flags, onednn_setting=onednn)
+                record.update(threads_setting=threads, xla_flags_setting=flags, onednn_setting=onednn,
+                              huge_pages_setting=pages)
                 runs.setdefault((name, *variant), []).append(record)
             if args.reference and not args.raw:
                 from reference_timing import time_reference
 
                 record = time_reference(args.reference, name, args.dataset, args.data_dir, args.epochs)
-                runs.setdefault((name, "paper-pytorch", None, None, None), []).append(record)
+                runs.setdefault((name, "paper-pytorch", None, None, None, None), []).append(record)
     if args.raw:
         return [record for records in runs.values() for record in records]
     return [summarize(records) for records in runs.values()]
 
 
-def time_in_child(args, name, implementation, threads=None, xla_flags=None, onednn=None):
+def time_in_child(args, name, implementation, threads=None, xla_flags=None, onednn=None, pages="auto"):
     """`time_model` in a fresh interpreter with the same settings; its record."""
     import subprocess
+
+    from keras_lnn.system import allocator
 
     child = [sys.executable, os.path.abspath(__file__), "--raw", "--models", name, "--implementation", implementation,
              "--dataset", args.dataset, "--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
@@ -264,6 +273,12 @@ def time_in_child(args, name, implementation, threads=None, xla_flags=None, oned
                                     ("--nondeterministic", args.nondeterministic)) if on]
     env = {**os.environ, **({} if xla_flags is None else {"XLA_FLAGS": xla_flags}),
            **({} if onednn is None else {"TF_ENABLE_ONEDNN_OPTS": onednn})}
+    if pages == "auto":
+        env = allocator.training_environment(env) or env
+    elif pages == "on":
+        env = allocator.environment_with_huge_pages(env) or env
+    else:
+        env = allocator.environment_without_huge_pages(env)
     done = subprocess.run(child, stdout=subprocess.PIPE, text=True, env=env)
     if done.returncode:
         raise SystemExit(f"benchmark of {name} ({implementation}) failed with exit status {done.returncode}")

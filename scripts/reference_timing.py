@@ -60,4 +60,5 @@ def time_reference(folder, name, dataset, data_dir, epochs):
         "threads_setting": None,
         "xla_flags_setting": None,
         "onednn_setting": None,
+        "huge_pages_setting": None,
     }

@@ -139,6 +139,7 @@ def test_records_carry_the_machine_facts():
     assert env["onednn"]["checked"] == "tensorflow"  # this test process runs TensorFlow
     threads = env["threads"]["tensorflow"]
     assert threads["intra_op"] >= 1 and threads["inter_op"] >= 1
+    assert set(env["huge_pages"]) == {"enabled", "glibc", "transparent_huge_pages"}
     json.dumps(env)  # JSON-ready
 
 
@@ -148,5 +149,6 @@ def test_each_session_records_the_machine(tmp_path):
 
     env = provenance.environment()
     [session] = model_run._start_session(tmp_path, 0, env)
-    assert {k: session[k] for k in ("cpu", "onednn", "threads")} == {k: env[k] for k in ("cpu", "onednn", "threads")}
+    keys = ("cpu", "onednn", "threads", "huge_pages")
+    assert {k: session[k] for k in keys} == {k: env[k] for k in keys}
     assert json.loads((tmp_path / model_run.SESSIONS_FILE).read_text())[0]["onednn"] == env["onednn"]

@@ -1,4 +1,4 @@
 """`python -m keras_lnn.cli`: the `lnn-keras` command."""
-from keras_lnn.cli import main
+from keras_lnn.cli import launch
 
-main()
+launch()

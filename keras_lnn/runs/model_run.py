@@ -169,6 +169,10 @@ def _remove_unfinished_outputs(model_dir):
             leftover.unlink(missing_ok=True)  # atomic writes' temporary files
 
 
+# What each session records of `provenance.environment()`: a resumed model can change machine or settings.
+SESSION_FACTS = ("device", "backend_version", "deterministic_ops", "platform", "cpu", "onednn", "threads", "huge_pages")
+
+
 def _start_session(model_dir, first_epoch, environment, tensorboard=None):
     """Records, in `sessions.json`, which machine and software train a model from `first_epoch` on.
 
@@ -189,7 +193,7 @@ def _start_session(model_dir, first_epoch, environment, tensorboard=None):
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "host": socket.gethostname(),
         "pid": os.getpid(),
-        **{key: environment[key] for key in ("device", "backend_version", "deterministic_ops", "platform", "cpu", "onednn", "threads")},
+        **{key: environment[key] for key in SESSION_FACTS},
         **({"tensorboard": str(tensorboard)} if tensorboard else {}),
     })
     atomic_write_json(path, sessions)

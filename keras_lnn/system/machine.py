@@ -30,6 +30,8 @@ import subprocess
 import sys
 import warnings
 
+from keras_lnn.system import allocator
+
 ONEDNN_ENV = "TF_ENABLE_ONEDNN_OPTS"
 MARK_ENV = "KERAS_LNN_ONEDNN_SET"  # the value keras_lnn set, inherited by child processes
 
@@ -291,10 +293,11 @@ def worker_threads(jobs, backend, environ=None, cores=None):
 
 
 def machine_facts():
-    """CPU, oneDNN and threads, as records hold them (`provenance.environment()`, benchmark records)."""
+    """CPU, oneDNN, threads and huge pages, as records hold them (`provenance.environment()`, benchmark records)."""
     cpu = cpu_facts()
     return {
         "cpu": {k: cpu[k] for k in ("model", "architecture", "cores", "usable_cores", "features")},
         "onednn": onednn_status(),
         "threads": thread_counts(),
+        "huge_pages": allocator.huge_pages_status(),
     }
