@@ -11,7 +11,7 @@ fault per 4 KiB page: on a 2-core AMD EPYC (2026-12-07) that step took 34 ms,
 not change, only where the memory comes from: the same weights to the last bit.
 
 Measured side by side on the whole training step (docs/performance.md, "Huge
-pages"), it made JAX's epochs 1.40x (CNNExp1N1) and 1.27x (LiqExp1N2) faster.
+pages"), it made JAX's epochs 1.39x (CNNExp1N1) and 1.28x (LiqExp1N2) faster.
 On TensorFlow and PyTorch, which keep fewer such blocks, it moved the epochs both
 ways (7-16%, one model faster and the other slower on each), so it is JAX's
 alone (`BACKENDS`).

@@ -10,11 +10,12 @@ report["onednn"]["enabled"], report["backends"]["jax"]["importable"]
 ```
 """
 import importlib.util
+import os
 import platform
 import sys
 
 from keras_lnn import __version__
-from keras_lnn.system import machine, provenance
+from keras_lnn.system import allocator, machine, provenance
 from keras_lnn.system.provenance import package_version
 
 # The backends Keras 3 can run on: their import name and distribution.
@@ -25,7 +26,7 @@ BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 CPU_SPEED_FACTS = (
     # docs/performance.md, "Every backend on the 2-core CPU", side by side: median of 3 repeats' median steady epochs (s).
     {"machine": "AMD EPYC Zen 4 (AVX-512, 2 cores)", "source": "docs/performance.md, 2026-12-07",
-     "jax_s": {"CNNExp1N1": 1.79, "LiqExp1N2": 2.67}, "tensorflow_onednn_s": {"CNNExp1N1": 0.85, "LiqExp1N2": 1.38}},
+     "jax_s": {"CNNExp1N1": 0.94, "LiqExp1N2": 2.10}, "tensorflow_onednn_s": {"CNNExp1N1": 0.97, "LiqExp1N2": 1.42}},
 )
 
 
@@ -58,14 +59,14 @@ def speed_note(backend, device_list):
         return None
     facts = CPU_SPEED_FACTS[0]
     jax, tensorflow = facts["jax_s"], facts["tensorflow_onednn_s"]
-    factors = sorted(jax[name] / tensorflow[name] for name in jax)
+    most = max(jax[name] / tensorflow[name] for name in jax)
     per_model = ", ".join(f"{name} {jax[name]} s against {tensorflow[name]} s" for name in jax)
-    return (f"On a CPU alone, KERAS_BACKEND=tensorflow trains keras-lnn's models faster: {factors[0]:.1f}-"
-            f"{factors[-1]:.1f}x than JAX on an {facts['machine']} ({facts['source']}, median epoch: {per_model}).")
+    return (f"On a CPU alone, KERAS_BACKEND=tensorflow trains some of keras-lnn's models faster than JAX: up to "
+            f"{most:.1f}x on an {facts['machine']} ({facts['source']}, median epoch: {per_model}).")
 
 
 def system_report(data_dir=None):
-    """Package and backend versions, devices, CPU, oneDNN, threads and the MedMNIST root's files.
+    """Package and backend versions, devices, CPU, oneDNN, threads, huge pages and the MedMNIST root's files.
 
     Args:
         data_dir: MedMNIST root (default: `$KERAS_LNN_DATA_DIR` or `~/.medmnist`).
@@ -80,6 +81,9 @@ def system_report(data_dir=None):
     backend = keras.backend.backend()
     device_list = devices(backend)
     facts = machine.machine_facts()
+    # This process's pages, and whether `lnn-keras run` would start again with them (JAX: keras_lnn.system.allocator).
+    facts["huge_pages"]["lnn_keras_run"] = facts["huge_pages"]["enabled"] or (
+        allocator.training_environment({**os.environ, "KERAS_BACKEND": backend}) is not None)
     return {
         "keras_lnn": __version__,
         "keras_lnn_source": provenance.source_commit(),
@@ -89,7 +93,7 @@ def system_report(data_dir=None):
         "backend": backend,
         "backends": backends(),
         "devices": device_list,
-        **facts,  # cpu, onednn, threads
+        **facts,  # cpu, onednn, threads, huge_pages
         "medmnist": {"root": str(resolve_data_dir(data_dir)),
                      "files": [{k: row[k] for k in ("name", "size", "md5_ok", "path")}
                                for row in dataset_table(data_dir) if row["present"]]},
