@@ -51,6 +51,7 @@ import pytest
 
 from keras_lnn.data import info as info_module
 from keras_lnn.data import file_md5
+from keras_lnn.system import allocator
 
 SHARED = Path(__file__).parents[1] / ".." / "shared"
 SHARED_MEDMNIST = SHARED / "medmnist"
@@ -380,6 +381,7 @@ def _backend_report_in_subprocess(backend):
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
     if backend == "jax":
         env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} {FAST_XLA_COMPILE}".strip()
+    env = allocator.training_environment(env) or env  # as `lnn-keras run` trains: huge pages on JAX
     process = subprocess.run([sys.executable, str(BACKEND_CHECKS)], env=env, capture_output=True, text=True,
                              timeout=1500)
     assert process.returncode == 0, f"backend_checks.py failed on {backend}:\n{process.stderr[-4000:]}"
