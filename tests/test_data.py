@@ -359,6 +359,14 @@ def test_cli_import_stays_light():
     assert modules_imported_by("import keras_lnn.cli", ("keras", "tensorflow", "torch", "medmnist", "jax")) == "[]"
 
 
+def test_the_zoo_reads_without_a_backend():
+    # The registry's names and facts, as `lnn-keras list` prints them: no Keras, no ncps until a model is built.
+    statement = ("from keras_lnn import models; models.list_models(); models.get_architecture('LiqExp1N2').head; "
+                 "models.validate_model('LiqExp1N2', n_classes=3)")
+    assert modules_imported_by(statement, ("keras", "ncps", "tensorflow", "jax", "torch")) == "[]"
+    assert modules_imported_by("from keras_lnn import models; models.create_model('CNNExp2N4')", ("keras",)) == "['keras']"
+
+
 # Custom files (--dataset PATH.npz) -----------------------------------------------------------------
 
 

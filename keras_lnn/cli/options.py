@@ -5,6 +5,7 @@ import click
 from click.shell_completion import CompletionItem
 
 from keras_lnn.errors import DataError, KerasLnnError
+from keras_lnn.models import UnknownModelError, experiment_scope, resolve_models
 
 
 def data_dir_option(func):
@@ -90,8 +91,6 @@ class ExperimentType(click.ParamType):
     name = "experiment"
 
     def convert(self, value, param, ctx):
-        from keras_lnn.models import UnknownModelError, experiment_scope
-
         try:
             experiment_scope(value)
         except UnknownModelError as error:
@@ -105,8 +104,6 @@ class ModelsType(click.ParamType):
     name = "model"
 
     def convert(self, value, param, ctx):
-        from keras_lnn.models import UnknownModelError, resolve_models
-
         names = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
         try:
             resolve_models(names)

@@ -8,6 +8,7 @@ from keras_lnn.cli.options import (
     augment_callback, class_weight_callback, DATASET_HELP, data_dir_option, DatasetType, echo_rows, ExperimentType,
     md5_option, ModelsType, seeds_callback, shard_callback, size_for, size_option, tensorboard_callback,
 )
+from keras_lnn.models import UnknownModelError
 from keras_lnn.settings import AUGMENTATIONS, Protocol, RunConfig, TrainingOptions
 
 
@@ -62,7 +63,6 @@ def run(**options):
     --class-weight name the folder too (OUTPUT/exp2_vessel_aug-flip-rot90_cw-balanced/), so it
     cannot pass for the paper's; --tta does not (it trains the same weights).
     """
-    from keras_lnn.models import UnknownModelError
     from keras_lnn.runs import run_experiment
 
     config = run_config(click.get_current_context(), **options)

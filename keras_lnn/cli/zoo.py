@@ -6,6 +6,11 @@ import click
 
 from keras_lnn.cli.group import main
 from keras_lnn.cli.options import echo_rows, format_option, ModelsType, size_option
+from keras_lnn.models import (
+    MODEL_GROUPS, create_model, experiment_models, get_architecture, group_models, list_experiments, list_models,
+    resolve_models,
+)
+from keras_lnn.models.audit import audit_models, format_audit_table
 
 
 @main.command("list")
@@ -19,9 +24,6 @@ def list_command(pattern, fmt):
       paper  the paper's 30 models (exp1-exp5, each with a Table 1 count)
       all    every registered model: the paper's 30 and the extensions (exp6)
     """
-    from keras_lnn.models import MODEL_GROUPS, experiment_models, get_architecture, group_models, list_experiments
-    from keras_lnn.models import list_models
-
     if pattern in MODEL_GROUPS:
         names = group_models(pattern)
     elif pattern in list_experiments():
@@ -47,8 +49,6 @@ def list_command(pattern, fmt):
 @size_option
 def summary(model, size):
     """Print `model.summary()` of MODEL."""
-    from keras_lnn.models import create_model, resolve_models
-
     for name in resolve_models(model):
         create_model(name, input_size=size).summary(print_fn=click.echo)
 
@@ -63,8 +63,6 @@ def audit(names, size, fmt):
     NAMES are experiments, models or groups (default: paper, the paper's 30 models). Exits 1 when a count differs
     from Table 1 by anything but a documented delta.
     """
-    from keras_lnn.models.audit import audit_models, format_audit_table
-
     flat = [n for group in names for n in group]
     rows = audit_models(flat or None, input_size=size)
     if fmt == "json":

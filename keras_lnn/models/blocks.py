@@ -6,6 +6,10 @@ of which makes its Keras layer on demand (`spec.layer(n_outputs)`); the shorthan
 spell the paper's heads in one line each (`keras_lnn.models.zoo`).
 `keras_lnn.models.build` turns an `Architecture` into a Keras model.
 
+Keras, ncps and the package's layers load when a spec makes its layer, not
+before: the zoo's names and facts (`lnn-keras list`, the report's families) read
+without starting a backend (about 4 s of Keras's import on a 2-core machine).
+
 Example:
 
 >>> from keras_lnn.models.blocks import Architecture, auto, liquid
@@ -15,10 +19,6 @@ Mean()
 import dataclasses
 from typing import Optional, Union
 
-import keras
-import ncps.wirings
-
-from keras_lnn import layers as lnn_layers
 from keras_lnn.errors import KerasLnnError
 
 # Stands for the model's number of outputs in a head spec: 1 for a binary task
@@ -41,6 +41,8 @@ class Conv:
     kernel: int
 
     def layer(self, n_outputs):
+        import keras
+
         return keras.layers.Conv2D(self.filters, self.kernel, activation="relu")
 
 
@@ -49,6 +51,8 @@ class Pool:
     """MaxPooling2D 2x2."""
 
     def layer(self, n_outputs):
+        import keras
+
         return keras.layers.MaxPooling2D(2)
 
 
@@ -60,6 +64,8 @@ class Dense:
     activation: Optional[str] = None
 
     def layer(self, n_outputs):
+        import keras
+
         return keras.layers.Dense(resolve_units(self.units, n_outputs), activation=self.activation)
 
 
@@ -68,6 +74,8 @@ class Dropout:
     rate: float = 0.2
 
     def layer(self, n_outputs):
+        import keras
+
         return keras.layers.Dropout(self.rate)
 
 
@@ -76,6 +84,8 @@ class BatchNorm:
     """BatchNormalization over the features (its moving statistics are non-trainable)."""
 
     def layer(self, n_outputs):
+        import keras
+
         return keras.layers.BatchNormalization()
 
 
@@ -84,6 +94,8 @@ class Activation:
     name: str
 
     def layer(self, n_outputs):
+        import keras
+
         return keras.layers.Activation(self.name)
 
 
@@ -92,13 +104,15 @@ class Mean:
     """The mean over the slice (time) axis: the read-out of every head."""
 
     def layer(self, n_outputs):
+        import keras
+
         return keras.layers.GlobalAveragePooling1D(name="slice_mean")
 
 
 MEAN = Mean()
 RELU = Activation("relu")
 
-_WIRINGS = {"auto": ncps.wirings.AutoNCP, "full": ncps.wirings.FullyConnected}
+_WIRINGS = {"auto": "AutoNCP", "full": "FullyConnected"}  # classes of `ncps.wirings`
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,12 +138,16 @@ class LiquidLayer:
         # AutoNCP needs inter and command neurons beside the motor ones; motor neurons are a subset.
         most = self.units - 3 if self.wiring == "auto" else self.units
         if motor > most:
-            raise KerasLnnError(f"{_WIRINGS[self.wiring].__name__}({self.units}) cannot have {motor} motor neurons (at most {most})")
+            raise KerasLnnError(f"{_WIRINGS[self.wiring]}({self.units}) cannot have {motor} motor neurons (at most {most})")
         return motor
 
     def layer(self, n_outputs):
+        import ncps.wirings
+
+        from keras_lnn import layers as lnn_layers
+
         motor = self.validate(n_outputs)
-        wiring = _WIRINGS[self.wiring](self.units, motor)
+        wiring = getattr(ncps.wirings, _WIRINGS[self.wiring])(self.units, motor)
         layer_class = {"ltc": lnn_layers.LTC, "cfc": lnn_layers.CfC}[self.cell]
         return layer_class(wiring, mixed_memory=self.mixed_memory, return_sequences=True)
 
@@ -150,6 +168,10 @@ class Rnn:
     across_batch: bool = False
 
     def layer(self, n_outputs):
+        import keras
+
+        from keras_lnn import layers as lnn_layers
+
         layer_class = {"lstm": keras.layers.LSTM, "rnn": keras.layers.SimpleRNN}[self.kind]
         layer = layer_class(resolve_units(self.units, n_outputs), return_sequences=True)
         return lnn_layers.AcrossBatch(layer) if self.across_batch else layer

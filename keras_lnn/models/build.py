@@ -14,9 +14,6 @@ Example:
 """
 import math
 
-import keras
-
-from keras_lnn import layers as lnn_layers
 from keras_lnn.errors import KerasLnnError
 from keras_lnn.models.blocks import ENCODERS
 from keras_lnn.models.registry import get_architecture
@@ -28,6 +25,10 @@ def slice_encoder(name, n_outputs=1):
     Returns a `SliceWise` layer mapping `(batch, slices, S, S, 1)` to
     `(batch, slices, features)`.
     """
+    import keras
+
+    from keras_lnn import layers as lnn_layers
+
     steps = [step.layer(n_outputs) for step in ENCODERS[name]]
     return lnn_layers.SliceWise(keras.Sequential([*steps, keras.layers.Flatten()], name=name), name=f"encoder_{name}")
 
@@ -62,6 +63,8 @@ def create_model(name, input_size=28, n_classes=2):
     >>> model.count_params()
     13739
     """
+    import keras
+
     architecture = validate_model(name, n_classes)
     n_outputs = 1 if n_classes == 2 else n_classes
     head = [step.layer(n_outputs) for step in architecture.head]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from keras_lnn.errors import KerasLnnError
 from keras_lnn.io import atomic_write_text
+from keras_lnn.models.registry import get_architecture
 from keras_lnn.settings import Protocol, TrainingOptions
 
 FILE = "MODEL_CARD.md"
@@ -59,8 +60,6 @@ def _dataset_lines(metrics):
 
 
 def _architecture_lines(metrics):
-    from keras_lnn.models.registry import get_architecture
-
     params = metrics["params"]
     lines = [f"- Parameters: {params['trainable']:,} trainable, {params['non_trainable']:,} non-trainable"
              + (f" (paper's Table 1: {params['paper']:,})" if params.get("paper") else "")]
