@@ -93,6 +93,22 @@ def test_only_training_commands_start_again(monkeypatch, argv, restarts):
         assert calls == ["main"]
 
 
+def test_a_failed_start_goes_on_without_huge_pages(monkeypatch):
+    import keras_lnn.cli as cli
+
+    calls = []
+
+    def refuse(*args):
+        raise PermissionError("exec refused")
+
+    monkeypatch.setattr(allocator, "training_environment", lambda environ: {"GLIBC_TUNABLES": allocator.SETTING})
+    monkeypatch.setattr(allocator.os, "execve", refuse)
+    monkeypatch.setattr(cli, "main", lambda: calls.append("main"))
+    monkeypatch.setattr(sys, "argv", ["lnn-keras", "run", "exp1"])
+    cli.launch()
+    assert calls == ["main"]
+
+
 @pytest.mark.skipif(allocator.environment_with_huge_pages({}) is None,
                     reason="glibc before 2.35 or no transparent huge pages: nothing to start again with")
 def test_run_starts_again_with_the_tunable_in_a_fresh_process():

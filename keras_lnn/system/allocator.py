@@ -118,12 +118,17 @@ def training_environment(environ):
 
 def restart_with_huge_pages():
     """Start this process again, same command, with the tunable; returns only where nothing would change
-    (not JAX, already set, switched off, or no glibc or huge pages to use)."""
+    (not JAX, already set, switched off, or no glibc or huge pages to use) or where the start failed (the
+    command then goes on with glibc's default: only its speed differs)."""
     environ = training_environment(os.environ)
-    if environ is not None:
-        sys.stdout.flush()
-        sys.stderr.flush()
+    if environ is None or not sys.executable:
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
         os.execve(sys.executable, sys.orig_argv, environ)
+    except OSError:
+        return
 
 
 def huge_pages_status():
