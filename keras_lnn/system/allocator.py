@@ -81,6 +81,22 @@ def transparent_huge_pages(path=THP_FILE):
     return found.group(1) if found else None
 
 
+def _tunables(environ):
+    """The items of `GLIBC_TUNABLES` in `environ`, e.g. `["glibc.malloc.arena_max=2"]`."""
+    return [item for item in environ.get("GLIBC_TUNABLES", "").split(":") if item]
+
+
+def _asked(environ):
+    """The value `environ` gives the tunable (`"1"`, `"0"`, ...), or None where it gives none."""
+    return next((value for name, _, value in (item.partition("=") for item in _tunables(environ)) if name == TUNABLE),
+                None)
+
+
+def _offered(glibc, pages):
+    """Whether glibc (`(major, minor)` or None) and the kernel's huge pages mode let the tunable work."""
+    return glibc is not None and glibc >= (2, 35) and pages in ("always", "madvise")
+
+
 def environment_with_huge_pages(environ, glibc=None, pages=None):
     """`environ` with the tunable added, or None where nothing would change.
 
@@ -91,11 +107,9 @@ def environment_with_huge_pages(environ, glibc=None, pages=None):
     """
     glibc = glibc_version() if glibc is None else glibc
     pages = transparent_huge_pages() if pages is None else pages
-    tunables = environ.get("GLIBC_TUNABLES", "")
-    if (environ.get(SWITCH, "").strip() == "0" or glibc is None or glibc < (2, 35)
-            or pages not in ("always", "madvise") or TUNABLE in tunables):
+    if environ.get(SWITCH, "").strip() == "0" or not _offered(glibc, pages) or _asked(environ) is not None:
         return None
-    return {**environ, "GLIBC_TUNABLES": f"{tunables}:{SETTING}" if tunables else SETTING}
+    return {**environ, "GLIBC_TUNABLES": ":".join([*_tunables(environ), SETTING])}
 
 
 def environment_without_huge_pages(environ):
@@ -106,7 +120,7 @@ def environment_without_huge_pages(environ):
     >>> environment_without_huge_pages({"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1:glibc.malloc.arena_max=2"})
     {'GLIBC_TUNABLES': 'glibc.malloc.arena_max=2', 'KERAS_LNN_HUGE_PAGES': '0'}
     """
-    kept = [item for item in environ.get("GLIBC_TUNABLES", "").split(":") if item and not item.startswith(TUNABLE)]
+    kept = [item for item in _tunables(environ) if item.partition("=")[0] != TUNABLE]
     environ = {key: value for key, value in environ.items() if key != "GLIBC_TUNABLES"}
     return {**environ, **({"GLIBC_TUNABLES": ":".join(kept)} if kept else {}), SWITCH: "0"}
 
@@ -140,7 +154,5 @@ def huge_pages_status():
     ['enabled', 'glibc', 'transparent_huge_pages']
     """
     glibc, pages = glibc_version(), transparent_huge_pages()
-    asked = re.search(re.escape(TUNABLE) + r"=(\d+)", os.environ.get("GLIBC_TUNABLES", ""))
-    return {"enabled": bool(asked and asked.group(1) != "0" and glibc and glibc >= (2, 35)
-                            and pages in ("always", "madvise")),
+    return {"enabled": _asked(os.environ) not in (None, "0") and _offered(glibc, pages),
             "glibc": ".".join(map(str, glibc)) if glibc else None, "transparent_huge_pages": pages}
