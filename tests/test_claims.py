@@ -15,7 +15,7 @@ from scipy import stats as scipy_stats
 from keras_lnn import report
 from keras_lnn.cli import main
 from keras_lnn.report import cost
-from keras_lnn.report.claims import claim_verdict, comparisons
+from keras_lnn.report.claims import claim_verdict, comparisons, survival
 from keras_lnn.report.collect import find_metrics_files, group_results, load_metrics
 from keras_lnn.report.earlier import Summary, earlier_verdicts, read_summaries
 from tests.test_report import write_run
@@ -92,6 +92,27 @@ def test_claims_worked_example_and_independent_cross_check(study):
 ])
 def test_claim_verdict_needs_both_noises(difference, welch_p, delong, verdict):
     assert claim_verdict(difference, welch_p, delong, 3) == verdict
+
+
+UNDECIDED = "not decidable with 3 seeds: within seed noise"
+
+
+@pytest.mark.parametrize("intended, as_run, outcome", [
+    ("supported", "supported", "survives baselines that recur across slices"),
+    ("supported", "not supported", "survives baselines that recur across slices"),
+    ("not supported", "supported", "does not survive baselines that recur across slices (they are ahead); it holds "
+                                   "only against the baselines as the paper's code ran them, so its support comes "
+                                   "from their layout"),
+    ("not supported", UNDECIDED, "does not survive baselines that recur across slices (they are ahead), nor against "
+                                 "the baselines as the paper's code ran them"),
+    (UNDECIDED, "supported", "is not established against baselines that recur across slices (not decidable); it "
+                             "holds only against the baselines as the paper's code ran them, so its support comes "
+                             "from their layout"),
+    (UNDECIDED, UNDECIDED, "is established against neither form of the baselines"),
+    (UNDECIDED, "not supported", "is established against neither form of the baselines"),
+])
+def test_survival_never_reads_not_decidable_as_a_verdict(intended, as_run, outcome):
+    assert survival(intended, as_run) == outcome
 
 
 def test_report_states_the_claims_and_whether_a_survives(study, tmp_path):

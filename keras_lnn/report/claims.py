@@ -170,6 +170,30 @@ def claim_sentence(c, dataset_name):
             f"Verdict: **{c.verdict}**.")
 
 
+def survival(intended, as_run):
+    """What claim (a)'s two verdicts say together: against baselines recurring across slices (`intended`)
+    and against the baselines as the paper's code ran them (`as_run`). Only "supported" establishes the
+    claim; "not decidable" is no verdict either way, so it never reads as "does not hold".
+
+    Example:
+
+    >>> survival("supported", "not decidable with 3 seeds: within seed noise")
+    'survives baselines that recur across slices'
+    >>> survival("not decidable with 3 seeds: within seed noise", "not supported")
+    'is established against neither form of the baselines'
+    """
+    if intended == SUPPORTED:
+        return "survives baselines that recur across slices"
+    first = ("does not survive baselines that recur across slices (they are ahead)" if intended == NOT_SUPPORTED
+             else "is not established against baselines that recur across slices (not decidable)")
+    if as_run == SUPPORTED:
+        return (f"{first}; it holds only against the baselines as the paper's code ran them, so its support comes "
+                "from their layout")
+    if intended == NOT_SUPPORTED:
+        return f"{first}, nor against the baselines as the paper's code ran them"
+    return "is established against neither form of the baselines"
+
+
 def survival_sentence(found, as_run_given):
     """Whether claim (a) survives baselines that recur across slices, from the verdicts of (a) and (a')."""
     by_claim = {c.claim: c.verdict for c in found}
@@ -179,14 +203,9 @@ def survival_sentence(found, as_run_given):
         return ["Claim (a) against the baselines as the paper's code ran them: not tested here (no runs of the "
                 "diagnostic `exp5-across-batch` were given to the report).", ""]
     intended, as_run = by_claim["a"], by_claim.get("a'", "not tested")
-    if intended == SUPPORTED:
-        outcome = "survives baselines that recur across slices"
-    elif as_run == SUPPORTED:
-        outcome = "holds only against the baselines as the paper's code ran them: it comes from their layout"
-    else:
-        outcome = "holds against neither form of the baselines"
     return [f"**Does claim (a) survive baselines that recur across slices?** Against baselines recurring across "
-            f"slices: {intended}. Against the baselines as the paper ran them: {as_run}. So claim (a) {outcome}.", ""]
+            f"slices: {intended}. Against the baselines as the paper ran them: {as_run}. So claim (a) "
+            f"{survival(intended, as_run)}.", ""]
 
 
 def claims_lines(dataset_name, block):
