@@ -18,6 +18,7 @@ from keras_lnn.report import cost
 from keras_lnn.report.claims import claim_verdict, comparisons, survival
 from keras_lnn.report.collect import find_metrics_files, group_results, load_metrics
 from keras_lnn.report.earlier import Summary, earlier_verdicts, read_summaries
+from keras_lnn.report.layout import layout_verdict
 from tests.test_report import write_run
 
 LTC = {"LiqExp2N2": ([0.90, 0.91, 0.92], 0.80), "LiqExp2N5": ([0.95, 0.96, 0.97], 0.70)}  # test AUCs, val AUC
@@ -115,6 +116,14 @@ def test_survival_never_reads_not_decidable_as_a_verdict(intended, as_run, outco
     assert survival(intended, as_run) == outcome
 
 
+def test_layout_verdict_counts_each_paper_value_once():
+    fits = [(False, True)] * 3 + [(True, False), (False, False), (None, False), (True, True)]
+    assert layout_verdict(fits) == (
+        "Of the paper's 7 recurrent values, 3 fit the layout as run only (what the layout predicts); 1 fit both forms "
+        "(the data cannot tell them apart there); 1 fit the form across slices only; 1 fit neither form; 1 without both "
+        "intervals (fewer than 2 seeds or no spread).")
+
+
 def test_report_states_the_claims_and_whether_a_survives(study, tmp_path):
     out, _ = study
     summary = tmp_path / "earlier" / "summary.csv"
@@ -132,6 +141,7 @@ def test_report_states_the_claims_and_whether_a_survives(study, tmp_path):
     # The layout's effect on LSTMExp5N2 (0.61 as run against 0.71), and the paper's vessel AUC (0.792).
     assert "| LSTMExp5N2 | 0.710 ± 0.010 (n=3) | 0.610 ± 0.010 (n=3) | -0.100 |" in section
     assert "| LSTMExp5N2 | 0.792 | 0.660 to 0.760: outside | 0.560 to 0.660: outside |" in section
+    assert "Of the paper's 1 recurrent value, 1 fit neither form." in section
     # (c): LiqExp2N2 37,265 and LiqExp2N5 1,000 parameters (median 19,132), CNNExp2N4 13,739, LSTMExp5N2 71,637.
     assert ("the LTC median (19,132) is not below the CNN median (13,739); below the LSTM/RNN median (71,637). "
             "Verdict: **not supported**.") in section

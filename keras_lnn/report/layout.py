@@ -23,10 +23,41 @@ def _interval(scores):
     return score_interval(scores)
 
 
+def _inside(value, interval):
+    """True or False, or None where there is no interval."""
+    return None if interval is None else bool(interval[0] <= value <= interval[1])
+
+
 def _where(value, interval):
-    if interval is None:
+    inside = _inside(value, interval)
+    if inside is None:
         return "-"
-    return f"{interval[0]:.3f} to {interval[1]:.3f}: {'inside' if interval[0] <= value <= interval[1] else 'outside'}"
+    return f"{interval[0]:.3f} to {interval[1]:.3f}: {'inside' if inside else 'outside'}"
+
+
+FITS = {(False, True): "fit the layout as run only (what the layout predicts)",
+        (True, True): "fit both forms (the data cannot tell them apart there)",
+        (True, False): "fit the form across slices only",
+        (False, False): "fit neither form"}
+
+
+def layout_verdict(fits):
+    """One quotable sentence from `[(inside the across-slices interval, inside the as-run interval)]`, one per
+    paper value (None: no interval for that form).
+
+    Example:
+
+    >>> layout_verdict([(False, True), (False, True), (True, True), (None, True)])
+    "Of the paper's 4 recurrent values, 2 fit the layout as run only (...); 1 fit both forms (...); 1 without..."
+    """
+    counts = {}
+    for fit in fits:
+        key = fit if None not in fit else None
+        counts[key] = counts.get(key, 0) + 1
+    parts = [f"{counts[key]} {text}" for key, text in FITS.items() if key in counts]
+    if None in counts:
+        parts.append(f"{counts[None]} without both intervals (fewer than 2 seeds or no spread)")
+    return f"Of the paper's {len(fits)} recurrent value{'s' * (len(fits) != 1)}, {'; '.join(parts)}."
 
 
 def layout_pairs(results):
@@ -60,15 +91,17 @@ def layout_section(dataset, results):
              table(["baseline", "across slices", "as run", "as run - as intended", "p", "Holm p", "verdict"], rows,
                    "lrrrrrl"), ""]
     paper = table2_results()
-    checks = []
+    checks, fits = [], []
     for a, b in pairs:
         value = (paper.get(a.model) or {}).get(dataset, {}).get("auc")
         if value is not None:
-            checks.append([a.model, stats.format_number(value), _where(value, _interval(a.scores("test", "auc"))),
-                           _where(value, _interval(b.scores("test", "auc")))])
+            intervals = _interval(a.scores("test", "auc")), _interval(b.scores("test", "auc"))
+            checks.append([a.model, stats.format_number(value)] + [_where(value, i) for i in intervals])
+            fits.append(tuple(_inside(value, i) for i in intervals))
     if checks:
         lines += ["The paper's Table 2 test AUC against the 95% prediction interval for one run of each form (mean "
                   "± t(n-1) · sd · sqrt(1 + 1/n) over seeds): a value outside the first and inside the second is "
                   "what training with the paper's layout predicts.", "",
-                  table(["baseline", "paper AUC", "across slices: interval", "as run: interval"], checks, "lrll"), ""]
+                  table(["baseline", "paper AUC", "across slices: interval", "as run: interval"], checks, "lrll"), "",
+                  layout_verdict(fits), ""]
     return lines
