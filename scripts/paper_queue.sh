@@ -13,6 +13,14 @@
 # made (the README's install into each). Resumable: run it again after a restart; finished models are
 # skipped and an interrupted one resumes from its checkpoint. Commit the records as they come:
 # scripts/study_commit.sh studies/paper (and studies/paper-across-batch).
+#
+# Lanes: QUEUE_LANES (default: the usable cores) processes each walk the whole queue with one model at a
+# time and one TensorFlow thread, the same worker settings as `--jobs 2` (and the same records:
+# versions.threads). A model another lane trains is busy (its lock) and skipped, so the lanes share
+# the queue's models as a pool's workers would; unlike one `--jobs` pool per part, a lane that finds
+# nothing left in one part goes on to the next instead of leaving its core idle while the other lane
+# trains the part's last model (one Vessel LTC model takes up to 85 minutes). Each lane logs to
+# WORKDIR/logs/paper_queue_lane_N.log.
 set -euo pipefail
 root=$(git rev-parse --show-toplevel)
 work=$(readlink -f "${1:-$root/..}")
@@ -30,9 +38,19 @@ study() {  # NAME OUTPUT [EXPERIMENT]: scripts/paper_study.sh of worktree NAME i
      scripts/paper_study.sh "$root/studies/$2" "${@:3}")
 }
 
+lane() {  # the whole queue, one model at a time
+  study study paper
+  study study-diag paper-across-batch exp5-across-batch
+  study study paper exp6
+}
+
 prepare study 25eb8f2
 prepare study-diag e87f247
-study study paper
-study study-diag paper-across-batch exp5-across-batch
-study study paper exp6
+export STUDY_JOBS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
+mkdir -p "$work/logs"
+lanes=${QUEUE_LANES:-$(nproc)}
+for n in $(seq 1 "$lanes"); do
+  lane > "$work/logs/paper_queue_lane_$n.log" 2>&1 &  # two lanes racing for one model: the locks let one in
+done
+wait
 echo "the paper study's queue finished: $(date -u)"
