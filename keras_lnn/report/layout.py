@@ -9,6 +9,8 @@ This section answers two questions per dataset:
   of the model as intended, and of the model as run? A value outside the first and inside the
   second is what the layout predicts.
 """
+import collections
+
 from keras_lnn.evaluation import stats
 from keras_lnn.models import get_architecture, group_models
 from keras_lnn.paper import table2_results
@@ -50,10 +52,7 @@ def layout_verdict(fits):
     >>> layout_verdict([(False, True), (False, True), (True, True), (None, True)])
     "Of the paper's 4 recurrent values, 2 fit the layout as run only (...); 1 fit both forms (...); 1 without..."
     """
-    counts = {}
-    for fit in fits:
-        key = fit if None not in fit else None
-        counts[key] = counts.get(key, 0) + 1
+    counts = collections.Counter(fit if None not in fit else None for fit in fits)
     parts = [f"{counts[key]} {text}" for key, text in FITS.items() if key in counts]
     if None in counts:
         parts.append(f"{counts[None]} without both intervals (fewer than 2 seeds or no spread)")
